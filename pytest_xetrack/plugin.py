@@ -1,0 +1,1 @@
+"""pytest-xetrack: the plugin entry point (the plugin itself lands with its issue)."""

@@ -1,0 +1,179 @@
+"""Reader: read-only analysis of a store, plus the few explicit writes it offers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xetrack.store import open_store
+from xetrack.store.base import check_table_name
+from xetrack.table import EventTable
+from xetrack.values import flatten, to_storable
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from xetrack.store.base import SqlStore
+
+
+class Reader:
+    """Read the rows of one table; works while another process writes (SQLite).
+
+    A Reader never creates a file: a missing path raises
+    :class:`~xetrack.errors.DatabaseNotFoundError`, a file that is not a database
+    :class:`~xetrack.errors.NotADatabaseError`, an unknown table
+    :class:`~xetrack.errors.UnknownTableError`.
+
+    >>> from xetrack import Tracker
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "exp.db")
+    >>> _ = Tracker(path, track_id="run-1").log({"accuracy": 0.9})
+    >>> Reader(path).to_df()[["track_id", "accuracy"]].values.tolist()
+    [['run-1', 0.9]]
+    """
+
+    def __init__(
+        self, db: str | Path, engine: str | None = None, table: str = "default"
+    ) -> None:
+        self._db = str(db)
+        self._engine = engine
+        self._table_name = check_table_name(table)
+        self._store: SqlStore = open_store(self._db, engine, read_only=True)
+        self._writable: SqlStore | None = None
+        try:
+            self._store.require_table(self._table_name)
+        except BaseException:
+            self._store.close()
+            raise
+        self._events = EventTable(self._store, self._table_name)
+
+    # -- properties --------------------------------------------------------------------
+    @property
+    def db(self) -> str:
+        return self._db
+
+    @property
+    def engine(self) -> str:
+        return self._store.engine
+
+    @property
+    def conn(self) -> Any:
+        return self._store.conn
+
+    @property
+    def table_name(self) -> str:
+        return self._table_name
+
+    @property
+    def columns(self) -> list[str]:
+        return self._events.columns
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        return self._events.dtypes
+
+    def tables(self) -> list[str]:
+        """The event tables of the database."""
+        from xetrack.store.base import ASSETS_TABLE
+
+        return [t for t in self._store.tables() if t != ASSETS_TABLE]
+
+    # -- queries -------------------------------------------------------------------------
+    def to_df(
+        self,
+        track_id: str | None = None,
+        head: int | None = None,
+        tail: int | None = None,
+    ) -> pd.DataFrame:
+        """Rows of every run (or of ``track_id``); ``head``/``tail`` limit them."""
+        return self._events.to_df(track_id, head=head, tail=tail)
+
+    def latest(self) -> pd.DataFrame:
+        """The rows of the run with the most recent timestamp (empty if none)."""
+        track_id = self._events.latest_track_id()
+        if track_id is None:
+            return self._events.to_df(head=0)
+        return self._events.to_df(track_id)
+
+    def track_ids(self) -> list[str]:
+        """Run ids in the table, oldest first."""
+        return self._events.track_ids()
+
+    def __len__(self) -> int:
+        return self._events.count()
+
+    @classmethod
+    def read_db(
+        cls,
+        db: str | Path,
+        engine: str | None = None,
+        table: str = "default",
+        track_id: str | None = None,
+        head: int | None = None,
+        tail: int | None = None,
+    ) -> pd.DataFrame:
+        """Open, read one DataFrame, close."""
+        reader = cls(db, engine=engine, table=table)
+        try:
+            return reader.to_df(track_id=track_id, head=head, tail=tail)
+        finally:
+            reader.close()
+
+    # -- explicit writes -----------------------------------------------------------------
+    def _writer(self) -> EventTable:
+        """A writable view of the same table, opened on first use."""
+        if self._writable is None:
+            if self._store.engine == "duckdb":
+                # DuckDB allows one configuration per file and process: trade the
+                # read-only connection for a writable one.
+                self._store.close()
+                self._store = open_store(self._db, "duckdb", read_only=False)
+                self._events = EventTable(self._store, self._table_name)
+                self._writable = self._store
+            else:
+                self._writable = open_store(self._db, self._store.engine)
+        return EventTable(self._writable, self._table_name)
+
+    def delete_run(self, track_id: str) -> int:
+        """Delete every row of ``track_id``; return how many were deleted."""
+        return self._writer().delete({"track_id": track_id})
+
+    def set_value(self, key: str, value: object, track_id: str | None = None) -> int:
+        """Set ``key`` on every row (of ``track_id``); return the row count."""
+        where = {} if track_id is None else {"track_id": track_id}
+        return self._writer().set_values(flatten({key: value}), where)
+
+    def set_where(
+        self,
+        key: str,
+        value: object,
+        where_key: str,
+        where_value: object,
+        track_id: str | None = None,
+    ) -> int:
+        """Set ``key`` where ``where_key`` equals ``where_value`` (and ``track_id``)."""
+        where: dict[str, object] = {
+            where_key: to_storable(where_key, where_value)
+        }
+        if track_id is not None:
+            where["track_id"] = track_id
+        return self._writer().set_values(flatten({key: value}), where)
+
+    # -- lifetime ----------------------------------------------------------------------
+    def close(self) -> None:
+        self._store.close()
+        if self._writable is not None and self._writable is not self._store:
+            self._writable.close()
+        self._writable = None
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Reader({self._db!r}, engine={self.engine!r}, table={self._table_name!r})"
+
+
+__all__ = ["Reader"]

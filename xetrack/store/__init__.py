@@ -1,0 +1,110 @@
+"""Opening a database file with the engine that wrote it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final, Literal
+
+from xetrack.errors import (
+    DatabaseNotFoundError,
+    EngineMismatchError,
+    InvalidArgumentError,
+    NotADatabaseError,
+)
+from xetrack.store.base import SqlStore, Store
+
+Engine = Literal["sqlite", "duckdb"]
+ENGINES: Final = ("sqlite", "duckdb")
+MEMORY: Final = ":memory:"
+
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+_DUCKDB_MAGIC: Final = b"DUCK"  # bytes 8..12 of a DuckDB file
+
+__all__ = ["ENGINES", "Engine", "SqlStore", "Store", "detect_engine", "open_store"]
+
+
+def detect_engine(path: str | Path) -> Engine | None:
+    """The engine that wrote ``path``; None for a missing or empty file.
+
+    Raises :class:`NotADatabaseError` for a file of any other kind.
+    """
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(16)
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError as exc:
+        raise NotADatabaseError(
+            f"{path} is a directory, not a database file; pass a file path such as "
+            f"{str(Path(path) / 'track.db')!r}"
+        ) from exc
+    if not header:
+        return None
+    if header.startswith(_SQLITE_MAGIC):
+        return "sqlite"
+    if header[8:12] == _DUCKDB_MAGIC:
+        return "duckdb"
+    raise NotADatabaseError(
+        f"{path} is neither an SQLite nor a DuckDB database (it starts with "
+        f"{header[:8]!r}); point xetrack at a .db file it wrote, or a new path"
+    )
+
+
+def check_engine(engine: object) -> Engine | None:
+    if engine is None or engine in ENGINES:
+        return engine  # type: ignore[return-value]
+    raise InvalidArgumentError(
+        f"engine {engine!r} is not known; use one of {', '.join(map(repr, ENGINES))}"
+    )
+
+
+def open_store(
+    path: str | Path, engine: str | None = None, read_only: bool = False
+) -> SqlStore:
+    """Open (or, unless ``read_only``, create) the database at ``path``.
+
+    ``engine=None`` uses the engine that wrote the file, SQLite for a new file.
+    Raises :class:`DatabaseNotFoundError` when ``read_only`` and nothing is there,
+    :class:`NotADatabaseError` for other files and :class:`EngineMismatchError`
+    when ``engine`` names the other engine than the file's.
+    """
+    requested = check_engine(engine)
+    text = str(path)
+    if text == MEMORY:
+        found: Engine | None = None
+    else:
+        found = detect_engine(text)
+        if found is None and read_only:
+            if not Path(text).exists():
+                raise DatabaseNotFoundError(
+                    f"no database at {text}; check the path (a Reader never creates "
+                    f"files: log with a Tracker first)"
+                )
+            raise NotADatabaseError(f"{text} is an empty file, not a database yet")
+        if found is not None and requested is not None and found != requested:
+            raise EngineMismatchError(
+                f"{text} is a {found} database but engine={requested!r} was asked for; "
+                f"open it with engine={found!r} (or engine=None to detect it), or use "
+                f"xetrack.copy to convert it"
+            )
+        if found is None and not read_only:
+            parent = Path(text).parent
+            if not parent.is_dir():
+                raise DatabaseNotFoundError(
+                    f"cannot create {text}: the folder {str(parent)!r} does not exist"
+                )
+    chosen: Engine = found or requested or "sqlite"
+    if chosen == "duckdb":
+        from xetrack.store.duckdb import DuckDBStore
+
+        return DuckDBStore(text, read_only=read_only)
+    from xetrack.store.sqlite import SQLiteStore
+
+    try:
+        return SQLiteStore(text, read_only=read_only)
+    except Exception as exc:
+        import sqlite3
+
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise NotADatabaseError(f"{text} cannot be opened as SQLite: {exc}") from exc
+        raise

@@ -1,0 +1,219 @@
+"""DuckDB engine: a native DuckDB file, shared by the threads of one process.
+
+DuckDB lets one process write a file; inside the process every connection to the
+same file must share one configuration, so connections are kept in a registry and
+handed out as cursors. Nothing here loads an extension: nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from xetrack.errors import EngineUnavailableError, StoreLockedError, XetrackError
+from xetrack.store.base import (
+    BLOB,
+    BOOLEAN,
+    FLOAT,
+    INTEGER,
+    TEXT,
+    SqlStore,
+    quote_ident,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_LOGICAL: Final = {
+    "BIGINT": INTEGER,
+    "INTEGER": INTEGER,
+    "SMALLINT": INTEGER,
+    "TINYINT": INTEGER,
+    "HUGEINT": INTEGER,
+    "UBIGINT": INTEGER,
+    "UINTEGER": INTEGER,
+    "DOUBLE": FLOAT,
+    "FLOAT": FLOAT,
+    "REAL": FLOAT,
+    "VARCHAR": TEXT,
+    "BOOLEAN": BOOLEAN,
+    "BLOB": BLOB,
+}
+#: Rows above which a batch goes through a DataFrame scan instead of executemany,
+#: which DuckDB runs one statement at a time.
+_FRAME_BATCH: Final = 64
+
+_registry_lock = threading.Lock()
+#: resolved path -> (connection, opened read-only, number of stores using it)
+_registry: dict[str, tuple[Any, bool, int]] = {}
+
+
+def _import_duckdb() -> Any:
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise EngineUnavailableError(
+            "engine='duckdb' needs the duckdb package; install it with "
+            "pip install 'xetrack[duckdb]', or use engine='sqlite'"
+        ) from exc
+    return duckdb
+
+
+def _open(path: str, read_only: bool) -> Any:
+    """A connection to ``path`` from the registry, opening the file if needed."""
+    duckdb = _import_duckdb()
+    if path == ":memory:":
+        return duckdb.connect(":memory:")
+    key = str(Path(path).resolve())
+    with _registry_lock:
+        entry = _registry.get(key)
+        if entry is not None:
+            conn, opened_read_only, users = entry
+            if opened_read_only and not read_only:
+                raise StoreLockedError(
+                    f"{path} is open read-only in this process (a DuckDB Reader); "
+                    f"close it before opening a Tracker, or open the Tracker first"
+                )
+            _registry[key] = (conn, opened_read_only, users + 1)
+            return conn
+        try:
+            conn = duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreLockedError(
+                f"{path} is locked by another process: DuckDB allows one process to "
+                f"open a file for writing. Use engine='sqlite' for several writing "
+                f"processes, or let one process write ({exc})"
+            ) from exc
+        _registry[key] = (conn, read_only, 1)
+        return conn
+
+
+def _release(path: str) -> None:
+    if path == ":memory:":
+        return
+    key = str(Path(path).resolve())
+    with _registry_lock:
+        entry = _registry.get(key)
+        if entry is None:
+            return
+        conn, read_only, users = entry
+        if users <= 1:
+            del _registry[key]
+            conn.close()
+        else:
+            _registry[key] = (conn, read_only, users - 1)
+
+
+class DuckDBStore(SqlStore):
+    """One DuckDB file (or ``:memory:``)."""
+
+    engine = "duckdb"
+    SQL_TYPES = {
+        INTEGER: "BIGINT",
+        FLOAT: "DOUBLE",
+        TEXT: "VARCHAR",
+        BOOLEAN: "BOOLEAN",
+        BLOB: "BLOB",
+    }
+
+    def __init__(self, path: str, read_only: bool = False) -> None:
+        super().__init__(path, read_only)
+        self._root = _open(path, read_only)
+        self._pid = os.getpid()
+        self._cursor: Any = self._root.cursor()
+        self._closed = False
+
+    @property
+    def conn(self) -> Any:
+        if self._closed:
+            raise XetrackError(f"the store of {self.path} is closed")
+        if self._pid != os.getpid():
+            raise StoreLockedError(
+                f"{self.path} was opened with DuckDB before this process forked; "
+                f"DuckDB connections cannot cross fork(): open the Tracker in the child, "
+                f"or use engine='sqlite'"
+            )
+        return self._cursor
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._cursor.close()
+            if self.path == ":memory:":
+                self._root.close()
+            else:
+                _release(self.path)
+
+    def tables(self) -> list[str]:
+        _, rows = self.query(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = "
+            "current_database() AND schema_name = current_schema() ORDER BY table_oid"
+        )
+        return [r[0] for r in rows]
+
+    def _read_schema(self, table: str) -> list[tuple[str, str]]:
+        rows = self.conn.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+            "AND database_name = current_database() AND schema_name = current_schema() "
+            "ORDER BY column_index",
+            [table],
+        ).fetchall()
+        return [(name, sql_type) for name, sql_type in rows]
+
+    def _logical(self, sql_type: str) -> str | None:
+        return _LOGICAL.get(sql_type.upper())
+
+    @contextlib.contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        conn = self.conn
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> Any:
+        return self.conn.execute(sql, list(params))
+
+    def _executemany(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        if len(rows) < _FRAME_BATCH:
+            self.conn.executemany(sql, rows)
+            return
+        # Long batches: let DuckDB scan a DataFrame, orders of magnitude faster than
+        # binding row by row. The statement's column list stays the same.
+        import pandas as pd
+
+        head, _, _ = sql.partition(" VALUES ")
+        width = len(rows[0])
+        frame = pd.DataFrame.from_records(
+            rows, columns=[f"c{i}" for i in range(width)], coerce_float=False
+        )
+        view = "__xetrack_batch"
+        conn = self.conn
+        conn.register(view, frame)
+        try:
+            select = ", ".join(f"c{i}" for i in range(width))
+            conn.execute(f"{head} SELECT {select} FROM {quote_ident(view)}")
+        finally:
+            conn.unregister(view)
+
+    def _insert_fast(self, sql: str, row: tuple[object, ...]) -> None:
+        self.conn.execute(sql, list(row))
+
+    def _widen_to_float(self, table: str, column: str) -> None:
+        self._execute(
+            f"ALTER TABLE {quote_ident(table)} ALTER COLUMN {quote_ident(column)} "
+            f"TYPE DOUBLE"
+        )
+
+    def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        with self._lock:
+            return self.conn.execute(sql, list(params)).df()

@@ -1,0 +1,152 @@
+"""One event table of a store: the queries Tracker and Reader share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from xetrack.errors import UnknownColumnError
+from xetrack.store.base import BOOLEAN, SqlStore, quote_ident, where_clause
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class EventTable:
+    """Rows of one table, optionally narrowed to one ``track_id``."""
+
+    __slots__ = ("store", "name", "_q")
+
+    def __init__(self, store: SqlStore, name: str) -> None:
+        self.store = store
+        self.name = name
+        self._q = quote_ident(name)
+
+    # -- schema ----------------------------------------------------------------------
+    @property
+    def columns(self) -> list[str]:
+        return list(self.store.schema(self.name, refresh=True).types)
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        return self.store.sql_types(self.name)
+
+    def require_column(self, column: str) -> None:
+        if column not in self.store.schema(self.name).types:
+            columns = self.columns
+            if column not in columns:
+                raise UnknownColumnError(
+                    f"no column {column!r} in table {self.name!r} of {self.store.path}; "
+                    f"columns: {', '.join(map(repr, columns))}"
+                )
+
+    # -- reading -----------------------------------------------------------------------
+    def count(self, track_id: str | None = None) -> int:
+        clause, params = self._where(track_id)
+        _, rows = self.store.query(f"SELECT COUNT(*) FROM {self._q}{clause}", params)
+        return int(rows[0][0])
+
+    def _where(self, track_id: str | None) -> tuple[str, list[object]]:
+        return where_clause({} if track_id is None else {"track_id": track_id})
+
+    def to_df(
+        self,
+        track_id: str | None = None,
+        head: int | None = None,
+        tail: int | None = None,
+    ) -> pd.DataFrame:
+        """All rows (of ``track_id``), the first ``head`` or the last ``tail`` of them.
+
+        With both, the last ``tail`` of the first ``head`` rows.
+        """
+        clause, params = self._where(track_id)
+        sql = f"SELECT * FROM {self._q}{clause}"
+        if head is not None:
+            sql += " ORDER BY rowid LIMIT ?"
+            params.append(_count(head))
+        elif tail is not None:
+            # The rowid of the tail-th row from the end; rows from there on, in order.
+            _, found = self.store.query(
+                f"SELECT rowid FROM {self._q}{clause} ORDER BY rowid DESC "
+                f"LIMIT 1 OFFSET ?",
+                [*params, max(_count(tail) - 1, 0)],
+            )
+            if _count(tail) == 0:
+                sql += " LIMIT 0"
+            elif found:
+                sql += (" AND" if clause else " WHERE") + " rowid >= ?"
+                params.append(found[0][0])
+            sql += " ORDER BY rowid"
+        frame = self.store.query_df(sql, params)
+        if head is not None and tail is not None:
+            frame = frame.tail(_count(tail)).reset_index(drop=True)
+        return self._restore_bools(frame)
+
+    def column(self, column: str, track_id: str | None = None) -> pd.Series[Any]:
+        self.require_column(column)
+        clause, params = self._where(track_id)
+        frame = self.store.query_df(
+            f"SELECT {quote_ident(column)} FROM {self._q}{clause}", params
+        )
+        return self._restore_bools(frame)[column]
+
+    def row(self, index: int, track_id: str | None = None) -> dict[str, object]:
+        """Row number ``index`` (0-based, negative from the end) as a dict."""
+        size = self.count(track_id)
+        position = index + size if index < 0 else index
+        if not 0 <= position < size:
+            raise IndexError(
+                f"row {index} is out of range: this run has {size} rows in table "
+                f"{self.name!r}"
+            )
+        clause, params = self._where(track_id)
+        names, rows = self.store.query(
+            f"SELECT * FROM {self._q}{clause} ORDER BY rowid LIMIT 1 OFFSET ?",
+            [*params, position],
+        )
+        record = dict(zip(names, rows[0]))
+        types = self.store.schema(self.name).types
+        for name, value in record.items():
+            if types.get(name) == BOOLEAN and value is not None:
+                record[name] = bool(value)
+        return record
+
+    def track_ids(self) -> list[str]:
+        """Run ids, oldest first (by their first timestamp)."""
+        _, rows = self.store.query(
+            f"SELECT track_id FROM {self._q} WHERE track_id IS NOT NULL "
+            f"GROUP BY track_id ORDER BY MIN(timestamp), track_id"
+        )
+        return [r[0] for r in rows]
+
+    def latest_track_id(self) -> str | None:
+        """The run with the most recent row."""
+        _, rows = self.store.query(
+            f"SELECT track_id FROM {self._q} WHERE track_id IS NOT NULL "
+            f"GROUP BY track_id ORDER BY MAX(timestamp) DESC, MAX(rowid) DESC LIMIT 1"
+        )
+        return rows[0][0] if rows else None
+
+    # -- writing -------------------------------------------------------------------------
+    def set_values(self, values: Mapping[str, object], where: Mapping[str, object]) -> int:
+        return self.store.update(self.name, values, where)
+
+    def delete(self, where: Mapping[str, object]) -> int:
+        return self.store.delete(self.name, where)
+
+    def _restore_bools(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """SQLite keeps booleans as 0/1; give BOOLEAN columns back their type."""
+        if self.store.engine != "sqlite":
+            return frame
+        types = self.store.schema(self.name).types
+        for name in frame.columns:
+            if types.get(name) == BOOLEAN and frame[name].dtype != bool:
+                if frame[name].isna().any():
+                    frame[name] = frame[name].astype("boolean")
+                else:
+                    frame[name] = frame[name].astype(bool)
+        return frame
+
+
+def _count(n: int) -> int:
+    return max(int(n), 0)

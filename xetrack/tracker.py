@@ -1,0 +1,284 @@
+"""Tracker: one run writing rows into one table of an embedded database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import warnings as _warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from xetrack.errors import EngineUnavailableError, InvalidArgumentError
+from xetrack.git import git_info
+from xetrack.store import MEMORY, open_store
+from xetrack.store.base import check_table_name
+from xetrack.table import EventTable
+from xetrack.values import flatten, to_storable
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from xetrack.store.base import SqlStore
+
+
+def now() -> str:
+    """The current time as stored: ISO 8601, UTC, microseconds, sortable as text."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(sep=" ", timespec="microseconds")
+
+
+class Tracker:
+    """A run that writes rows (events) into one table of a database file.
+
+    Every row gets ``timestamp`` and ``track_id``, the tracker's params and, with
+    ``git_root``, ``git_commit``; columns are created on first use.
+
+    >>> tracker = Tracker(Tracker.IN_MEMORY, params={"model": "resnet18"})
+    >>> row = tracker.log({"accuracy": 0.9, "epoch": 1})
+    >>> row["accuracy"], row["model"], tracker.count_run()
+    (0.9, 'resnet18', 1)
+    """
+
+    IN_MEMORY: Final = MEMORY
+    SKIP_INSERT: Final = "SKIP_INSERT"
+
+    def __init__(
+        self,
+        db: str | Path = "track.db",
+        params: Mapping[str, object] | None = None,
+        reset: bool = False,
+        log_system_params: bool = False,
+        log_network_params: bool = False,
+        raise_on_error: bool = True,
+        measurement_interval: float = 1,
+        track_id: str | None = None,
+        logs_path: str | Path | None = None,
+        logs_file_format: str | None = None,
+        logs_stdout: bool = False,
+        jsonl: str | Path | None = None,
+        cache: str | Path | None = None,
+        compress: bool = False,
+        warnings: bool = True,
+        git_root: str | Path | None = None,
+        engine: str | None = None,
+        table: str = "default",
+    ) -> None:
+        self._table_name = check_table_name(table)
+        self._insert = str(db) != self.SKIP_INSERT
+        self._db = str(db)
+        self.warnings = warnings
+        self.raise_on_error = raise_on_error
+        self.log_system_params = log_system_params
+        self.log_network_params = log_network_params
+        self.measurement_interval = float(measurement_interval)
+        self.compress = compress
+        if track_id is not None and (not isinstance(track_id, str) or not track_id):
+            raise InvalidArgumentError(
+                f"track_id {track_id!r} must be a non-empty str, like 'brave-otter-4821'"
+            )
+        self._track_id = track_id or self.generate_track_id()
+        self._params: dict[str, object] = {}
+        self._flat_params: dict[str, object] = {}
+        self._latest: dict[str, object] = {}
+        self._git_commit: str | None = None
+        self._use_git = git_root is not None
+        if git_root is not None:
+            self._git_commit = git_info(git_root).commit
+            if self._git_commit is None and warnings:
+                _warnings.warn(
+                    f"git_root={str(git_root)!r} is not inside a git repository (or git "
+                    f"is missing); rows get git_commit = NULL",
+                    stacklevel=2,
+                )
+        if params:
+            self.set_params(params)
+        # SKIP_INSERT keeps an in-memory store so queries answer (empty) and no
+        # file is ever created.
+        store = open_store(self._db if self._insert else MEMORY, engine)
+        self._store: SqlStore = store
+        self._events = EventTable(store, self._table_name)
+        if reset:
+            store.drop_table(self._table_name)
+        store.ensure_table(self._table_name)
+
+    # -- identity --------------------------------------------------------------------
+    @staticmethod
+    def generate_track_id() -> str:
+        """A readable run id such as ``'brave-otter-4821'``."""
+        from coolname import generate_slug
+
+        return f"{generate_slug(2)}-{1000 + secrets.randbelow(9000)}"
+
+    @property
+    def track_id(self) -> str:
+        return self._track_id
+
+    @property
+    def db(self) -> str:
+        return self._db
+
+    @property
+    def engine(self) -> str:
+        return self._store.engine
+
+    @property
+    def conn(self) -> Any:
+        """The engine's own connection (``sqlite3.Connection`` or a DuckDB cursor)."""
+        return self._store.conn
+
+    @property
+    def table_name(self) -> str:
+        return self._table_name
+
+    @property
+    def columns(self) -> list[str]:
+        return self._events.columns
+
+    @property
+    def dtypes(self) -> dict[str, str]:
+        """Column name -> SQL type declared in the database."""
+        return self._events.dtypes
+
+    @property
+    def latest(self) -> dict[str, object]:
+        """The last row this tracker logged, as stored."""
+        return dict(self._latest)
+
+    # -- params ----------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, object]:
+        return dict(self._params)
+
+    def set_param(self, key: str, value: object) -> None:
+        """Add ``key`` to every future row of this tracker."""
+        self.set_params({key: value})
+
+    def set_params(self, params: Mapping[str, object]) -> None:
+        flat = flatten(params, self._asset_sink)  # checks everything before changing
+        self._params.update(params)
+        self._flat_params.update(flat)
+
+    # -- writing ---------------------------------------------------------------------
+    def _asset_sink(self, key: str, value: object) -> str:
+        raise InvalidArgumentError(
+            f"value of {key!r} is a {type(value).__name__}; log a str, number, bool, "
+            f"bytes, list or dict"
+        )
+
+    def _compose(self, data: Mapping[str, object], timestamp: str) -> dict[str, object]:
+        row: dict[str, object] = {"timestamp": timestamp, "track_id": self._track_id}
+        row.update(flatten(data, self._asset_sink))
+        for key, value in self._flat_params.items():
+            if key not in row:
+                row[key] = value
+        if self._use_git:
+            row["git_commit"] = self._git_commit
+        return row
+
+    def log(self, data: Mapping[str, object]) -> dict[str, object]:
+        """Write one row; return it as stored (flattened, with track_id and timestamp).
+
+        Raises :class:`~xetrack.errors.InvalidKeyError`,
+        :class:`~xetrack.errors.InvalidValueError` or
+        :class:`~xetrack.errors.TypeConflictError`; nothing is written then.
+        """
+        row = self._compose(data, now())
+        if self._insert:
+            self._store.insert(self._table_name, [row])
+        self._latest = row
+        return dict(row)
+
+    def log_batch(self, data: Iterable[Mapping[str, object]]) -> dict[str, object]:
+        """Write many rows in one transaction (all or nothing); return the last one."""
+        stamp = now()
+        rows = [self._compose(item, stamp) for item in data]
+        if not rows:
+            return {}
+        if self._insert:
+            self._store.insert(self._table_name, rows)
+        self._latest = rows[-1]
+        return dict(rows[-1])
+
+    def set_value(self, key: str, value: object) -> int:
+        """Set ``key`` on every row of this run ("back in time"); return the row count."""
+        return self._events.set_values(
+            flatten({key: value}, self._asset_sink), {"track_id": self._track_id}
+        )
+
+    def set_where(
+        self, key: str, value: object, where_key: str, where_value: object
+    ) -> int:
+        """Set ``key`` on this run's rows whose ``where_key`` equals ``where_value``."""
+        where = {where_key: to_storable(where_key, where_value), "track_id": self._track_id}
+        return self._events.set_values(flatten({key: value}, self._asset_sink), where)
+
+    # -- reading ---------------------------------------------------------------------
+    def to_df(self, all: bool = False) -> pd.DataFrame:
+        """This run's rows as a DataFrame; ``all=True`` for every run in the table."""
+        return self._events.to_df(None if all else self._track_id)
+
+    def head(self, n: int = 5) -> pd.DataFrame:
+        return self._events.to_df(self._track_id, head=n)
+
+    def tail(self, n: int = 5) -> pd.DataFrame:
+        return self._events.to_df(self._track_id, tail=n)
+
+    def count_all(self) -> int:
+        return self._events.count()
+
+    def count_run(self) -> int:
+        return self._events.count(self._track_id)
+
+    def __len__(self) -> int:
+        return self.count_run()
+
+    def __getitem__(self, item: str | int) -> Any:
+        """``tracker["col"]``: the column of this run; ``tracker[i]``: row i as a dict."""
+        if isinstance(item, str):
+            return self._events.column(item, self._track_id)
+        if isinstance(item, int):
+            return self._events.row(item, self._track_id)
+        raise TypeError(
+            f"tracker[{item!r}]: index with a column name (str) or a row number (int)"
+        )
+
+    def to_csv(self, path: str | Path, all: bool = False) -> None:
+        self.to_df(all=all).to_csv(path, index=False)
+
+    def to_parquet(self, path: str | Path, all: bool = False) -> None:
+        write_parquet(self.to_df(all=all), path)
+
+    # -- lifetime --------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the database connection; the tracker cannot log afterwards."""
+        self._store.close()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return repr(self.to_df())
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as Parquet with pyarrow, or DuckDB's built-in writer."""
+    try:
+        frame.to_parquet(path, index=False)
+        return
+    except ImportError:
+        pass
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise EngineUnavailableError(
+            f"writing {path} as Parquet needs pyarrow or duckdb; "
+            f"pip install 'xetrack[duckdb]'"
+        ) from exc
+    conn = duckdb.connect()
+    try:
+        conn.from_df(frame).write_parquet(str(path))
+    finally:
+        conn.close()

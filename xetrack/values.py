@@ -1,0 +1,172 @@
+"""Turning what users log into storable values: the one flattening function.
+
+Storable values are ``bool``, ``int``, ``float``, ``str``, ``bytes`` and ``None``.
+Everything else is converted here, once, for ``log()``, ``track()`` and the plugin:
+
+- numpy scalars become Python scalars, NaN becomes ``None`` (both engines alike);
+- ``datetime``/``date``/``time`` become ISO 8601 text, enums their value;
+- lists, tuples and dicts become JSON text (never a Python repr);
+- dataclass and Pydantic values are unpacked into ``{key}_{field}`` columns;
+- any other object is handed to the asset store, and the cell holds its hash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import math
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import PurePath
+from typing import Any, Final
+
+from xetrack.errors import InvalidValueError
+from xetrack.store.base import INT64_MAX, INT64_MIN, check_key
+
+#: Called with (key, object) for a value that is stored as an asset; returns its hash.
+AssetSink = Callable[[str, object], str]
+
+_PRIMITIVES: Final = (str, bool, bytes, type(None))
+
+
+def is_config(value: object) -> bool:
+    """True for dataclass instances and Pydantic models, the values we unpack."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return True
+    return callable(getattr(value, "model_dump", None)) and hasattr(
+        type(value), "model_fields"
+    )
+
+
+def config_fields(value: object) -> Iterator[tuple[str, object]]:
+    """The fields of a dataclass or Pydantic model, without converting nested configs."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            yield field.name, getattr(value, field.name)
+    else:
+        for name in type(value).model_fields:  # type: ignore[attr-defined]
+            yield name, getattr(value, name)
+
+
+def flatten(
+    data: Mapping[str, object], assets: AssetSink | None = None
+) -> dict[str, object]:
+    """Return ``data`` as a flat dict of storable values, keys checked.
+
+    Raises :class:`~xetrack.errors.InvalidKeyError` for a key that cannot be a
+    column and :class:`~xetrack.errors.InvalidValueError` for a value that cannot be
+    stored; nothing is returned (so nothing is written) in either case.
+    """
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        _flatten_into(out, check_key(key), value, assets)
+    return out
+
+
+def _flatten_into(
+    out: dict[str, object], key: str, value: object, assets: AssetSink | None
+) -> None:
+    kind = type(value)
+    if kind is float:
+        out[key] = None if math.isnan(value) else value  # type: ignore[arg-type]
+    elif kind is int:
+        out[key] = _check_int(key, value)  # type: ignore[arg-type]
+    elif kind in _PRIMITIVES:
+        out[key] = value
+    elif is_config(value):
+        for name, field in config_fields(value):
+            _flatten_into(out, check_key(f"{key}_{name}"), field, assets)
+    else:
+        out[key] = to_storable(key, value, assets)
+
+
+def to_storable(key: str, value: object, assets: AssetSink | None = None) -> object:
+    """One value as it is stored (configs are not unpacked here: see :func:`flatten`)."""
+    if value is None or type(value) in (str, bool, bytes):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, enum.Enum):
+        return to_storable(key, value.value, assets)
+    if isinstance(value, int):
+        return _check_int(key, int(value))
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
+    scalar = _numpy_scalar(value)
+    if scalar is not _NOT_NUMPY:
+        return to_storable(key, scalar, assets)
+    if isinstance(value, (list, tuple, dict)):
+        return to_json(key, value)
+    if is_config(value):
+        return to_json(key, value)
+    if assets is None:
+        raise InvalidValueError(
+            f"value of {key!r} is a {type(value).__name__}, which this store cannot "
+            f"hold; log a str, number, bool, bytes, list or dict instead"
+        )
+    return assets(key, value)
+
+
+_NOT_NUMPY: Final = object()
+
+
+def _numpy_scalar(value: object) -> object:
+    """A numpy scalar (or 0-d array) as a Python scalar; ``_NOT_NUMPY`` otherwise."""
+    module = type(value).__module__
+    if module != "numpy" and not module.startswith("numpy."):
+        return _NOT_NUMPY
+    if getattr(value, "ndim", None) == 0 or not hasattr(value, "ndim"):
+        item = getattr(value, "item", None)
+        if callable(item):
+            return item()
+    return _NOT_NUMPY
+
+
+def _check_int(key: str, value: int) -> int:
+    if INT64_MIN <= value <= INT64_MAX:
+        return value
+    raise InvalidValueError(
+        f"value of {key!r} is {value}, outside the 64-bit integer range the engines "
+        f"store; log it as str({value}) or float({value})"
+    )
+
+
+def to_json(key: str, value: object) -> str:
+    """JSON text of a list/dict/config; nested values follow the same rules."""
+    try:
+        return json.dumps(value, default=_json_default, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidValueError(
+            f"value of {key!r} cannot be written as JSON ({exc}); keep lists and dicts "
+            f"to str, numbers, bool, None and nested lists/dicts, or log the object "
+            f"under its own key to store it as an asset"
+        ) from exc
+
+
+def _json_default(value: object) -> Any:
+    if is_config(value):
+        return dict(config_fields(value))
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, PurePath):
+        return str(value)
+    scalar = _numpy_scalar(value)
+    if scalar is not _NOT_NUMPY:
+        return scalar
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
