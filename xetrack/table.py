@@ -71,12 +71,12 @@ class EventTable:
                 f"LIMIT 1 OFFSET ?",
                 [*params, max(_count(tail) - 1, 0)],
             )
-            if _count(tail) == 0:
-                sql += " LIMIT 0"
-            elif found:
+            if found and _count(tail) > 0:
                 sql += (" AND" if clause else " WHERE") + " rowid >= ?"
                 params.append(found[0][0])
             sql += " ORDER BY rowid"
+            if _count(tail) == 0:
+                sql += " LIMIT 0"
         frame = self.store.query_df(sql, params)
         if head is not None and tail is not None:
             frame = frame.tail(_count(tail)).reset_index(drop=True)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 from xetrack.errors import EngineUnavailableError, InvalidArgumentError
 from xetrack.git import git_info
 from xetrack.store import MEMORY, open_store
-from xetrack.store.base import check_table_name
+from xetrack.store.base import TEXT, check_table_name
 from xetrack.table import EventTable
 from xetrack.values import flatten, to_storable
 
@@ -99,7 +99,7 @@ class Tracker:
         self._events = EventTable(store, self._table_name)
         if reset:
             store.drop_table(self._table_name)
-        store.ensure_table(self._table_name)
+        store.ensure_table(self._table_name, {"git_commit": TEXT} if self._use_git else None)
 
     # -- identity --------------------------------------------------------------------
     @staticmethod

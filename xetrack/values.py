@@ -22,12 +22,12 @@ from pathlib import PurePath
 from typing import Any, Final
 
 from xetrack.errors import InvalidValueError
-from xetrack.store.base import INT64_MAX, INT64_MIN, check_key
+from xetrack.store.base import INT64_MAX, INT64_MIN, check_key, check_text
 
 #: Called with (key, object) for a value that is stored as an asset; returns its hash.
 AssetSink = Callable[[str, object], str]
 
-_PRIMITIVES: Final = (str, bool, bytes, type(None))
+_PRIMITIVES: Final = (bool, bytes, type(None))
 
 
 def is_config(value: object) -> bool:
@@ -70,6 +70,8 @@ def _flatten_into(
     kind = type(value)
     if kind is float:
         out[key] = None if math.isnan(value) else value  # type: ignore[arg-type]
+    elif kind is str:
+        out[key] = check_text(key, value)  # type: ignore[arg-type]
     elif kind is int:
         out[key] = _check_int(key, value)  # type: ignore[arg-type]
     elif kind in _PRIMITIVES:
@@ -83,7 +85,7 @@ def _flatten_into(
 
 def to_storable(key: str, value: object, assets: AssetSink | None = None) -> object:
     """One value as it is stored (configs are not unpacked here: see :func:`flatten`)."""
-    if value is None or type(value) in (str, bool, bytes):
+    if value is None or type(value) in _PRIMITIVES:
         return value
     if isinstance(value, float):
         return None if math.isnan(value) else float(value)
@@ -94,13 +96,13 @@ def to_storable(key: str, value: object, assets: AssetSink | None = None) -> obj
     if isinstance(value, int):
         return _check_int(key, int(value))
     if isinstance(value, str):
-        return str(value)
+        return check_text(key, str(value))
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, PurePath):
-        return str(value)
+        return check_text(key, str(value))
     scalar = _numpy_scalar(value)
     if scalar is not _NOT_NUMPY:
         return to_storable(key, scalar, assets)
@@ -143,7 +145,9 @@ def _check_int(key: str, value: int) -> int:
 def to_json(key: str, value: object) -> str:
     """JSON text of a list/dict/config; nested values follow the same rules."""
     try:
-        return json.dumps(value, default=_json_default, ensure_ascii=False)
+        return check_text(key, json.dumps(value, default=_json_default, ensure_ascii=False))
+    except InvalidValueError:
+        raise
     except (TypeError, ValueError) as exc:
         raise InvalidValueError(
             f"value of {key!r} cannot be written as JSON ({exc}); keep lists and dicts "

@@ -113,6 +113,16 @@ def check_table_name(name: object) -> str:
     return name
 
 
+def check_text(key: str, text: str) -> str:
+    """Return ``text`` if both engines can store it (valid UTF-8), else raise."""
+    if not text.isascii() and _SURROGATE.search(text):
+        raise InvalidValueError(
+            f"value of {key!r} contains a lone surrogate and is not valid text; "
+            f"encode it first, for example value.encode('utf-8', 'surrogatepass')"
+        )
+    return text
+
+
 def _check_name(name: str, what: str) -> None:
     if name == "" or name.strip() == "":
         raise InvalidKeyError(
@@ -198,7 +208,9 @@ class Store(Protocol):
 
     def sql_types(self, table: str) -> dict[str, str]: ...
 
-    def ensure_table(self, table: str) -> None: ...
+    def ensure_table(
+        self, table: str, columns: Mapping[str, str] | None = None
+    ) -> None: ...
 
     def drop_table(self, table: str) -> None: ...
 
@@ -300,12 +312,28 @@ class SqlStore(ABC):
             )
         return found
 
-    def ensure_table(self, table: str) -> None:
-        if self.schema(table).types:
+    def ensure_table(
+        self, table: str, columns: Mapping[str, str] | None = None
+    ) -> None:
+        """Create ``table`` if needed, and the typed ``columns`` it should have.
+
+        ``columns`` (name -> logical type) is for columns that must exist before any
+        value arrives, such as ``git_commit`` when it may be NULL on every row.
+        """
+        wanted = dict(columns or {})
+        known = self.schema(table).types
+        if known and all(name in known for name in wanted):
             return
-        columns = ", ".join(f"{quote_ident(c)} {self.SQL_TYPES[TEXT]}" for c in FIXED_COLUMNS)
+        fixed = ", ".join(f"{quote_ident(c)} {self.SQL_TYPES[TEXT]}" for c in FIXED_COLUMNS)
         with self._lock, self._write_transaction():
-            self._execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({columns})")
+            self._execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({fixed})")
+            existing = self.schema(table, refresh=True)
+            for name, logical in wanted.items():
+                if name not in existing.types:
+                    self._execute(
+                        f"ALTER TABLE {quote_ident(table)} "
+                        f"ADD COLUMN {quote_ident(name)} {self.SQL_TYPES[logical]}"
+                    )
         self.schema(table, refresh=True)
 
     def drop_table(self, table: str) -> None:
@@ -337,10 +365,7 @@ class SqlStore(ABC):
                     except TypeConflictError:
                         pass  # maybe an int column widening: the slow path decides
                     else:
-                        try:
-                            self._insert_fast(sql, values)
-                        except UnicodeEncodeError as exc:
-                            raise _unencodable(keys, [values]) from exc
+                        self._insert_fast(sql, values)
                         return
             self._insert_slow(table, rows)
 
@@ -381,13 +406,24 @@ class SqlStore(ABC):
     ) -> tuple[tuple[str, ...], list[tuple[object, ...]]]:
         """Check names and types against ``schema``; return columns and value tuples."""
         types: dict[str, str | None] = {}
+        seen: dict[str, str] = {}
         for name, logical in wanted.items():
+            other = seen.setdefault(fold(name), name)
+            if other != name:
+                raise InvalidKeyError(
+                    f"keys {other!r} and {name!r} differ only in letter case, and "
+                    f"column names ignore case; rename one of them"
+                )
             existing = schema.by_fold.get(fold(name))
             if existing is not None and existing != name:
                 raise InvalidKeyError(
                     f"key {name!r} differs only in letter case from the existing column "
                     f"{existing!r}, and column names ignore case; log it as {existing!r}"
                 )
+            if name not in schema.types and logical is None:
+                # Only NULLs so far: the column waits for a value to take its type
+                # from; until then the row reads back NULL there anyway.
+                continue
             column_type = schema.types.get(name, logical)
             if column_type == INTEGER and logical == FLOAT:
                 self._widen_to_float(table, name)
@@ -402,11 +438,7 @@ class SqlStore(ABC):
     def _write_rows(
         self, table: str, columns: tuple[str, ...], tuples: list[tuple[object, ...]]
     ) -> None:
-        sql = self._insert_statement(table, columns)
-        try:
-            self._executemany(sql, tuples)
-        except UnicodeEncodeError as exc:
-            raise _unencodable(columns, tuples) from exc
+        self._executemany(self._insert_statement(table, columns), tuples)
 
     def _insert_statement(self, table: str, columns: tuple[str, ...]) -> str:
         sql = self._insert_sql.get((table, columns))
@@ -435,13 +467,19 @@ class SqlStore(ABC):
                             f"ALTER TABLE {quote_ident(table)} "
                             f"ADD COLUMN {quote_ident(name)} {sql_type}"
                         )
-                assignments = ", ".join(f"{quote_ident(c)} = ?" for c in columns)
                 clause, params = where_clause(where)
-                cursor = self._execute(
-                    f"UPDATE {quote_ident(table)} SET {assignments}{clause}",
-                    [*fitted, *params],
-                )
-                count = _rowcount(cursor)
+                if columns:
+                    assignments = ", ".join(f"{quote_ident(c)} = ?" for c in columns)
+                    cursor = self._execute(
+                        f"UPDATE {quote_ident(table)} SET {assignments}{clause}",
+                        [*fitted, *params],
+                    )
+                    count = _rowcount(cursor)
+                else:  # only NULLs for columns that do not exist: already true
+                    cursor = self._execute(
+                        f"SELECT COUNT(*) FROM {quote_ident(table)}{clause}", params
+                    )
+                    count = int(cursor.fetchone()[0])
             self.schema(table, refresh=True)
             return count
 
@@ -513,21 +551,9 @@ def _covers(schema: Schema, wanted: Mapping[str, str | None]) -> bool:
     types = schema.types
     for name, logical in wanted.items():
         if name not in types:
+            if logical is None:
+                continue
             return False
         if types[name] == INTEGER and logical == FLOAT:
             return False
     return True
-
-
-def _unencodable(
-    columns: tuple[str, ...], tuples: list[tuple[object, ...]]
-) -> InvalidValueError:
-    for row in tuples:
-        for name, value in zip(columns, row):
-            if isinstance(value, str) and _SURROGATE.search(value):
-                return InvalidValueError(
-                    f"value of {name!r} contains a lone surrogate and is not valid "
-                    f"text; encode it first, for example value.encode('utf-8', "
-                    f"'surrogatepass')"
-                )
-    return InvalidValueError("a text value could not be encoded as UTF-8")

@@ -1,0 +1,35 @@
+"""Tiny harness: best-of-N timing and a table of figures with their raw baselines."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
+    """The fastest of ``repeat`` runs of ``fn``, in seconds (least disturbed by noise)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@dataclass
+class Report:
+    rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+
+    def add(self, name: str, ours: str, raw: str, ratio: str, target: str) -> None:
+        self.rows.append((name, ours, raw, ratio, target))
+        print(f"  {name}: {ours} | raw {raw} | {ratio} | target {target}", flush=True)
+
+    def table(self) -> str:
+        from tabulate import tabulate
+
+        return tabulate(
+            self.rows,
+            headers=["measure", "xetrack", "raw driver", "ratio", "target"],
+            tablefmt="github",
+        )

@@ -1,0 +1,37 @@
+"""Run the project's performance suite and print a table of ratios.
+
+Every figure is measured in this run next to the raw SQLite/DuckDB driver doing the
+same work on the same rows, so the ratios hold on any machine.
+
+    python benchmarks/run.py            # everything
+    python benchmarks/run.py store      # one section
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _harness import Report  # noqa: E402
+
+SECTIONS = ["store"]
+
+
+def main(argv: list[str]) -> None:
+    chosen = argv or SECTIONS
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        raise SystemExit(f"unknown section(s) {unknown}; choose from {SECTIONS}")
+    report = Report()
+    for section in chosen:
+        print(f"[{section}]", flush=True)
+        importlib.import_module(f"bench_{section}").run(report)
+    print()
+    print(report.table())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

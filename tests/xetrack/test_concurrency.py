@@ -1,0 +1,127 @@
+"""Many writers, real processes: no lost rows, no duplicate-column errors."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from xetrack import Reader, Tracker
+from xetrack.errors import StoreLockedError
+
+
+def _writer(path: str, worker: int, events: int) -> None:
+    tracker = Tracker(path, params={"worker": worker})
+    for i in range(events):
+        # every process adds the same new columns, at about the same moment
+        tracker.log({"i": i, f"col_{i % 7}": i * 0.5, "name": f"w{worker}"})
+    tracker.close()
+
+
+def test_eight_processes_adding_the_same_columns_lose_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "fresh.db")
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, w, 500)) for w in range(8)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    assert [p.exitcode for p in procs] == [0] * 8
+    frame = Reader(path).to_df()
+    assert len(frame) == 4000
+    assert frame.groupby("worker")["i"].apply(sorted).tolist() == [list(range(500))] * 8
+    assert sorted(c for c in frame.columns if c.startswith("col_")) == [f"col_{k}" for k in range(7)]
+
+
+def test_reader_process_sees_committed_rows_while_a_writer_runs(tmp_path: Path) -> None:
+    path = tmp_path / "live.db"
+    tracker = Tracker(path)
+    tracker.log({"i": -1})
+    reader_code = textwrap.dedent(
+        f"""
+        import sys
+        from xetrack import Reader
+        seen = []
+        for line in sys.stdin:
+            seen.append(len(Reader({str(path)!r})))
+            print(seen[-1], flush=True)
+        """
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", reader_code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdin and reader.stdout
+    counts = []
+    for i in range(5):
+        tracker.log_batch([{"i": i}] * 10)
+        reader.stdin.write("go\n")
+        reader.stdin.flush()
+        counts.append(int(reader.stdout.readline()))
+    reader.stdin.close()
+    assert reader.wait(60) == 0
+    assert counts == [11, 21, 31, 41, 51]
+
+
+def test_rows_in_the_same_microsecond_are_all_kept(tmp_path: Path, engine: str) -> None:
+    tracker = Tracker(tmp_path / f"same.{engine}", engine=engine)
+    tracker.log_batch([{"i": 1}] * 100)  # one timestamp for the whole batch
+    assert tracker.count_run() == 100
+
+
+def test_threads_share_one_tracker(tmp_path: Path, engine: str) -> None:
+    tracker = Tracker(tmp_path / f"threads.{engine}", engine=engine)
+
+    def work(n: int) -> None:
+        for i in range(200):
+            tracker.log({"thread": n, "i": i, f"t{n}": True})
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert tracker.count_run() == 800
+
+
+def test_second_duckdb_process_gets_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "locked.duckdb"
+    holder = Tracker(path, engine="duckdb")
+    holder.log({"x": 1})
+    code = (
+        "from xetrack import Tracker\n"
+        f"Tracker({str(path)!r}, engine='duckdb')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "StoreLockedError" in done.stderr
+    assert "is locked by another process" in done.stderr and "engine='sqlite'" in done.stderr
+    holder.close()
+    assert len(Reader(path)) == 1
+
+
+def test_store_locked_error_is_a_xetrack_error() -> None:
+    from xetrack import XetrackError
+
+    assert issubclass(StoreLockedError, XetrackError)
+
+
+@pytest.mark.parametrize("start", ["fork"])
+def test_a_forked_child_reopens_its_own_sqlite_connection(tmp_path: Path, start: str) -> None:
+    path = str(tmp_path / "fork.db")
+    tracker = Tracker(path)
+    tracker.log({"who": "parent"})
+    ctx = mp.get_context(start)
+    child = ctx.Process(target=lambda: tracker.log({"who": "child"}))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    tracker.log({"who": "parent"})
+    assert sorted(Reader(path).to_df()["who"]) == ["child", "parent", "parent"]
