@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _harness import Report, best_of
+from _harness import Report, race
 
 from xetrack import Reader, Tracker
 
@@ -63,8 +63,8 @@ def bench_log(report: Report, folder: Path, events: int = 5000) -> None:
             tracker.log(make_row(k))
         tracker.close()
 
-    raw_rate = events / best_of(raw)
-    our_rate = events / best_of(ours)
+    raw_s, our_s = race(raw, ours)
+    raw_rate, our_rate = events / raw_s, events / our_s
     report.add(
         "log() one row per commit, SQLite",
         f"{our_rate:,.0f} events/s",
@@ -89,8 +89,8 @@ def bench_log_batch(report: Report, folder: Path, rows: int = 50_000) -> None:
         tracker.log_batch(data)
         tracker.close()
 
-    raw_rate = rows / best_of(raw)
-    our_rate = rows / best_of(ours)
+    raw_s, our_s = race(raw, ours)
+    raw_rate, our_rate = rows / raw_s, rows / our_s
     report.add(
         f"log_batch() of {rows:,} rows, SQLite",
         f"{our_rate:,.0f} rows/s",
@@ -118,8 +118,8 @@ def bench_log_batch(report: Report, folder: Path, rows: int = 50_000) -> None:
         tracker.log_batch(data)
         tracker.close()
 
-    raw_rate = rows / best_of(raw_duck)
-    our_rate = rows / best_of(ours_duck)
+    raw_s, our_s = race(raw_duck, ours_duck)
+    raw_rate, our_rate = rows / raw_s, rows / our_s
     report.add(
         f"log_batch() of {rows:,} rows, DuckDB",
         f"{our_rate:,.0f} rows/s",
@@ -149,8 +149,7 @@ def bench_to_df(report: Report, folder: Path, rows: int = 100_000) -> None:
         reader.to_df()
         reader.close()
 
-    raw_s = best_of(raw)
-    our_s = best_of(ours)
+    raw_s, our_s = race(raw, ours)
     report.add(
         f"Reader.to_df() of {rows:,} rows, SQLite",
         f"{our_s * 1000:,.0f} ms",

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xetrack.store import open_store
-from xetrack.store.base import check_table_name
+from xetrack.store.schema import ASSETS_TABLE, check_table_name
 from xetrack.table import EventTable
 from xetrack.values import flatten, to_storable
 
@@ -74,8 +74,6 @@ class Reader:
 
     def tables(self) -> list[str]:
         """The event tables of the database."""
-        from xetrack.store.base import ASSETS_TABLE
-
         return [t for t in self._store.tables() if t != ASSETS_TABLE]
 
     # -- queries -------------------------------------------------------------------------

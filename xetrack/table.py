@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from xetrack.errors import UnknownColumnError
-from xetrack.store.base import BOOLEAN, SqlStore, quote_ident, where_clause
+from xetrack.store.base import SqlStore, where_clause
+from xetrack.store.schema import BOOLEAN, quote_ident
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 class EventTable:
     """Rows of one table, optionally narrowed to one ``track_id``."""
 
-    __slots__ = ("store", "name", "_q")
+    __slots__ = ("_q", "name", "store")
 
     def __init__(self, store: SqlStore, name: str) -> None:
         self.store = store

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 from xetrack.errors import EngineUnavailableError, InvalidArgumentError
 from xetrack.git import git_info
 from xetrack.store import MEMORY, open_store
-from xetrack.store.base import TEXT, check_table_name
+from xetrack.store.schema import TEXT, check_table_name
 from xetrack.table import EventTable
 from xetrack.values import flatten, to_storable
 
@@ -166,8 +166,11 @@ class Tracker:
         )
 
     def _compose(self, data: Mapping[str, object], timestamp: str) -> dict[str, object]:
-        row: dict[str, object] = {"timestamp": timestamp, "track_id": self._track_id}
-        row.update(flatten(data, self._asset_sink))
+        row = flatten(
+            data,
+            self._asset_sink,
+            into={"timestamp": timestamp, "track_id": self._track_id},
+        )
         for key, value in self._flat_params.items():
             if key not in row:
                 row[key] = value

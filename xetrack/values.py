@@ -22,7 +22,13 @@ from pathlib import PurePath
 from typing import Any, Final
 
 from xetrack.errors import InvalidValueError
-from xetrack.store.base import INT64_MAX, INT64_MIN, check_key, check_text
+from xetrack.store.schema import (
+    INT64_MAX,
+    INT64_MIN,
+    VALID_KEYS,
+    check_key,
+    check_text,
+)
 
 #: Called with (key, object) for a value that is stored as an asset; returns its hash.
 AssetSink = Callable[[str, object], str]
@@ -50,33 +56,42 @@ def config_fields(value: object) -> Iterator[tuple[str, object]]:
 
 
 def flatten(
-    data: Mapping[str, object], assets: AssetSink | None = None
+    data: Mapping[str, object],
+    assets: AssetSink | None = None,
+    into: dict[str, object] | None = None,
 ) -> dict[str, object]:
     """Return ``data`` as a flat dict of storable values, keys checked.
 
+    With ``into``, the values are added to that dict (and it is returned).
     Raises :class:`~xetrack.errors.InvalidKeyError` for a key that cannot be a
     column and :class:`~xetrack.errors.InvalidValueError` for a value that cannot be
     stored; nothing is returned (so nothing is written) in either case.
     """
-    out: dict[str, object] = {}
+    out: dict[str, object] = {} if into is None else into
+    valid = VALID_KEYS
+    # The common scalar cases are inlined: this loop runs for every cell of log()
+    # and log_batch(), and a function call per cell would double its cost.
     for key, value in data.items():
-        _flatten_into(out, check_key(key), value, assets)
+        if key not in valid:
+            check_key(key)
+        kind = type(value)
+        if kind is float:
+            out[key] = None if value != value else value  # NaN -> NULL
+        elif kind is str:
+            out[key] = value if value.isascii() else check_text(key, value)  # type: ignore[attr-defined,arg-type]
+        elif kind is int:
+            out[key] = value if INT64_MIN <= value <= INT64_MAX else _check_int(key, value)  # type: ignore[operator,arg-type]
+        elif kind in _PRIMITIVES:
+            out[key] = value
+        else:
+            _flatten_into(out, key, value, assets)
     return out
 
 
 def _flatten_into(
     out: dict[str, object], key: str, value: object, assets: AssetSink | None
 ) -> None:
-    kind = type(value)
-    if kind is float:
-        out[key] = None if math.isnan(value) else value  # type: ignore[arg-type]
-    elif kind is str:
-        out[key] = check_text(key, value)  # type: ignore[arg-type]
-    elif kind is int:
-        out[key] = _check_int(key, value)  # type: ignore[arg-type]
-    elif kind in _PRIMITIVES:
-        out[key] = value
-    elif is_config(value):
+    if is_config(value):
         for name, field in config_fields(value):
             _flatten_into(out, check_key(f"{key}_{name}"), field, assets)
     else:

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.errors import EngineUnavailableError, StoreLockedError, XetrackError
-from xetrack.store.base import (
+from xetrack.store.base import SqlStore
+from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
     FLOAT,
     INTEGER,
     TEXT,
-    SqlStore,
     quote_ident,
 )
 

@@ -15,17 +15,17 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 from urllib.parse import quote
 
 from xetrack.errors import StoreLockedError
-from xetrack.store.base import (
+from xetrack.store.base import SqlStore
+from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
     FLOAT,
     INTEGER,
     TEXT,
-    SqlStore,
 )
 
 if TYPE_CHECKING:
