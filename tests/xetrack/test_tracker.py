@@ -115,7 +115,12 @@ def test_exports(db_path: Path, engine: str, tmp_path: Path) -> None:
     tracker.to_csv(tmp_path / "out.csv")
     tracker.to_parquet(tmp_path / "out.parquet")
     assert pd.read_csv(tmp_path / "out.csv")["a"].tolist() == [0, 1, 2]
-    assert pd.read_parquet(tmp_path / "out.parquet")["b"].tolist() == ["s0", "s1", "s2"]
+    import duckdb
+
+    parquet = duckdb.connect().execute(
+        "SELECT b FROM read_parquet(?)", [str(tmp_path / "out.parquet")]
+    )
+    assert [r[0] for r in parquet.fetchall()] == ["s0", "s1", "s2"]
 
 
 def test_properties(db_path: Path, engine: str) -> None:
