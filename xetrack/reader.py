@@ -150,9 +150,7 @@ class Reader:
         track_id: str | None = None,
     ) -> int:
         """Set ``key`` where ``where_key`` equals ``where_value`` (and ``track_id``)."""
-        where: dict[str, object] = {
-            where_key: to_storable(where_key, where_value)
-        }
+        where: dict[str, object] = {where_key: to_storable(where_key, where_value)}
         if track_id is not None:
             where["track_id"] = track_id
         return self._writer().set_values(flatten({key: value}), where)
@@ -171,7 +169,9 @@ class Reader:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Reader({self._db!r}, engine={self.engine!r}, table={self._table_name!r})"
+        return (
+            f"Reader({self._db!r}, engine={self.engine!r}, table={self._table_name!r})"
+        )
 
 
 __all__ = ["Reader"]

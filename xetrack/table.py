@@ -105,7 +105,7 @@ class EventTable:
             f"SELECT * FROM {self._q}{clause} ORDER BY rowid LIMIT 1 OFFSET ?",
             [*params, position],
         )
-        record = dict(zip(names, rows[0]))
+        record = dict(zip(names, rows[0], strict=True))
         types = self.store.schema(self.name).types
         for name, value in record.items():
             if types.get(name) == BOOLEAN and value is not None:
@@ -129,7 +129,9 @@ class EventTable:
         return rows[0][0] if rows else None
 
     # -- writing -------------------------------------------------------------------------
-    def set_values(self, values: Mapping[str, object], where: Mapping[str, object]) -> int:
+    def set_values(
+        self, values: Mapping[str, object], where: Mapping[str, object]
+    ) -> int:
         return self.store.update(self.name, values, where)
 
     def delete(self, where: Mapping[str, object]) -> int:

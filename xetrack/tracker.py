@@ -99,7 +99,9 @@ class Tracker:
         self._events = EventTable(store, self._table_name)
         if reset:
             store.drop_table(self._table_name)
-        store.ensure_table(self._table_name, {"git_commit": TEXT} if self._use_git else None)
+        store.ensure_table(
+            self._table_name, {"git_commit": TEXT} if self._use_git else None
+        )
 
     # -- identity --------------------------------------------------------------------
     @staticmethod
@@ -212,7 +214,10 @@ class Tracker:
         self, key: str, value: object, where_key: str, where_value: object
     ) -> int:
         """Set ``key`` on this run's rows whose ``where_key`` equals ``where_value``."""
-        where = {where_key: to_storable(where_key, where_value), "track_id": self._track_id}
+        where = {
+            where_key: to_storable(where_key, where_value),
+            "track_id": self._track_id,
+        }
         return self._events.set_values(flatten({key: value}, self._asset_sink), where)
 
     # -- reading ---------------------------------------------------------------------

@@ -69,6 +69,7 @@ def flatten(
     """
     out: dict[str, object] = {} if into is None else into
     valid = VALID_KEYS
+    value: Any  # narrowed by the type() checks below, which mypy does not follow
     # The common scalar cases are inlined: this loop runs for every cell of log()
     # and log_batch(), and a function call per cell would double its cost.
     for key, value in data.items():
@@ -78,9 +79,11 @@ def flatten(
         if kind is float:
             out[key] = None if value != value else value  # NaN -> NULL
         elif kind is str:
-            out[key] = value if value.isascii() else check_text(key, value)  # type: ignore[attr-defined,arg-type]
+            out[key] = value if value.isascii() else check_text(key, value)
         elif kind is int:
-            out[key] = value if INT64_MIN <= value <= INT64_MAX else _check_int(key, value)  # type: ignore[operator,arg-type]
+            out[key] = (
+                value if INT64_MIN <= value <= INT64_MAX else _check_int(key, value)
+            )
         elif kind in _PRIMITIVES:
             out[key] = value
         else:
@@ -160,7 +163,9 @@ def _check_int(key: str, value: int) -> int:
 def to_json(key: str, value: object) -> str:
     """JSON text of a list/dict/config; nested values follow the same rules."""
     try:
-        return check_text(key, json.dumps(value, default=_json_default, ensure_ascii=False))
+        return check_text(
+            key, json.dumps(value, default=_json_default, ensure_ascii=False)
+        )
     except InvalidValueError:
         raise
     except (TypeError, ValueError) as exc:

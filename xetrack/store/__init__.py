@@ -52,7 +52,7 @@ def detect_engine(path: str | Path) -> Engine | None:
 
 def check_engine(engine: object) -> Engine | None:
     if engine is None or engine in ENGINES:
-        return engine  # type: ignore[return-value]
+        return engine
     raise InvalidArgumentError(
         f"engine {engine!r} is not known; use one of {', '.join(map(repr, ENGINES))}"
     )
@@ -106,5 +106,7 @@ def open_store(
         import sqlite3
 
         if isinstance(exc, sqlite3.DatabaseError):
-            raise NotADatabaseError(f"{text} cannot be opened as SQLite: {exc}") from exc
+            raise NotADatabaseError(
+                f"{text} cannot be opened as SQLite: {exc}"
+            ) from exc
         raise

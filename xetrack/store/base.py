@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
 from xetrack.errors import UnknownColumnError, UnknownTableError
 from xetrack.store.prepare import Prepared, prepare
@@ -85,7 +85,7 @@ class SqlStore(ABC):
 
     engine: str = ""
     #: logical type -> SQL type of this engine
-    SQL_TYPES: dict[str, str] = {}
+    SQL_TYPES: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, path: str, read_only: bool) -> None:
         self.path = path
@@ -98,6 +98,13 @@ class SqlStore(ABC):
     @property
     @abstractmethod
     def conn(self) -> Any: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """Run a query and return its result as a DataFrame."""
 
     @abstractmethod
     def tables(self) -> list[str]: ...
@@ -124,8 +131,9 @@ class SqlStore(ABC):
     def _insert_fast(self, sql: str, row: tuple[object, ...]) -> None:
         """Insert one row as its own transaction."""
 
+    @abstractmethod
     def _widen_to_float(self, table: str, column: str) -> None:
-        """Let an integer column take floats; engines with static types override."""
+        """Let an integer column take floats from now on."""
 
     # -- schema ----------------------------------------------------------------------
     def schema(self, table: str, refresh: bool = False) -> Schema:
@@ -171,7 +179,9 @@ class SqlStore(ABC):
         known = self.schema(table).types
         if known and all(name in known for name in wanted):
             return
-        fixed = ", ".join(f"{quote_ident(c)} {self.SQL_TYPES[TEXT]}" for c in FIXED_COLUMNS)
+        fixed = ", ".join(
+            f"{quote_ident(c)} {self.SQL_TYPES[TEXT]}" for c in FIXED_COLUMNS
+        )
         with self._lock, self._write_transaction():
             self._execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({fixed})")
             existing = self.schema(table, refresh=True)
@@ -212,7 +222,7 @@ class SqlStore(ABC):
             if row[key] is not None:
                 return False
         values = [row[c] for c in plan.columns]
-        for index, (value, kind) in enumerate(zip(values, plan.kinds)):
+        for index, (value, kind) in enumerate(zip(values, plan.kinds, strict=True)):
             if value is not None and kind is not None and type(value) is not kind:
                 if kind is not float or type(value) is not int:
                     return False  # widening or a conflict: the full path decides
@@ -220,7 +230,9 @@ class SqlStore(ABC):
         self._insert_fast(plan.sql, tuple(values))
         return True
 
-    def _insert_prepared(self, table: str, rows: Sequence[Mapping[str, object]]) -> None:
+    def _insert_prepared(
+        self, table: str, rows: Sequence[Mapping[str, object]]
+    ) -> None:
         prepared = prepare(self.schema(table), rows)
         if not prepared.changes_schema:
             with self._write_transaction():
@@ -304,7 +316,6 @@ class SqlStore(ABC):
                     count = int(cursor.fetchone()[0])
             self.schema(table, refresh=True)
             return count
-
 
     def delete(self, table: str, where: Mapping[str, object]) -> int:
         with self._lock:

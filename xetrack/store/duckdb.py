@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from xetrack.errors import EngineUnavailableError, StoreLockedError, XetrackError
 from xetrack.store.base import SqlStore
@@ -112,7 +112,7 @@ class DuckDBStore(SqlStore):
     """One DuckDB file (or ``:memory:``)."""
 
     engine = "duckdb"
-    SQL_TYPES = {
+    SQL_TYPES: ClassVar[Mapping[str, str]] = {
         INTEGER: "BIGINT",
         FLOAT: "DOUBLE",
         TEXT: "VARCHAR",
@@ -216,4 +216,5 @@ class DuckDBStore(SqlStore):
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         with self._lock:
-            return self.conn.execute(sql, list(params)).df()
+            frame: pd.DataFrame = self.conn.execute(sql, list(params)).df()
+            return frame

@@ -63,7 +63,7 @@ def _values(
         pick = itemgetter(*names)
         if len(names) == 1:
             return [(value,) for value in map(pick, rows)]
-        return list(map(pick, rows))  # type: ignore[arg-type]
+        return list(map(pick, rows))
     return [tuple(map(row.get, names)) for row in rows]
 
 
@@ -118,7 +118,7 @@ def prepare(schema: Schema, rows: Sequence[Mapping[str, object]]) -> Prepared:
             converted[name] if name in converted else _column(rows, name, uniform)
             for name in kept
         ]
-        prepared.tuples = list(zip(*columns))
+        prepared.tuples = list(zip(*columns, strict=True))
     else:
         prepared.tuples = _values(rows, kept, uniform)
     return prepared

@@ -64,7 +64,7 @@ VALID_KEYS_MAX: Final = 100_000
 def check_key(key: object) -> str:
     """Return ``key`` if it can be a column name, else raise :class:`InvalidKeyError`."""
     if key in VALID_KEYS:
-        return key  # type: ignore[return-value]
+        return key
     if not isinstance(key, str):
         raise InvalidKeyError(
             f"key {key!r} is a {type(key).__name__}; column names must be str "

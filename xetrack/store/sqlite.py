@@ -13,9 +13,9 @@ import os
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Final, TypeVar
 from urllib.parse import quote
 
 from xetrack.errors import StoreLockedError
@@ -88,7 +88,7 @@ class SQLiteStore(SqlStore):
     """One SQLite file (or ``:memory:``); reopened in a forked child."""
 
     engine = "sqlite"
-    SQL_TYPES = {
+    SQL_TYPES: ClassVar[Mapping[str, str]] = {
         INTEGER: "INTEGER",
         FLOAT: "REAL",
         TEXT: "TEXT",
@@ -105,7 +105,9 @@ class SQLiteStore(SqlStore):
 
     def _connect(self) -> sqlite3.Connection:
         if self._memory:
-            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                ":memory:", isolation_level=None, check_same_thread=False
+            )
         elif self.read_only:
             uri = "file:" + quote(str(Path(self.path).resolve())) + "?mode=ro"
             conn = sqlite3.connect(
@@ -176,7 +178,9 @@ class SQLiteStore(SqlStore):
         if conn.in_transaction:  # nested: the outer transaction owns the lock
             yield
             return
-        retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), "starting a write", self.path)
+        retry_busy(
+            lambda: conn.execute("BEGIN IMMEDIATE"), "starting a write", self.path
+        )
         try:
             yield
         except BaseException:
@@ -194,6 +198,10 @@ class SQLiteStore(SqlStore):
     def _insert_fast(self, sql: str, row: tuple[object, ...]) -> None:
         conn = self.conn
         retry_busy(lambda: conn.execute(sql, row), "inserting a row", self.path)
+
+    def _widen_to_float(self, table: str, column: str) -> None:
+        """Nothing to do: SQLite stores a float exactly in an INTEGER column (a float
+        with no fraction reads back as an int of the same value)."""
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         import pandas as pd
