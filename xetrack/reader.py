@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xetrack.assets import AssetStore
+from xetrack.cache import ResultCache
 from xetrack.store import open_store
-from xetrack.store.schema import ASSETS_TABLE, check_table_name
+from xetrack.store.schema import (
+    ASSETS_TABLE,
+    FIXED_COLUMNS,
+    TEXT,
+    check_table_name,
+    quote_ident,
+)
 from xetrack.table import EventTable
 from xetrack.values import flatten, to_storable
 
@@ -46,6 +55,7 @@ class Reader:
             self._store.close()
             raise
         self._events = EventTable(self._store, self._table_name)
+        self._assets = AssetStore(lambda: self._store, writer=self._writer_store)
 
     # -- properties --------------------------------------------------------------------
     @property
@@ -117,9 +127,45 @@ class Reader:
         finally:
             reader.close()
 
+    # -- the result cache ----------------------------------------------------------------
+    @staticmethod
+    def read_cache(cache_path: str | Path, key: str) -> dict[str, Any] | None:
+        """The cache entry ``{"result", "cache", "function"}`` under ``key``, or None."""
+        cache = ResultCache(cache_path, create=False)
+        try:
+            return cache.get(key)
+        finally:
+            cache.close()
+
+    @staticmethod
+    def scan_cache(cache_path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every ``(key, entry)`` of a cache directory."""
+        cache = ResultCache(cache_path, create=False)
+        try:
+            yield from cache.scan()
+        finally:
+            cache.close()
+
+    @staticmethod
+    def delete_cache_by_track_id(cache_path: str | Path, track_id: str) -> int:
+        """Delete the entries computed by ``track_id``; return how many."""
+        cache = ResultCache(cache_path, create=False)
+        try:
+            return cache.delete_by_track_id(track_id)
+        finally:
+            cache.close()
+
     # -- explicit writes -----------------------------------------------------------------
+    @property
+    def assets(self) -> AssetStore:
+        """The objects stored beside the rows: ``list()``, ``get``, ``export``, ``remove``."""
+        return self._assets
+
     def _writer(self) -> EventTable:
-        """A writable view of the same table, opened on first use."""
+        return EventTable(self._writer_store(), self._table_name)
+
+    def _writer_store(self) -> SqlStore:
+        """A writable store on the same file, opened on first use."""
         if self._writable is None:
             if self._store.engine == "duckdb":
                 # DuckDB allows one configuration per file and process: trade the
@@ -130,11 +176,40 @@ class Reader:
                 self._writable = self._store
             else:
                 self._writable = open_store(self._db, self._store.engine)
-        return EventTable(self._writable, self._table_name)
+        return self._writable
 
     def delete_run(self, track_id: str) -> int:
-        """Delete every row of ``track_id``; return how many were deleted."""
-        return self._writer().delete({"track_id": track_id})
+        """Delete every row of ``track_id`` and the assets only it named; return the row count."""
+        deleted = self._writer().delete({"track_id": track_id})
+        self._assets.remove_orphans()
+        return deleted
+
+    def remove_asset(
+        self, hashed: str, column: str | None = None, remove_keys: bool = True
+    ) -> bool:
+        """Delete an asset; with ``remove_keys``, set the cells naming it to NULL.
+
+        ``column`` limits that to one column; by default every text column of the
+        table is cleared where it holds ``hashed``.
+        """
+        removed = self._assets.remove(hashed)
+        if remove_keys:
+            writer = self._writer()
+            if column is not None:
+                writer.require_column(column)
+                columns = [column]
+            else:
+                types = writer.store.schema(self._table_name, refresh=True).types
+                columns = [
+                    c for c, t in types.items() if t == TEXT and c not in FIXED_COLUMNS
+                ]
+            for name in columns:
+                writer.store.execute(
+                    f"UPDATE {quote_ident(self._table_name)} SET {quote_ident(name)} = NULL "
+                    f"WHERE {quote_ident(name)} = ?",
+                    [hashed],
+                )
+        return removed
 
     def set_value(self, key: str, value: object, track_id: str | None = None) -> int:
         """Set ``key`` on every row (of ``track_id``); return the row count."""

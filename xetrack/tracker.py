@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import secrets
 import warnings as _warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from xetrack.assets import AssetStore
+from xetrack.cache import ResultCache, Unhashable, bind, key_for, signature
 from xetrack.errors import EngineUnavailableError, InvalidArgumentError
 from xetrack.git import git_info
 from xetrack.store import MEMORY, open_store
 from xetrack.store.schema import TEXT, check_table_name
+from xetrack.system import SystemSampler
 from xetrack.table import EventTable
-from xetrack.values import flatten, to_storable
+from xetrack.tracking import Call, is_async, run, run_async
+from xetrack.values import flatten, now, to_storable
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from xetrack.store.base import SqlStore
-
-
-def now() -> str:
-    """The current time as stored: ISO 8601, UTC, microseconds, sortable as text."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(sep=" ", timespec="microseconds")
 
 
 class Tracker:
@@ -81,6 +80,9 @@ class Tracker:
         self._flat_params: dict[str, object] = {}
         self._latest: dict[str, object] = {}
         self._git_commit: str | None = None
+        self._cache_dir = None if cache is None else str(cache)
+        self._result_cache: ResultCache | None = None
+        self._warned: set[type] = set()
         self._use_git = git_root is not None
         if git_root is not None:
             self._git_commit = git_info(git_root).commit
@@ -97,6 +99,7 @@ class Tracker:
         store = open_store(self._db if self._insert else MEMORY, engine)
         self._store: SqlStore = store
         self._events = EventTable(store, self._table_name)
+        self._assets = AssetStore(lambda: self._store, compress=compress)
         if reset:
             store.drop_table(self._table_name)
         store.ensure_table(
@@ -162,16 +165,28 @@ class Tracker:
 
     # -- writing ---------------------------------------------------------------------
     def _asset_sink(self, key: str, value: object) -> str:
-        raise InvalidArgumentError(
-            f"value of {key!r} is a {type(value).__name__}; log a str, number, bool, "
-            f"bytes, list or dict"
-        )
+        return self._assets.put(value, key=key, track_id=self._track_id)
 
-    def _compose(self, data: Mapping[str, object], timestamp: str) -> dict[str, object]:
+    @property
+    def assets(self) -> AssetStore:
+        """The objects stored beside the rows: ``list()``, ``get``, ``export``, ``remove``."""
+        return self._assets
+
+    def get(self, hashed: str) -> Any:
+        """The object logged under the hash ``hashed`` (the value its cell holds)."""
+        return self._assets.get(hashed)
+
+    def _compose(
+        self,
+        data: Mapping[str, object],
+        timestamp: str,
+        hints: dict[str, str] | None = None,
+    ) -> dict[str, object]:
         row = flatten(
             data,
             self._asset_sink,
             into={"timestamp": timestamp, "track_id": self._track_id},
+            hints=hints,
         )
         for key, value in self._flat_params.items():
             if key not in row:
@@ -187,20 +202,22 @@ class Tracker:
         :class:`~xetrack.errors.InvalidValueError` or
         :class:`~xetrack.errors.TypeConflictError`; nothing is written then.
         """
-        row = self._compose(data, now())
+        hints: dict[str, str] = {}
+        row = self._compose(data, now(), hints)
         if self._insert:
-            self._store.insert(self._table_name, [row])
+            self._store.insert(self._table_name, [row], hints)
         self._latest = row
         return dict(row)
 
     def log_batch(self, data: Iterable[Mapping[str, object]]) -> dict[str, object]:
         """Write many rows in one transaction (all or nothing); return the last one."""
         stamp = now()
-        rows = [self._compose(item, stamp) for item in data]
+        hints: dict[str, str] = {}
+        rows = [self._compose(item, stamp, hints) for item in data]
         if not rows:
             return {}
         if self._insert:
-            self._store.insert(self._table_name, rows)
+            self._store.insert(self._table_name, rows, hints)
         self._latest = rows[-1]
         return dict(rows[-1])
 
@@ -219,6 +236,125 @@ class Tracker:
             "track_id": self._track_id,
         }
         return self._events.set_values(flatten({key: value}, self._asset_sink), where)
+
+    # -- tracking functions ----------------------------------------------------------
+    def track(
+        self,
+        func: Callable[..., Any],
+        args: Sequence[object] | None = None,
+        kwargs: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
+        cache_force: bool = False,
+    ) -> Any:
+        """Call ``func(*args, **kwargs)``, write one row about the call, return its result.
+
+        The row holds ``function_name``, ``function_time`` (seconds), ``args``,
+        ``kwargs``, ``error`` ("" on success), dataclass/Pydantic arguments unpacked as
+        ``{argument}_{field}``, ``params`` and a returned dict's keys (any other return
+        value goes to ``function_result``). With ``cache=``, an equal call is served from
+        the cache (its row's ``cache`` names the run that computed it); ``cache_force``
+        computes again and overwrites. A coroutine function returns an awaitable.
+
+        >>> tracker = Tracker(Tracker.IN_MEMORY)
+        >>> tracker.track(lambda a, b: {"sum": a + b}, args=[1, 2])
+        {'sum': 3}
+        >>> tracker.latest["sum"], tracker.latest["error"]
+        (3, '')
+        """
+        call = Call(self, func, args, kwargs, params)
+        if is_async(func):
+            return run_async(call, self, cache_force)
+        return run(call, self, cache_force)
+
+    def wrap(
+        self, params: Mapping[str, object] | Callable[..., Any] | None = None
+    ) -> Any:
+        """Decorator: every call of the function is tracked as by :meth:`track`.
+
+        Use ``@tracker.wrap()``, ``@tracker.wrap(params={...})`` or bare
+        ``@tracker.wrap``; the function keeps its name, docstring and signature.
+        """
+        if callable(params):
+            return self.wrap()(params)
+        extra = dict(params or {})
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            if is_async(func):
+
+                @functools.wraps(func)
+                async def awaited(*args: Any, **kwargs: Any) -> Any:
+                    return await run_async(Call(self, func, args, kwargs, extra), self)
+
+                return awaited
+
+            @functools.wraps(func)
+            def tracked(*args: Any, **kwargs: Any) -> Any:
+                return run(Call(self, func, args, kwargs, extra), self)
+
+            return tracked
+
+        return decorate
+
+    def cache_key(
+        self,
+        func: Callable[..., Any],
+        args: Sequence[object] | None = None,
+        kwargs: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> str | None:
+        """The result-cache key of a call, or None when an argument is unhashable."""
+        args, kwargs = list(args or ()), dict(kwargs or {})
+        sig = signature(func)
+        kinds = {n: p.kind for n, p in sig.parameters.items()} if sig else None
+        merged = {**self._flat_params, **self.flatten(params or {})}
+        try:
+            return key_for(func, bind(func, args, kwargs), args, kwargs, merged, kinds)
+        except Unhashable as exc:
+            self.warn_unhashable(exc.kind)
+            return None
+
+    _generate_cache_key = cache_key
+
+    @property
+    def cache_enabled(self) -> bool:
+        return self._cache_dir is not None
+
+    @property
+    def result_cache(self) -> ResultCache:
+        """The diskcache behind ``cache=`` (opened on first use)."""
+        if self._result_cache is None:
+            if self._cache_dir is None:
+                raise InvalidArgumentError(
+                    "this Tracker has no cache; pass cache='dir'"
+                )
+            self._result_cache = ResultCache(self._cache_dir)
+        return self._result_cache
+
+    @property
+    def flat_params(self) -> dict[str, object]:
+        return self._flat_params
+
+    def flatten(self, data: Mapping[str, object]) -> dict[str, object]:
+        """``data`` as it would be stored by this tracker (configs unpacked, assets stored)."""
+        return flatten(data, self._asset_sink)
+
+    def warn_unhashable(self, kind: type) -> None:
+        if kind in self._warned or not self.warnings:
+            return
+        self._warned.add(kind)
+        _warnings.warn(
+            f"an argument of type {kind.__module__}.{kind.__qualname__} has no stable "
+            f"value to key the cache on, so calls with it are not cached; pass a tuple, "
+            f"a frozen dataclass or a Pydantic model instead",
+            stacklevel=4,
+        )
+
+    def sampler(self) -> SystemSampler | None:
+        if not (self.log_system_params or self.log_network_params):
+            return None
+        return SystemSampler(
+            self.measurement_interval, self.log_system_params, self.log_network_params
+        )
 
     # -- reading ---------------------------------------------------------------------
     def to_df(self, all: bool = False) -> pd.DataFrame:
@@ -258,8 +394,11 @@ class Tracker:
 
     # -- lifetime --------------------------------------------------------------------
     def close(self) -> None:
-        """Release the database connection; the tracker cannot log afterwards."""
+        """Release the database connection and the cache; the tracker cannot log afterwards."""
         self._store.close()
+        if self._result_cache is not None:
+            self._result_cache.close()
+            self._result_cache = None
 
     def __enter__(self) -> Tracker:
         return self

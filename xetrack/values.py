@@ -15,8 +15,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import json
 import math
+import types
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import PurePath
 from typing import Any, Final
@@ -25,6 +28,8 @@ from xetrack.errors import InvalidValueError
 from xetrack.store.schema import (
     INT64_MAX,
     INT64_MIN,
+    LOGICAL_OF_PYTHON,
+    TEXT,
     VALID_KEYS,
     check_key,
     check_text,
@@ -34,6 +39,11 @@ from xetrack.store.schema import (
 AssetSink = Callable[[str, object], str]
 
 _PRIMITIVES: Final = (bool, bytes, type(None))
+
+
+def now() -> str:
+    """The current time as stored: ISO 8601, UTC, microseconds, sortable as text."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(sep=" ", timespec="microseconds")
 
 
 def is_config(value: object) -> bool:
@@ -59,10 +69,13 @@ def flatten(
     data: Mapping[str, object],
     assets: AssetSink | None = None,
     into: dict[str, object] | None = None,
+    hints: dict[str, str] | None = None,
 ) -> dict[str, object]:
     """Return ``data`` as a flat dict of storable values, keys checked.
 
-    With ``into``, the values are added to that dict (and it is returned).
+    With ``into``, the values are added to that dict (and it is returned). With
+    ``hints``, a config field that is None but annotated with a simple type adds
+    ``{column: logical type}`` there, so its column can exist before any value.
     Raises :class:`~xetrack.errors.InvalidKeyError` for a key that cannot be a
     column and :class:`~xetrack.errors.InvalidValueError` for a value that cannot be
     stored; nothing is returned (so nothing is written) in either case.
@@ -87,18 +100,61 @@ def flatten(
         elif kind in _PRIMITIVES:
             out[key] = value
         else:
-            _flatten_into(out, key, value, assets)
+            _flatten_into(out, key, value, assets, hints)
     return out
 
 
 def _flatten_into(
-    out: dict[str, object], key: str, value: object, assets: AssetSink | None
+    out: dict[str, object],
+    key: str,
+    value: object,
+    assets: AssetSink | None,
+    hints: dict[str, str] | None = None,
 ) -> None:
     if is_config(value):
+        annotations = field_types(type(value)) if hints is not None else {}  # type: ignore[arg-type]
         for name, field in config_fields(value):
-            _flatten_into(out, check_key(f"{key}_{name}"), field, assets)
+            column = check_key(f"{key}_{name}")
+            _flatten_into(out, column, field, assets, hints)
+            if field is None and hints is not None:
+                logical = logical_of_annotation(annotations.get(name))
+                if logical is not None:
+                    hints[column] = logical
     else:
         out[key] = to_storable(key, value, assets)
+
+
+@functools.lru_cache(maxsize=512)
+def field_types(kind: Any) -> dict[str, object]:
+    """Resolved annotations of a dataclass or Pydantic model's fields."""
+    model_fields = getattr(kind, "model_fields", None)
+    if isinstance(model_fields, dict):
+        return {
+            name: getattr(f, "annotation", None) for name, f in model_fields.items()
+        }
+    try:
+        return dict(typing.get_type_hints(kind))
+    except Exception:  # unresolvable forward references: no hints, no harm
+        return {}
+
+
+def logical_of_annotation(annotation: object) -> str | None:
+    """The column type a None field's annotation implies (``str | None`` -> text)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return logical_of_annotation(args[0])
+    if origin in (list, dict, tuple) or annotation in (list, dict, tuple):
+        return TEXT
+    if isinstance(annotation, type):
+        if issubclass(annotation, bool):
+            return LOGICAL_OF_PYTHON[bool]
+        for base in (int, float, str, bytes):
+            if issubclass(annotation, base) and not issubclass(annotation, enum.Enum):
+                return LOGICAL_OF_PYTHON[base]
+        if issubclass(annotation, (dt.date, dt.time, PurePath)):
+            return TEXT
+    return None
 
 
 def to_storable(key: str, value: object, assets: AssetSink | None = None) -> object:

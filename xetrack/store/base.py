@@ -7,9 +7,10 @@ so both engines behave alike.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
 from xetrack.errors import UnknownColumnError, UnknownTableError
@@ -50,7 +51,12 @@ class Store(Protocol):
 
     def drop_table(self, table: str) -> None: ...
 
-    def insert(self, table: str, rows: Sequence[Mapping[str, object]]) -> None: ...
+    def insert(
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, object]],
+        hints: Mapping[str, str] | None = None,
+    ) -> None: ...
 
     def update(
         self, table: str, values: Mapping[str, object], where: Mapping[str, object]
@@ -65,6 +71,10 @@ class Store(Protocol):
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame: ...
 
     def close(self) -> None: ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> int: ...
 
 
 class _Plan(NamedTuple):
@@ -135,6 +145,12 @@ class SqlStore(ABC):
     def _widen_to_float(self, table: str, column: str) -> None:
         """Let an integer column take floats from now on."""
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the store's lock and the file's write lock; writes inside commit together."""
+        with self._lock, self._write_transaction():
+            yield
+
     # -- schema ----------------------------------------------------------------------
     def schema(self, table: str, refresh: bool = False) -> Schema:
         with self._lock:
@@ -204,14 +220,26 @@ class SqlStore(ABC):
             del self._plans[key]
 
     # -- writing -----------------------------------------------------------------------
-    def insert(self, table: str, rows: Sequence[Mapping[str, object]]) -> None:
-        """Insert rows of storable values, adding missing columns, all or nothing."""
+    def insert(
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, object]],
+        hints: Mapping[str, str] | None = None,
+    ) -> None:
+        """Insert rows of storable values, adding missing columns, all or nothing.
+
+        ``hints`` (column -> logical type) types columns whose values are all None.
+        """
         if not rows:
             return
         with self._lock:
-            if len(rows) == 1 and self._insert_planned(table, rows[0]):
+            if hints:
+                known = self._schemas.get(table)
+                if known is not None:  # a hint matters only until its column exists
+                    hints = {k: v for k, v in hints.items() if k not in known.types}
+            if not hints and len(rows) == 1 and self._insert_planned(table, rows[0]):
                 return
-            self._insert_prepared(table, rows)
+            self._insert_prepared(table, rows, hints)
 
     def _insert_planned(self, table: str, row: Mapping[str, object]) -> bool:
         """The hot path of log(): a row shaped like one written before. False: no plan."""
@@ -231,13 +259,17 @@ class SqlStore(ABC):
         return True
 
     def _insert_prepared(
-        self, table: str, rows: Sequence[Mapping[str, object]]
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, object]],
+        hints: Mapping[str, str] | None = None,
     ) -> None:
-        prepared = prepare(self.schema(table), rows)
+        prepared = prepare(self.schema(table), rows, hints)
         if not prepared.changes_schema:
             with self._write_transaction():
                 self._write(table, prepared, len(rows))
-            self._remember_plan(table, rows, prepared)
+            if not hints:
+                self._remember_plan(table, rows, prepared)
             return
         # Schema change: take the file's write lock first, then look again, so two
         # writers adding the same column never both try to ALTER.
@@ -247,7 +279,7 @@ class SqlStore(ABC):
             if not schema.types:
                 raise UnknownTableError(f"table {table!r} was dropped from {self.path}")
             if schema.types != seen:  # another writer changed it: check again
-                prepared = prepare(schema, rows)
+                prepared = prepare(schema, rows, hints)
             for name, logical in prepared.new.items():
                 self._add_column(table, name, logical)
             for name in prepared.widen:
@@ -337,6 +369,11 @@ class SqlStore(ABC):
                     f"no column {name!r} in table {table!r} of {self.path}; "
                     f"columns: {', '.join(map(repr, schema.types))}"
                 )
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        """Run one statement (identifiers quoted, values bound); return rows changed."""
+        with self._lock, self._write_transaction():
+            return _rowcount(self._execute(sql, params))
 
     # -- reading -------------------------------------------------------------------------
     def query(

@@ -126,6 +126,7 @@ class DuckDBStore(SqlStore):
         self._pid = os.getpid()
         self._cursor: Any = self._root.cursor()
         self._closed = False
+        self._depth = 0
 
     @property
     def conn(self) -> Any:
@@ -172,13 +173,24 @@ class DuckDBStore(SqlStore):
     @contextlib.contextmanager
     def _write_transaction(self) -> Iterator[None]:
         conn = self.conn
+        if self._depth:  # nested: the outer transaction commits or rolls back
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
         conn.execute("BEGIN TRANSACTION")
+        self._depth = 1
         try:
             yield
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        else:
+            conn.execute("COMMIT")
+        finally:
+            self._depth = 0
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> Any:
         return self.conn.execute(sql, list(params))

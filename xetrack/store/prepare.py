@@ -67,7 +67,11 @@ def _values(
     return [tuple(map(row.get, names)) for row in rows]
 
 
-def prepare(schema: Schema, rows: Sequence[Mapping[str, object]]) -> Prepared:
+def prepare(
+    schema: Schema,
+    rows: Sequence[Mapping[str, object]],
+    hints: Mapping[str, str] | None = None,
+) -> Prepared:
     """Check ``rows`` (storable values) against ``schema``; convert what widens.
 
     Raises :class:`InvalidKeyError` for keys that clash by letter case and
@@ -89,13 +93,16 @@ def prepare(schema: Schema, rows: Sequence[Mapping[str, object]]) -> Prepared:
         present = set(map(type, column))
         present.discard(_NONE)
         known = name in schema.types
-        if not known and not present:
+        hinted = hints.get(name) if hints else None
+        if not known and not present and hinted is None:
             # Only NULLs so far: the column waits for a value to take its type from;
             # until then the row reads back NULL there anyway.
             deferred.append(name)
             continue
         if known:
             logical = schema.types[name]
+        elif not present:
+            logical = hinted
         else:
             first = next(v for v in column if v is not None)
             logical = LOGICAL_OF_PYTHON[type(first)]

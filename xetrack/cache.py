@@ -1,0 +1,192 @@
+"""The result cache: stable keys for function calls, and the diskcache it lives in.
+
+A key must be the same in every process and Python session for equal arguments, and
+never the same for unequal ones. So no built-in ``hash()`` (randomised for str per
+process, and it collides): each argument becomes a canonical token that spells out
+its type and value, and the key is a digest of the tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import functools
+import hashlib
+import inspect
+import pickle
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path, PurePath
+from typing import Any, Final
+
+from xetrack.errors import DatabaseNotFoundError, EngineUnavailableError
+
+#: Parameters that are the receiver of a method, not an input to cache on by name.
+RECEIVERS: Final = ("self", "cls")
+
+
+class Unhashable(Exception):
+    """An argument whose value cannot be part of a stable key (internal)."""
+
+    def __init__(self, kind: type) -> None:
+        super().__init__(kind.__name__)
+        self.kind = kind
+
+
+def _qualname(kind: type) -> str:
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def token(value: object) -> str:
+    """A canonical text for ``value``: equal values, equal text, in any process.
+
+    Raises :class:`Unhashable` for values with no stable identity (lists, dicts,
+    sets, mutable dataclasses, objects hashed by identity).
+    """
+    kind = type(value)
+    if value is None:
+        return "N"
+    if kind is bool:
+        return "b1" if value else "b0"
+    if kind is int:
+        return f"i{value}"
+    if kind is float:
+        return f"f{value!r}"
+    if kind is str:
+        return f"s{len(value)}:{value}"  # type: ignore[arg-type]
+    if kind is bytes:
+        return f"y{value.hex()}"  # type: ignore[attr-defined]
+    if isinstance(value, enum.Enum):
+        return f"e{_qualname(kind)}:{token(value.value)}"
+    if isinstance(value, tuple):
+        return "t(" + ",".join(map(token, value)) + ")"
+    if isinstance(value, frozenset):
+        return "F(" + ",".join(sorted(map(token, value))) + ")"
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return f"T{_qualname(kind)}:{value.isoformat()}"
+    if isinstance(value, PurePath):
+        return f"P{_qualname(kind)}:{value}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if not kind.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            raise Unhashable(kind)  # its fields may change after the call
+        fields = (
+            f"{f.name}={token(getattr(value, f.name))}"
+            for f in dataclasses.fields(value)
+        )
+        return f"d{_qualname(kind)}(" + ",".join(fields) + ")"
+    if hasattr(kind, "model_fields") and callable(getattr(value, "model_dump", None)):
+        fields = (f"{name}={token(getattr(value, name))}" for name in kind.model_fields)
+        return f"p{_qualname(kind)}(" + ",".join(fields) + ")"
+    item = getattr(value, "item", None)
+    if kind.__module__ == "numpy" and callable(item) and getattr(value, "ndim", 1) == 0:
+        return token(item())
+    if kind.__hash__ is None or kind.__hash__ is object.__hash__:
+        raise Unhashable(kind)
+    # An object with its own __hash__: its pickled state, not hash(), which may
+    # differ between processes and may collide between unequal values.
+    try:
+        state = pickle.dumps(value, protocol=4)
+    except Exception as exc:
+        raise Unhashable(kind) from exc
+    return f"o{_qualname(kind)}:{hashlib.blake2b(state, digest_size=16).hexdigest()}"
+
+
+@functools.lru_cache(maxsize=2048)
+def signature(func: Callable[..., Any]) -> inspect.Signature | None:
+    try:
+        return inspect.signature(func)
+    except (TypeError, ValueError):  # some builtins have none
+        return None
+
+
+def function_id(func: Callable[..., Any]) -> str:
+    """``module.qualname``: two functions both named ``run`` never share keys."""
+    target = getattr(func, "__func__", func)
+    module = getattr(target, "__module__", None) or "?"
+    name = getattr(target, "__qualname__", None) or getattr(
+        target, "__name__", repr(target)
+    )
+    return f"{module}.{name}"
+
+
+def bind(
+    func: Callable[..., Any], args: Sequence[object], kwargs: Mapping[str, object]
+) -> dict[str, object] | None:
+    """Arguments by parameter name, defaults applied; None if they do not bind."""
+    sig = signature(func)
+    if sig is None:
+        return None
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def key_for(
+    func: Callable[..., Any],
+    arguments: Mapping[str, object] | None,
+    args: Sequence[object],
+    kwargs: Mapping[str, object],
+    params: Mapping[str, object],
+    kinds: Mapping[str, inspect._ParameterKind] | None = None,
+) -> str:
+    """The cache key of a call. Raises :class:`Unhashable` naming the argument's type."""
+    parts = [function_id(func)]
+    if arguments is None:
+        parts.append(token(tuple(args)))
+        parts.append(token(tuple(sorted((k, token(v)) for k, v in kwargs.items()))))
+    else:
+        for name, value in arguments.items():
+            kind = kinds.get(name) if kinds else None
+            if kind is inspect.Parameter.VAR_KEYWORD:
+                value = tuple(sorted((k, token(v)) for k, v in value.items()))  # type: ignore[attr-defined]
+            parts.append(f"{name}={token(value)}")
+    parts.append(token(tuple(sorted((k, token(v)) for k, v in params.items()))))
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+class ResultCache:
+    """Results of tracked calls in a diskcache directory, with their lineage.
+
+    Each entry is ``{"result": ..., "cache": <track_id that computed it>,
+    "function": "module.qualname"}``.
+    """
+
+    def __init__(self, directory: str | Path, create: bool = True) -> None:
+        try:
+            import diskcache
+        except ImportError as exc:
+            raise EngineUnavailableError(
+                "cache= needs the diskcache package; pip install 'xetrack[cache]'"
+            ) from exc
+        self.directory = Path(directory)
+        if not create and not self.directory.is_dir():
+            raise DatabaseNotFoundError(
+                f"no cache directory at {self.directory}; pass the folder given to "
+                f"Tracker(cache=...)"
+            )
+        self._cache = diskcache.Cache(str(self.directory))
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        entry = self._cache.get(key)
+        return entry if isinstance(entry, dict) else None
+
+    def set(self, key: str, entry: Mapping[str, Any]) -> None:
+        self._cache.set(key, dict(entry))
+
+    def scan(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for key in self._cache.iterkeys():
+            entry = self.get(key)
+            if entry is not None:
+                yield key, entry
+
+    def delete_by_track_id(self, track_id: str) -> int:
+        doomed = [key for key, entry in self.scan() if entry.get("cache") == track_id]
+        for key in doomed:
+            self._cache.delete(key)
+        return len(doomed)
+
+    def close(self) -> None:
+        self._cache.close()
