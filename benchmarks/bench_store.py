@@ -22,8 +22,14 @@ FIELDS = ("i", "f", "s", "b", "n", "j", "g", "t")
 def make_row(k: int) -> dict[str, object]:
     """Eight mixed fields: ints, floats, text, a bool and a NULL."""
     return {
-        "i": k, "f": k * 0.5, "s": f"name-{k % 97}", "b": k % 2 == 0,
-        "n": None, "j": k * 3, "g": 1.0 / (k + 1), "t": "tag",
+        "i": k,
+        "f": k * 0.5,
+        "s": f"name-{k % 97}",
+        "b": k % 2 == 0,
+        "n": None,
+        "j": k * 3,
+        "g": 1.0 / (k + 1),
+        "t": "tag",
     }
 
 
@@ -103,7 +109,9 @@ def bench_log_batch(report: Report, folder: Path, rows: int = 50_000) -> None:
     import pandas as pd
 
     def raw_duck() -> None:
-        conn = duckdb.connect(str(folder / f"raw-batch-{time.perf_counter_ns()}.duckdb"))
+        conn = duckdb.connect(
+            str(folder / f"raw-batch-{time.perf_counter_ns()}.duckdb")
+        )
         conn.execute(
             'CREATE TABLE "default" (timestamp VARCHAR, track_id VARCHAR, i BIGINT, '
             "f DOUBLE, s VARCHAR, b BOOLEAN, n VARCHAR, j BIGINT, g DOUBLE, t VARCHAR)"
@@ -114,7 +122,9 @@ def bench_log_batch(report: Report, folder: Path, rows: int = 50_000) -> None:
         conn.close()
 
     def ours_duck() -> None:
-        tracker = Tracker(folder / f"batch-{time.perf_counter_ns()}.duckdb", engine="duckdb")
+        tracker = Tracker(
+            folder / f"batch-{time.perf_counter_ns()}.duckdb", engine="duckdb"
+        )
         tracker.log_batch(data)
         tracker.close()
 
@@ -166,16 +176,22 @@ def _proc_writer(path: str, worker: int, events: int) -> None:
     tracker.close()
 
 
-def bench_processes(report: Report, folder: Path, procs: int = 4, events: int = 1000) -> None:
+def bench_processes(
+    report: Report, folder: Path, procs: int = 4, events: int = 1000
+) -> None:
     path = str(folder / "procs.db")
     ctx = mp.get_context("spawn")
-    workers = [ctx.Process(target=_proc_writer, args=(path, w, events)) for w in range(procs)]
+    workers = [
+        ctx.Process(target=_proc_writer, args=(path, w, events)) for w in range(procs)
+    ]
     start = time.perf_counter()
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    elapsed = time.perf_counter() - start  # includes interpreter start-up of each process
+    elapsed = (
+        time.perf_counter() - start
+    )  # includes interpreter start-up of each process
     stored = len(Reader(path))
     lost = procs * events - stored
     report.add(
@@ -197,7 +213,9 @@ def bench_import(report: Report) -> None:
         return statistics.median(runs)
 
     bare = timed("pass")
-    ours = timed("import xetrack, sys; assert 'pandas' not in sys.modules and 'duckdb' not in sys.modules")
+    ours = timed(
+        "import xetrack, sys; assert 'pandas' not in sys.modules and 'duckdb' not in sys.modules"
+    )
     report.add(
         'python -c "import xetrack"',
         f"{(ours - bare) * 1000:.0f} ms above a bare interpreter",

@@ -109,10 +109,41 @@ def function_id(func: Callable[..., Any]) -> str:
     return f"{module}.{name}"
 
 
+@functools.lru_cache(maxsize=2048)
+def _layout(
+    func: Callable[..., Any],
+) -> tuple[tuple[str, ...], frozenset[str], dict[str, object]] | None:
+    """Parameter names in order and their defaults, for plain signatures only."""
+    sig = signature(func)
+    if sig is None:
+        return None
+    plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    if any(p.kind not in plain for p in sig.parameters.values()):
+        return None
+    names = tuple(sig.parameters)
+    defaults = {
+        n: p.default for n, p in sig.parameters.items() if p.default is not p.empty
+    }
+    return names, frozenset(names), defaults
+
+
 def bind(
     func: Callable[..., Any], args: Sequence[object], kwargs: Mapping[str, object]
 ) -> dict[str, object] | None:
     """Arguments by parameter name, defaults applied; None if they do not bind."""
+    layout = None if inspect.ismethod(func) else _layout(func)
+    if layout is not None:
+        # The common case without Signature.bind (several times slower): same
+        # result, in signature order, so keys match however the call was spelled.
+        names, allowed, defaults = layout
+        given = dict(zip(names, args))
+        if len(args) <= len(names) and not (kwargs and given.keys() & kwargs.keys()):
+            given.update(kwargs)
+            if given.keys() <= allowed:
+                if len(given) == len(names):
+                    return {n: given[n] for n in names}
+                if all(n in given or n in defaults for n in names):
+                    return {n: given[n] if n in given else defaults[n] for n in names}
     sig = signature(func)
     if sig is None:
         return None

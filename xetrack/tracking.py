@@ -6,6 +6,7 @@ so a call's row looks the same however it was tracked.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import time
@@ -14,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.cache import RECEIVERS, Unhashable, bind, function_id, key_for, signature
-from xetrack.values import is_config, to_storable
+from xetrack.values import is_config, json_default, to_storable
 
 if TYPE_CHECKING:
     from xetrack.tracker import Tracker
@@ -38,19 +39,19 @@ _REPR_LIMIT: Final = 200
 def _lenient(value: object) -> object:
     """JSON for the args/kwargs columns: what cannot be JSON is shown by its repr."""
     try:
-        stored = to_storable("args", value)
-    except Exception:
-        stored = None
-    if isinstance(stored, str) and (stored.startswith(("[", "{"))):
-        return json.loads(stored)
-    if stored is not None and not isinstance(stored, bytes):
-        return stored
-    text = repr(value)
-    return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + "..."
+        return json_default(value)
+    except TypeError:
+        text = repr(value)
+        return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + "..."
 
 
-def _describe(value: object) -> str:
-    return json.dumps(value, default=_lenient, ensure_ascii=False)
+_ENCODER: Final = json.JSONEncoder(default=_lenient, ensure_ascii=False)
+
+
+def _describe(value: list[object] | dict[str, object]) -> str:
+    if not value:
+        return "[]" if isinstance(value, list) else "{}"
+    return _ENCODER.encode(value)
 
 
 class Call:
@@ -233,4 +234,13 @@ async def run_async(call: Call, tracker: Tracker, force: bool = False) -> Any:
 
 
 def is_async(func: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(getattr(func, "__func__", func))
+    target = getattr(func, "__func__", func)
+    try:
+        return _is_async(target)
+    except TypeError:  # unhashable callables
+        return inspect.iscoroutinefunction(target)
+
+
+@functools.lru_cache(maxsize=2048)
+def _is_async(func: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(func)

@@ -39,6 +39,7 @@ from xetrack.store.schema import (
 AssetSink = Callable[[str, object], str]
 
 _PRIMITIVES: Final = (bool, bytes, type(None))
+_SCALARS: Final = frozenset({bool, bytes, type(None), int, float, str})
 
 
 def now() -> str:
@@ -48,21 +49,35 @@ def now() -> str:
 
 def is_config(value: object) -> bool:
     """True for dataclass instances and Pydantic models, the values we unpack."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    return _is_config_type(type(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_config_type(kind: type) -> bool:
+    if dataclasses.is_dataclass(kind) and kind is not type:
         return True
-    return callable(getattr(value, "model_dump", None)) and hasattr(
-        type(value), "model_fields"
+    return callable(getattr(kind, "model_dump", None)) and isinstance(
+        getattr(kind, "model_fields", None), dict
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def field_names(kind: Any) -> tuple[str, ...]:
+    """Field names of a dataclass or Pydantic model class, in declaration order."""
+    if dataclasses.is_dataclass(kind):
+        return tuple(f.name for f in dataclasses.fields(kind))
+    return tuple(kind.model_fields)
 
 
 def config_fields(value: object) -> Iterator[tuple[str, object]]:
     """The fields of a dataclass or Pydantic model, without converting nested configs."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for field in dataclasses.fields(value):
-            yield field.name, getattr(value, field.name)
-    else:
-        for name in type(value).model_fields:  # type: ignore[attr-defined]
-            yield name, getattr(value, name)
+    for name in field_names(type(value)):
+        yield name, getattr(value, name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _column(key: str, name: str) -> str:
+    return check_key(f"{key}_{name}")
 
 
 def flatten(
@@ -113,15 +128,31 @@ def _flatten_into(
 ) -> None:
     if is_config(value):
         annotations = field_types(type(value)) if hints is not None else {}  # type: ignore[arg-type]
-        for name, field in config_fields(value):
-            column = check_key(f"{key}_{name}")
-            _flatten_into(out, column, field, assets, hints)
+        for name in field_names(type(value)):
+            field = getattr(value, name)
+            column = _column(key, name)
+            if type(field) in _SCALARS:  # most fields: no need to look for configs
+                out[column] = _scalar(column, field)
+            else:
+                _flatten_into(out, column, field, assets, hints)
             if field is None and hints is not None:
                 logical = logical_of_annotation(annotations.get(name))
                 if logical is not None:
                     hints[column] = logical
     else:
         out[key] = to_storable(key, value, assets)
+
+
+def _scalar(key: str, value: Any) -> object:
+    """A bool/bytes/None/int/float/str value as stored (the checks of :func:`flatten`)."""
+    kind = type(value)
+    if kind is float:
+        return None if value != value else value
+    if kind is str:
+        return value if value.isascii() else check_text(key, value)
+    if kind is int:
+        return value if INT64_MIN <= value <= INT64_MAX else _check_int(key, value)
+    return value
 
 
 @functools.lru_cache(maxsize=512)
@@ -216,12 +247,16 @@ def _check_int(key: str, value: int) -> int:
     )
 
 
+#: One encoder for every call: json.dumps(default=...) would build a new one each time.
+_ENCODER: Final = json.JSONEncoder(
+    default=lambda value: json_default(value), ensure_ascii=False
+)
+
+
 def to_json(key: str, value: object) -> str:
     """JSON text of a list/dict/config; nested values follow the same rules."""
     try:
-        return check_text(
-            key, json.dumps(value, default=_json_default, ensure_ascii=False)
-        )
+        return check_text(key, _ENCODER.encode(value))
     except InvalidValueError:
         raise
     except (TypeError, ValueError) as exc:
@@ -232,7 +267,8 @@ def to_json(key: str, value: object) -> str:
         ) from exc
 
 
-def _json_default(value: object) -> Any:
+def json_default(value: object) -> Any:
+    """What ``json.dumps`` should write for a value it does not know; TypeError if none."""
     if is_config(value):
         return dict(config_fields(value))
     if isinstance(value, (dt.datetime, dt.date, dt.time)):

@@ -84,6 +84,9 @@ class _Plan(NamedTuple):
     columns: tuple[str, ...]
     deferred: tuple[str, ...]
     kinds: tuple[type | None, ...]
+    #: the exact value types of the row the plan was made from: a row with the same
+    #: ones needs no per-value check
+    seen: tuple[type, ...]
 
 
 class SqlStore(ABC):
@@ -250,6 +253,9 @@ class SqlStore(ABC):
             if row[key] is not None:
                 return False
         values = [row[c] for c in plan.columns]
+        if tuple(map(type, values)) == plan.seen:
+            self._insert_fast(plan.sql, tuple(values))
+            return True
         for index, (value, kind) in enumerate(zip(values, plan.kinds, strict=True)):
             if value is not None and kind is not None and type(value) is not kind:
                 if kind is not float or type(value) is not int:
@@ -298,6 +304,7 @@ class SqlStore(ABC):
             prepared.columns,
             prepared.deferred,
             kinds,
+            tuple(map(type, prepared.tuples[0])),
         )
 
     def _add_column(self, table: str, name: str, logical: str) -> None:

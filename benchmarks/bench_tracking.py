@@ -1,0 +1,121 @@
+"""track() overhead and a cache hit's cost, next to one raw WAL INSERT+COMMIT."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from _harness import Report, race
+
+from xetrack import Tracker
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    model: str
+    lr: float
+    layers: int
+
+
+def work(cfg: Config, seed: int = 0) -> dict[str, float]:
+    return {"accuracy": cfg.lr * cfg.layers + seed}
+
+
+def _raw_insert_seconds(folder: Path, rows: int) -> float:
+    """Seconds per row of a raw WAL INSERT+COMMIT with the same columns as a tracked row."""
+    path = folder / f"raw-{time.perf_counter_ns()}.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    columns = [
+        "timestamp",
+        "track_id",
+        "function_name",
+        "function_time",
+        "args",
+        "kwargs",
+        "error",
+        "cfg_model",
+        "cfg_lr",
+        "cfg_layers",
+        "accuracy",
+    ]
+    conn.execute(f'CREATE TABLE "default" ({", ".join(columns)})')
+    sql = f'INSERT INTO "default" VALUES ({", ".join("?" * len(columns))})'
+    start = time.perf_counter()
+    for k in range(rows):
+        conn.execute(
+            sql,
+            (
+                "2026-01-01 00:00:00.000000+00:00",
+                "run",
+                "work",
+                1e-6,
+                "[]",
+                "{}",
+                "",
+                "m",
+                0.1,
+                k,
+                0.5,
+            ),
+        )
+        conn.commit()
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed / rows
+
+
+def run(report: Report) -> None:
+    calls = 3000
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        configs = [Config("m", 0.1, k) for k in range(calls)]
+
+        def direct() -> None:
+            for cfg in configs:
+                work(cfg)
+
+        def tracked() -> None:
+            tracker = Tracker(folder / f"t-{time.perf_counter_ns()}.db")
+            tracker.track(work, args=[configs[0]])
+            for cfg in configs:
+                tracker.track(work, args=[cfg])
+            tracker.close()
+
+        direct_s, tracked_s = race(direct, tracked, repeat=5)
+        raw_row = min(_raw_insert_seconds(folder, calls) for _ in range(5))
+        overhead = (tracked_s - direct_s) / (calls + 1)
+        report.add(
+            "track() overhead per call, SQLite",
+            f"{overhead * 1e6:,.0f} us",
+            f"{raw_row * 1e6:,.0f} us per WAL INSERT+COMMIT",
+            f"{overhead / raw_row:.2f}x",
+            "<= 2x",
+        )
+
+        cache_dir = folder / "cache"
+        warm = Tracker(folder / "warm.db", cache=cache_dir)
+        warm.track(work, args=[configs[0]])
+        hits = 2000
+
+        def hit_loop() -> None:
+            for _ in range(hits):
+                warm.track(work, args=[configs[0]])
+
+        def nothing() -> None:
+            pass
+
+        _, hit_s = race(nothing, hit_loop, repeat=5)
+        assert warm.latest["cache"] == warm.track_id
+        report.add(
+            "cache hit (key, lookup, row written)",
+            f"{hit_s / hits * 1e6:,.0f} us",
+            f"{raw_row * 1e6:,.0f} us per WAL INSERT+COMMIT",
+            f"{hit_s / hits / raw_row:.2f}x",
+            "<= 150 us",
+        )
+        warm.close()
