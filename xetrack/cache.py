@@ -136,7 +136,7 @@ def bind(
         # The common case without Signature.bind (several times slower): same
         # result, in signature order, so keys match however the call was spelled.
         names, allowed, defaults = layout
-        given = dict(zip(names, args))
+        given = dict(zip(names, args, strict=False))  # fewer args than names is fine
         if len(args) <= len(names) and not (kwargs and given.keys() & kwargs.keys()):
             given.update(kwargs)
             if given.keys() <= allowed:

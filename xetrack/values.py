@@ -53,7 +53,7 @@ def is_config(value: object) -> bool:
 
 
 @functools.lru_cache(maxsize=1024)
-def _is_config_type(kind: type) -> bool:
+def _is_config_type(kind: Any) -> bool:
     if dataclasses.is_dataclass(kind) and kind is not type:
         return True
     return callable(getattr(kind, "model_dump", None)) and isinstance(
