@@ -47,7 +47,7 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(sep=" ", timespec="microseconds")
 
 
-def is_config(value: object) -> bool:
+def is_config(value: Any) -> bool:
     """True for dataclass instances and Pydantic models, the values we unpack."""
     return _is_config_type(type(value))
 
@@ -69,7 +69,7 @@ def field_names(kind: Any) -> tuple[str, ...]:
     return tuple(kind.model_fields)
 
 
-def config_fields(value: object) -> Iterator[tuple[str, object]]:
+def config_fields(value: Any) -> Iterator[tuple[str, object]]:
     """The fields of a dataclass or Pydantic model, without converting nested configs."""
     for name in field_names(type(value)):
         yield name, getattr(value, name)
@@ -122,12 +122,12 @@ def flatten(
 def _flatten_into(
     out: dict[str, object],
     key: str,
-    value: object,
+    value: Any,
     assets: AssetSink | None,
     hints: dict[str, str] | None = None,
 ) -> None:
     if is_config(value):
-        annotations = field_types(type(value)) if hints is not None else {}  # type: ignore[arg-type]
+        annotations = field_types(type(value)) if hints is not None else {}
         for name in field_names(type(value)):
             field = getattr(value, name)
             column = _column(key, name)
