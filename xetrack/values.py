@@ -47,29 +47,42 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(sep=" ", timespec="microseconds")
 
 
-def is_config(value: Any) -> bool:
+def is_config(value: object) -> bool:
     """True for dataclass instances and Pydantic models, the values we unpack."""
-    return _is_config_type(type(value))
+    kind = type(value)
+    known = _CONFIG_TYPES.get(kind)
+    if known is None:
+        known = _CONFIG_TYPES[kind] = _is_config_type(kind)
+    return known
 
 
-@functools.lru_cache(maxsize=1024)
-def _is_config_type(kind: Any) -> bool:
-    if dataclasses.is_dataclass(kind) and kind is not type:
+# Per-class facts, looked up for every logged config: computed once per class.
+_CONFIG_TYPES: dict[type, bool] = {}
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_TYPES: dict[type, dict[str, object]] = {}
+
+
+def _is_config_type(kind: type) -> bool:
+    if dataclasses.is_dataclass(kind):
         return True
     return callable(getattr(kind, "model_dump", None)) and isinstance(
         getattr(kind, "model_fields", None), dict
     )
 
 
-@functools.lru_cache(maxsize=1024)
-def field_names(kind: Any) -> tuple[str, ...]:
+def field_names(kind: type) -> tuple[str, ...]:
     """Field names of a dataclass or Pydantic model class, in declaration order."""
-    if dataclasses.is_dataclass(kind):
-        return tuple(f.name for f in dataclasses.fields(kind))
-    return tuple(kind.model_fields)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        if dataclasses.is_dataclass(kind):
+            names = tuple(f.name for f in dataclasses.fields(kind))
+        else:
+            names = tuple(getattr(kind, "model_fields", ()))
+        _FIELD_NAMES[kind] = names
+    return names
 
 
-def config_fields(value: Any) -> Iterator[tuple[str, object]]:
+def config_fields(value: object) -> Iterator[tuple[str, object]]:
     """The fields of a dataclass or Pydantic model, without converting nested configs."""
     for name in field_names(type(value)):
         yield name, getattr(value, name)
@@ -155,18 +168,20 @@ def _scalar(key: str, value: Any) -> object:
     return value
 
 
-@functools.lru_cache(maxsize=512)
-def field_types(kind: Any) -> dict[str, object]:
+def field_types(kind: type) -> dict[str, object]:
     """Resolved annotations of a dataclass or Pydantic model's fields."""
-    model_fields = getattr(kind, "model_fields", None)
-    if isinstance(model_fields, dict):
-        return {
-            name: getattr(f, "annotation", None) for name, f in model_fields.items()
-        }
-    try:
-        return dict(typing.get_type_hints(kind))
-    except Exception:  # unresolvable forward references: no hints, no harm
-        return {}
+    found = _FIELD_TYPES.get(kind)
+    if found is None:
+        model_fields = getattr(kind, "model_fields", None)
+        if isinstance(model_fields, dict):
+            found = {n: getattr(f, "annotation", None) for n, f in model_fields.items()}
+        else:
+            try:
+                found = dict(typing.get_type_hints(kind))
+            except Exception:  # unresolvable forward references: no hints, no harm
+                found = {}
+        _FIELD_TYPES[kind] = found
+    return found
 
 
 def logical_of_annotation(annotation: object) -> str | None:
