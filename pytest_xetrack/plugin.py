@@ -1,1 +1,174 @@
-"""pytest-xetrack: the plugin entry point (the plugin itself lands with its issue)."""
+"""pytest-xetrack hooks: options, the ``track`` marker, the ``tracker`` fixture.
+
+Importing this module imports neither xetrack nor pandas: the plugin costs nothing
+until a session records (``--xetrack-db``) or a test asks for ``tracker``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from pytest_xetrack.options import add_options, check_mark, read_options
+from pytest_xetrack.session import STATE, Session, TestState, run_tracked
+
+SESSION = pytest.StashKey[Session]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "track(rounds=1, warmup=0, table=None, cache=False, params=None, metrics=None): "
+        "record this test as a benchmark or experiment with pytest-xetrack",
+    )
+    options = read_options(config)
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        info = workerinput.get("xetrack")
+        session = Session(
+            options,
+            track_id=info["track_id"] if info else _new_track_id(),
+            context=dict(info["context"]) if info else {},
+            worker=True,
+        )
+        if info:
+            from pytest_xetrack.xdist import WorkerOutbox
+
+            session.outbox = WorkerOutbox(info["spool"])
+        config.stash[SESSION] = session
+        return
+    session = Session(options, track_id=_new_track_id(), context={})
+    config.stash[SESSION] = session
+    if options.disabled or options.db is None:
+        return
+    session.context = _context(config)
+    try:
+        session.open_root()
+    except Exception as exc:  # every failure to open is a usage error, before tests
+        raise pytest.UsageError(
+            f"--xetrack-db={options.db}: {exc}"
+            if str(options.db) not in str(exc)
+            else str(exc)
+        ) from None
+    if config.pluginmanager.hasplugin("xdist"):
+        from pytest_xetrack.xdist import Controller
+
+        session.controller = Controller(session)
+        config.pluginmanager.register(session.controller, "xetrack-xdist-controller")
+
+
+def _new_track_id() -> str:
+    from xetrack import Tracker
+
+    return Tracker.generate_track_id()
+
+
+def _context(config: pytest.Config) -> dict[str, object]:
+    from pytest_xetrack.session import run_context
+
+    return run_context(str(config.rootpath))
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    problems = []
+    for item in items:
+        for mark in item.iter_markers("track"):
+            problem = check_mark(item.nodeid, dict(mark.kwargs), tuple(mark.args))
+            if problem:
+                problems.append(problem)
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
+
+
+def _state(item: pytest.Item) -> TestState:
+    state = item.stash.get(STATE, None)
+    if state is None:
+        state = item.stash[STATE] = TestState()
+    return state
+
+
+@pytest.fixture
+def tracker(request: pytest.FixtureRequest) -> Any:
+    """An xetrack Tracker for this test: rows carry the session's run id, git state,
+    environment, the test's id, its parametrize values and, after it ran, its outcome."""
+    session = request.config.stash[SESSION]
+    if not session.context and not session.options.disabled:
+        session.context = _context(request.config)
+    item = request.node
+    child = session.tracker_for(item)
+    _state(item).trackers.append(child)
+    return child
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    mark = pyfuncitem.get_closest_marker("track")
+    session = pyfuncitem.config.stash[SESSION]
+    if mark is None or session.options.disabled:
+        return None
+    if not session.context:
+        session.context = _context(pyfuncitem.config)
+    run_tracked(session, pyfuncitem, _state(pyfuncitem), dict(mark.kwargs))
+    return True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    state = _state(item)
+    state.duration += report.duration
+    if report.failed:
+        state.outcome = "failed" if report.when == "call" else "error"
+        if not state.error and report.longrepr is not None:
+            state.error = _first_line(report)
+    elif report.skipped and state.outcome == "passed":
+        state.outcome = "xfailed" if hasattr(report, "wasxfail") else "skipped"
+    elif report.when == "call" and hasattr(report, "wasxfail"):
+        state.outcome = "xpassed"
+    if report.when == "teardown":
+        session = item.config.stash[SESSION]
+        if not session.options.disabled:
+            session.finish_test(item, state)
+    return report
+
+
+def _first_line(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = getattr(crash, "message", None) or str(report.longrepr)
+    return message.splitlines()[0] if message else ""
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(SESSION, None)
+    if state is not None and state.worker and state.outbox is not None:
+        state.outbox.finish(session.config)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    session = config.stash.get(SESSION, None)
+    if session is None or session.worker or not session.recording:
+        return
+    line = (
+        f"xetrack: {session.rows_written} rows written to {session.options.db} "
+        f"as run {session.track_id}"
+    )
+    if session.served_from_cache:
+        line += f"; {session.served_from_cache} results served from cache"
+    terminalreporter.write_sep("-", "xetrack")
+    terminalreporter.write_line(line)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION, None)
+    if session is not None:
+        session.close()

@@ -93,7 +93,18 @@ class AssetStore:
                 f"value of {key!r} ({type(value).__name__}) cannot be pickled to be "
                 f"stored as an asset: {exc}; log something picklable, or a str of it"
             ) from exc
-        hashed = digest(data)
+        return self._store_bytes(digest(data), data, track_id)
+
+    def put_pickled(self, hashed: str, data: bytes, track_id: str | None = None) -> str:
+        """Store cloudpickle bytes read from another store under their hash."""
+        if digest(data) != hashed:
+            raise InvalidValueError(
+                f"asset bytes do not match their hash {hashed!r}; they were changed "
+                f"or truncated on the way"
+            )
+        return self._store_bytes(hashed, data, track_id)
+
+    def _store_bytes(self, hashed: str, data: bytes, track_id: str | None) -> str:
         if hashed in self._known:
             return hashed
         self._ensure()
@@ -106,19 +117,15 @@ class AssetStore:
             )
             if not found:
                 stored = zlib.compress(data) if self._compress else data
-                store.insert(
-                    ASSETS_TABLE,
-                    [
-                        {
-                            "timestamp": now(),
-                            "track_id": track_id,
-                            "hash": hashed,
-                            "data": stored,
-                            "compressed": self._compress,
-                            "size": len(data),
-                        }
-                    ],
-                )
+                row = {
+                    "timestamp": now(),
+                    "track_id": track_id,
+                    "hash": hashed,
+                    "data": stored,
+                    "compressed": self._compress,
+                    "size": len(data),
+                }
+                store.insert(ASSETS_TABLE, [row])
         self._known.add(hashed)
         return hashed
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import secrets
 import warnings as _warnings
@@ -14,7 +15,7 @@ from xetrack.cache import ResultCache, Unhashable, bind, key_for, signature
 from xetrack.errors import EngineUnavailableError, InvalidArgumentError
 from xetrack.git import git_info
 from xetrack.store import MEMORY, open_store
-from xetrack.store.schema import TEXT, check_table_name
+from xetrack.store.schema import LOGICAL_OF_PYTHON, TEXT, check_key, check_table_name
 from xetrack.system import SystemSampler
 from xetrack.table import EventTable
 from xetrack.tracking import Call, is_async, run, run_async
@@ -78,8 +79,10 @@ class Tracker:
         self._track_id = track_id or self.generate_track_id()
         self._params: dict[str, object] = {}
         self._flat_params: dict[str, object] = {}
+        self._param_hints: dict[str, str] = {}
         self._latest: dict[str, object] = {}
         self._git_commit: str | None = None
+        self._owns_store = True
         self._cache_dir = None if cache is None else str(cache)
         self._result_cache: ResultCache | None = None
         self._warned: set[type] = set()
@@ -159,9 +162,11 @@ class Tracker:
         self.set_params({key: value})
 
     def set_params(self, params: Mapping[str, object]) -> None:
-        flat = flatten(params, self._asset_sink)  # checks everything before changing
+        hints: dict[str, str] = {}
+        flat = flatten(params, self._asset_sink, hints=hints)  # checks before changing
         self._params.update(params)
         self._flat_params.update(flat)
+        self._param_hints.update(hints)
 
     # -- writing ---------------------------------------------------------------------
     def _asset_sink(self, key: str, value: object) -> str:
@@ -191,6 +196,8 @@ class Tracker:
         for key, value in self._flat_params.items():
             if key not in row:
                 row[key] = value
+        if self._param_hints and hints is not None:
+            hints.update(self._param_hints)
         if self._use_git:
             row["git_commit"] = self._git_commit
         return row
@@ -236,6 +243,80 @@ class Tracker:
             "track_id": self._track_id,
         }
         return self._events.set_values(flatten({key: value}, self._asset_sink), where)
+
+    def write_rows(self, rows: Iterable[Mapping[str, object]]) -> int:
+        """Write rows that carry their own ``timestamp`` and ``track_id``, all or nothing.
+
+        For rows as stored elsewhere (another database, a pytest-xdist worker): the
+        tracker's params are not added; a row without ``timestamp`` or ``track_id``
+        gets this run's. Keys and values are checked as in :meth:`log`.
+        """
+        stamp = now()
+        batch: list[dict[str, object]] = []
+        hints: dict[str, str] = {}
+        for row in rows:
+            fixed = {
+                "timestamp": row.get("timestamp") or stamp,
+                "track_id": row.get("track_id") or self._track_id,
+            }
+            rest = {k: v for k, v in row.items() if k not in fixed}
+            batch.append(flatten(rest, self._asset_sink, into=fixed, hints=hints))
+        if batch and self._insert:
+            self._store.insert(self._table_name, batch, hints)
+        return len(batch)
+
+    def declare(self, columns: Mapping[str, type]) -> None:
+        """Create columns before any value arrives, typed by a Python type.
+
+        For columns that may be NULL on every row, such as a git branch outside a
+        repository, so queries can name them anyway.
+
+        >>> tracker = Tracker(Tracker.IN_MEMORY)
+        >>> tracker.declare({"git_branch": str, "git_dirty": bool})
+        >>> tracker.columns
+        ['timestamp', 'track_id', 'git_branch', 'git_dirty']
+        """
+        logical: dict[str, str] = {}
+        for name, kind in columns.items():
+            check_key(name)
+            found = LOGICAL_OF_PYTHON.get(kind)
+            if found is None:
+                raise InvalidArgumentError(
+                    f"column {name!r}: type {kind!r} is not one of bool, int, float, "
+                    f"str, bytes"
+                )
+            logical[name] = found
+        self._store.ensure_table(self._table_name, logical)
+
+    def derive(
+        self, params: Mapping[str, object] | None = None, table: str | None = None
+    ) -> Tracker:
+        """A tracker for part of this run: same database, track_id, cache and assets.
+
+        It adds ``params`` to this tracker's and may write to another ``table``.
+        Closing it leaves this tracker's connection open.
+
+        >>> run = Tracker(Tracker.IN_MEMORY, params={"model": "a"})
+        >>> epoch = run.derive(params={"epoch": 1})
+        >>> row = epoch.log({"loss": 0.5})
+        >>> (row["model"], row["epoch"], row["track_id"] == run.track_id)
+        ('a', 1, True)
+        """
+        child = copy.copy(self)
+        child._params = dict(self._params)
+        child._flat_params = dict(self._flat_params)
+        child._param_hints = dict(self._param_hints)
+        child._latest = {}
+        child._owns_store = False
+        if table is not None and table != self._table_name:
+            child._table_name = check_table_name(table)
+            child._events = EventTable(self._store, child._table_name)
+            self._store.ensure_table(
+                child._table_name, {"git_commit": TEXT} if self._use_git else None
+            )
+        if params:
+            child.set_params(params)
+        return child
 
     # -- tracking functions ----------------------------------------------------------
     def track(
@@ -395,6 +476,8 @@ class Tracker:
     # -- lifetime --------------------------------------------------------------------
     def close(self) -> None:
         """Release the database connection and the cache; the tracker cannot log afterwards."""
+        if not self._owns_store:
+            return
         self._store.close()
         if self._result_cache is not None:
             self._result_cache.close()

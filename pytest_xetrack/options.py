@@ -1,0 +1,178 @@
+"""Command-line options and ini keys, each validated when it is parsed."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+
+ENGINES: Final = ("sqlite", "duckdb")
+MARK_ARGS: Final = ("rounds", "warmup", "table", "cache", "params", "metrics")
+DIRECTIONS: Final = ("max", "min")
+
+
+def parse_engine(value: str) -> str:
+    if value not in ENGINES:
+        raise argparse.ArgumentTypeError(
+            f"unknown engine {value!r}; use one of: {', '.join(ENGINES)}"
+        )
+    return value
+
+
+def parse_table(value: str) -> str:
+    text = value.strip()
+    if not text or any(ord(c) < 32 for c in text):
+        raise argparse.ArgumentTypeError(
+            f"table name {value!r} must be printable and non-empty, like 'default'"
+        )
+    return text
+
+
+def parse_path(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("expected a file path, like bench.db")
+    return value
+
+
+def parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The plugin's settings after command line and ini are merged."""
+
+    db: str | None
+    engine: str | None
+    table: str
+    cache: str | None
+    cache_force: bool
+    record_all: bool
+    disabled: bool
+
+
+_STRING_OPTIONS: Final = {
+    # flag: (dest, parser, help)
+    "--xetrack-db": (
+        "xetrack_db",
+        parse_path,
+        "database file to record rows into (SQLite unless --xetrack-engine)",
+    ),
+    "--xetrack-engine": (
+        "xetrack_engine",
+        parse_engine,
+        "engine of a new database: sqlite (default) or duckdb",
+    ),
+    "--xetrack-table": (
+        "xetrack_table",
+        parse_table,
+        "table for rows of tests without their own (default: default)",
+    ),
+    "--xetrack-cache": (
+        "xetrack_cache",
+        parse_path,
+        "directory of the shared result cache for @track(cache=True)",
+    ),
+}
+_FLAG_OPTIONS: Final = {
+    "--xetrack-cache-force": (
+        "xetrack_cache_force",
+        "run cached @track tests again and overwrite their cache entries",
+    ),
+    "--xetrack-all": (
+        "xetrack_all",
+        "record every test's outcome and duration, not only tracked tests",
+    ),
+    "--xetrack-disable": (
+        "xetrack_disable",
+        "record nothing; the tracker fixture still works, in memory",
+    ),
+}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("xetrack", "recording tests into an xetrack database")
+    for flag, (dest, parse, text) in _STRING_OPTIONS.items():
+        group.addoption(
+            flag, dest=dest, type=parse, default=None, metavar="VALUE", help=text
+        )
+        parser.addini(dest, help=text, default=None)
+    for flag, (dest, text) in _FLAG_OPTIONS.items():
+        group.addoption(flag, dest=dest, action="store_true", default=None, help=text)
+        parser.addini(dest, help=text, default=None)
+
+
+def read_options(config: pytest.Config) -> Options:
+    """Command line wins over ini; an ini value is validated like the flag's."""
+
+    def value(dest: str, parse: Any) -> Any:
+        given = config.getoption(dest)
+        if given is not None:
+            return given
+        raw = config.getini(dest)
+        if raw in (None, "", []):
+            return None
+        try:
+            return parse(str(raw))
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"ini key {dest} = {raw!r}: {exc}") from None
+
+    strings = {dest: value(dest, parse) for dest, parse, _ in _STRING_OPTIONS.values()}
+    flags = {dest: bool(value(dest, parse_bool)) for dest, _ in _FLAG_OPTIONS.values()}
+    db = strings["xetrack_db"]
+    if db is not None:
+        db = str(Path(config.invocation_params.dir, db))
+    cache = strings["xetrack_cache"]
+    if cache is not None:
+        cache = str(Path(config.invocation_params.dir, cache))
+    return Options(
+        db=db,
+        engine=strings["xetrack_engine"],
+        table=strings["xetrack_table"] or "default",
+        cache=cache,
+        cache_force=flags["xetrack_cache_force"],
+        record_all=flags["xetrack_all"],
+        disabled=flags["xetrack_disable"],
+    )
+
+
+def check_mark(
+    nodeid: str, kwargs: dict[str, Any], args: tuple[Any, ...]
+) -> str | None:
+    """The problem with a test's ``track`` marker, or None if it is fine."""
+    if args:
+        return f"{nodeid}: @track takes keyword arguments only, got {args!r}"
+    for name in kwargs:
+        if name not in MARK_ARGS:
+            return (
+                f"{nodeid}: @track got an unknown argument {name!r}; "
+                f"allowed: {', '.join(MARK_ARGS)}"
+            )
+    rounds, warmup = kwargs.get("rounds", 1), kwargs.get("warmup", 0)
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+        return f"{nodeid}: @track(rounds={rounds!r}) must be an int >= 1"
+    if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
+        return f"{nodeid}: @track(warmup={warmup!r}) must be an int >= 0"
+    metrics = kwargs.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        return (
+            f"{nodeid}: @track(metrics=...) must be a dict like {{'accuracy': 'max'}}"
+        )
+    for metric, direction in metrics.items():
+        if direction not in DIRECTIONS:
+            return (
+                f"{nodeid}: @track(metrics={{{metric!r}: {direction!r}}}): "
+                f"the direction must be 'max' or 'min'"
+            )
+    params = kwargs.get("params")
+    if params is not None and not isinstance(params, dict):
+        return f"{nodeid}: @track(params=...) must be a dict"
+    return None

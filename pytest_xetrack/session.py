@@ -1,0 +1,422 @@
+"""One pytest session = one xetrack run: its track_id, context columns and rows."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import platform
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_xetrack.options import Options
+from pytest_xetrack.timing import Measurement, measure
+
+if TYPE_CHECKING:
+    from xetrack import Tracker
+
+#: Columns a tracked test's row gets from the plugin; a returned dict's key of the
+#: same name is stored as ``result_<key>``.
+_TEST_COLUMNS = frozenset(
+    {
+        "test_nodeid",
+        "test_name",
+        "outcome",
+        "error",
+        "function_time",
+        "time_min",
+        "time_max",
+        "time_mean",
+        "time_stddev",
+        "time_iqr",
+        "rounds",
+        "warmup",
+        "time_samples",
+        "function_result",
+        "cache",
+        "metrics",
+        "duration",
+    }
+)
+
+
+CONTEXT_COLUMNS: dict[str, type] = {
+    "git_commit": str,
+    "git_branch": str,
+    "git_dirty": bool,
+    "test_nodeid": str,
+    "outcome": str,
+}
+
+
+def environment() -> dict[str, object]:
+    """Where the numbers were measured: Python, platform, CPU model and count."""
+    env: dict[str, object] = {
+        "python_version": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count() or 0,
+    }
+    text = "|".join(str(env[k]) for k in sorted(env))
+    env["env_fingerprint"] = hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+    return env
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def run_context(rootdir: str) -> dict[str, object]:
+    """The columns every row of the session carries: git state and environment."""
+    from xetrack.git import git_info
+
+    git = git_info(rootdir)
+    return {
+        "git_commit": git.commit,
+        "git_branch": git.branch,
+        "git_dirty": git.dirty,
+        **environment(),
+    }
+
+
+def _tracker_class() -> type[Tracker]:
+    """The Tracker subclass tests get: it keeps every row it wrote, so the plugin can
+    set the test's outcome on them and ship them off an xdist worker."""
+    from xetrack import Tracker
+
+    class TestTracker(Tracker):
+        captured: list[tuple[str, dict[str, object]]]
+        _pending: list[dict[str, object]]
+
+        def _compose(
+            self, data: Any, timestamp: str, hints: Any = None
+        ) -> dict[str, object]:
+            row = super()._compose(data, timestamp, hints)
+            self._pending.append(row)
+            return row
+
+        def log(self, data: Mapping[str, object]) -> dict[str, object]:
+            return self._keep(super().log, data)
+
+        def log_batch(self, data: Any) -> dict[str, object]:
+            return self._keep(super().log_batch, data)
+
+        def __repr__(self) -> str:  # shown in tracebacks: short, no query
+            test = self._flat_params.get("test_nodeid", "")
+            return f"<xetrack Tracker {self.db!r} run={self.track_id!r} test={test!r}>"
+
+        def _keep(self, write: Any, data: Any) -> dict[str, object]:
+            self._pending = []
+            result: dict[str, object] = write(data)  # raises before anything is kept
+            self.captured.extend((self.table_name, row) for row in self._pending)
+            return result
+
+    return TestTracker
+
+
+@dataclass
+class TestState:
+    """What the plugin knows of one test while it runs."""
+
+    trackers: list[Any] = field(default_factory=list)
+    outcome: str = "passed"
+    duration: float = 0.0
+    error: str = ""
+    served: int = 0
+
+
+@dataclass
+class Session:
+    """The plugin's state for one pytest session (controller, worker or plain)."""
+
+    options: Options
+    track_id: str
+    context: dict[str, object]
+    worker: bool = False
+    root: Any = None
+    rows_written: int = 0
+    served_from_cache: int = 0
+    shipped_assets: set[str] = field(default_factory=set)
+    outbox: Any = None
+    controller: Any = None
+
+    @property
+    def recording(self) -> bool:
+        return self.options.db is not None and not self.options.disabled
+
+    def open_root(self) -> Tracker:
+        """The session's tracker: the database, or memory (workers, no --xetrack-db)."""
+        if self.root is None:
+            cls = _tracker_class()
+            db = (
+                self.options.db if self.recording and not self.worker else cls.IN_MEMORY
+            )
+            engine = self.options.engine if db != cls.IN_MEMORY else None
+            self.root = cls(
+                db,
+                track_id=self.track_id,
+                engine=engine,
+                table=self.options.table,
+                cache=self.options.cache,
+                warnings=True,
+            )
+            self.root.captured = []
+            self.root._pending = []
+            if self.recording and not self.worker:
+                # NULL outside a repository, yet always there to query
+                self.root.declare(CONTEXT_COLUMNS)
+        return self.root  # type: ignore[no-any-return]
+
+    def tracker_for(
+        self,
+        item: pytest.Item,
+        table: str | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> Tracker:
+        """A tracker whose rows carry the session's and this test's columns."""
+        params = {**self.context, **test_columns(item), **(extra or {})}
+        child = self.open_root().derive(params=params, table=table)
+        if table is not None and self.recording and not self.worker:
+            child.declare(CONTEXT_COLUMNS)
+        child.captured = []  # type: ignore[attr-defined]
+        child._pending = []  # type: ignore[attr-defined]
+        return child
+
+    def worker_info(self) -> dict[str, object]:
+        """What a worker needs to tag rows like the controller (execnet-safe values)."""
+        return {"track_id": self.track_id, "context": dict(self.context)}
+
+    def finish_test(self, item: pytest.Item, state: TestState) -> None:
+        """After a test's teardown: its outcome on its rows, then write or ship them."""
+        rows = [entry for tracker in state.trackers for entry in tracker.captured]
+        if rows:
+            for _, row in rows:
+                row["outcome"] = state.outcome
+            if self.recording and not self.worker:
+                for table in dict.fromkeys(t for t, _ in rows):
+                    target = self.open_root().derive(table=table)
+                    target.set_where(
+                        "outcome", state.outcome, "test_nodeid", item.nodeid
+                    )
+        elif self.options.record_all and (self.recording or self.outbox is not None):
+            if not self.context and not self.worker:
+                self.context = run_context(str(item.config.rootpath))
+            summary = self.tracker_for(item)
+            summary.log(
+                {
+                    "outcome": state.outcome,
+                    "duration": state.duration,
+                    "error": state.error,
+                }
+            )
+            rows = list(summary.captured)
+        if self.worker and self.outbox is not None and (rows or state.served):
+            self.outbox.send(
+                {
+                    "rows": [{"table": t, "row": dict(r)} for t, r in rows],
+                    "assets": self._new_assets(),
+                    "served": state.served,
+                }
+            )
+        elif self.recording:
+            self.rows_written += len(rows)
+
+    def _new_assets(self) -> dict[str, bytes]:
+        store = self.open_root().assets
+        fresh = [h for h in store.hashes() if h not in self.shipped_assets]
+        self.shipped_assets.update(fresh)
+        return {h: store.pickled(h) for h in fresh}
+
+    def receive(self, payloads: list[dict[str, Any]]) -> None:
+        """On the controller: write the rows and assets workers sent, in one go each."""
+        from xetrack.errors import XetrackError
+
+        root = self.open_root()
+        for payload in payloads:
+            for hashed, data in payload["assets"].items():
+                root.assets.put_pickled(hashed, data)
+            by_table: dict[str, list[dict[str, object]]] = {}
+            for entry in payload["rows"]:
+                by_table.setdefault(entry["table"], []).append(entry["row"])
+            for table, rows in by_table.items():
+                target = root if table == root.table_name else root.derive(table=table)
+                try:
+                    self.rows_written += target.write_rows(rows)
+                except XetrackError:
+                    for row in rows:  # keep every row that can be kept
+                        try:
+                            self.rows_written += target.write_rows([row])
+                        except XetrackError as exc:
+                            warnings.warn(
+                                f"xetrack: a row of {row.get('test_nodeid')} could not "
+                                f"be stored: {exc}",
+                                stacklevel=1,
+                            )
+            self.served_from_cache += int(payload.get("served", 0))
+
+    def close(self) -> None:
+        if self.root is not None:
+            self.root.close()
+        if self.controller is not None:
+            self.controller.close()
+
+
+def test_columns(item: pytest.Item) -> dict[str, object]:
+    """test_nodeid, test_name and the parametrize values (configs unpacked later)."""
+    from xetrack.errors import XetrackError
+    from xetrack.values import is_config, to_storable
+
+    columns: dict[str, object] = {
+        "test_nodeid": item.nodeid,
+        "test_name": getattr(item, "originalname", item.name),
+    }
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        for name, value in callspec.params.items():
+            if is_config(value):
+                columns[name] = value
+                continue
+            try:
+                to_storable(name, value)
+                columns[name] = value
+            except XetrackError:  # an object: recorded by its parametrize id
+                columns[name] = _param_id(callspec, name)
+    return columns
+
+
+def _param_id(callspec: Any, name: str) -> str:
+    ids = getattr(callspec, "_idlist", None)
+    names = list(callspec.params)
+    if isinstance(ids, list) and len(ids) == len(names):
+        return str(ids[names.index(name)])
+    return f"{name}{callspec.indices.get(name, 0)}"
+
+
+def cache_key(item: pytest.Function, mark_kwargs: Mapping[str, Any]) -> str | None:
+    """Source of the test function + parameter values + marker settings, or None."""
+    from xetrack.cache import Unhashable, token
+
+    try:
+        source = inspect.getsource(item.function)
+    except (OSError, TypeError):
+        return None
+    callspec = getattr(item, "callspec", None)
+    params = dict(callspec.params) if callspec is not None else {}
+    settings = {k: mark_kwargs.get(k) for k in ("rounds", "warmup", "params")}
+    try:
+        parts = [
+            source,
+            token(tuple(sorted((k, token(v)) for k, v in params.items()))),
+            token(tuple(sorted((k, token(_freeze(v))) for k, v in settings.items()))),
+        ]
+    except Unhashable as exc:
+        warnings.warn(
+            f"{item.nodeid}: parameter of type {exc.kind.__qualname__} has no stable "
+            f"value to key the cache on; the test runs every time",
+            stacklevel=2,
+        )
+        return None
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def _freeze(value: object) -> object:
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def run_tracked(
+    session: Session, item: pytest.Function, state: TestState, kwargs: Mapping[str, Any]
+) -> None:
+    """Run a @track test: rounds, statistics, metrics, cache; write its row."""
+    from xetrack.cache import ResultCache
+
+    testargs = {arg: item.funcargs[arg] for arg in item._fixtureinfo.argnames}
+    rounds, warmup = int(kwargs.get("rounds", 1)), int(kwargs.get("warmup", 0))
+    metrics = dict(kwargs.get("metrics") or {})
+    extra = dict(kwargs.get("params") or {})
+    use_cache = bool(kwargs.get("cache")) and session.options.cache is not None
+    tracker = session.tracker_for(item, table=kwargs.get("table"), extra=extra)
+    state.trackers.append(tracker)
+
+    key = cache_key(item, kwargs) if use_cache else None
+    cache = ResultCache(session.options.cache) if key is not None else None
+    try:
+        if cache is not None and key is not None and not session.options.cache_force:
+            entry = cache.get(key)
+            if entry is not None:
+                row = dict(entry["result"])
+                row["cache"] = str(entry.get("cache", ""))
+                tracker.log(row)
+                state.served += 1
+                if not session.worker:
+                    session.served_from_cache += 1
+                return
+        function = item.obj
+        measured = measure(lambda: function(**testargs), rounds, warmup)
+        row = _row(measured, rounds, warmup, metrics)
+        if cache is not None:
+            row["cache"] = ""
+        failed = measured.error is not None and not isinstance(
+            measured.error, pytest.skip.Exception
+        )
+        if measured.error is None or failed:
+            tracker.log(row)
+        if measured.error is not None:
+            raise measured.error
+        if cache is not None and key is not None:
+            stored = {k: v for k, v in row.items() if k != "cache"}
+            cache.set(
+                key,
+                {"result": stored, "cache": session.track_id, "function": item.nodeid},
+            )
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _row(
+    measured: Measurement, rounds: int, warmup: int, metrics: Mapping[str, str]
+) -> dict[str, object]:
+    row: dict[str, object] = dict(measured.statistics())
+    row["warmup"] = warmup
+    row["outcome"] = "passed" if measured.error is None else "failed"
+    row["error"] = (
+        ""
+        if measured.error is None
+        else f"{type(measured.error).__name__}: {measured.error}"
+    )
+    if metrics:
+        row["metrics"] = metrics
+    result = measured.result
+    if isinstance(result, Mapping):
+        for name, value in result.items():
+            row[f"result_{name}" if name in _TEST_COLUMNS else name] = value
+    elif result is not None:
+        row["function_result"] = _storable_result(result)
+    return row
+
+
+def _storable_result(result: object) -> object:
+    from xetrack.values import to_storable
+
+    try:
+        return to_storable("function_result", result)
+    except Exception:
+        return str(result)
+
+
+STATE = pytest.StashKey[TestState]()
