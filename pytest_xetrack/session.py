@@ -155,7 +155,7 @@ class Session:
     def recording(self) -> bool:
         return self.options.db is not None and not self.options.disabled
 
-    def open_root(self) -> Tracker:
+    def open_root(self) -> Any:  # the TestTracker subclass, made at run time
         """The session's tracker: the database, or memory (workers, no --xetrack-db)."""
         if self.root is None:
             cls = _tracker_class()
@@ -183,7 +183,7 @@ class Session:
         item: pytest.Item,
         table: str | None = None,
         extra: Mapping[str, object] | None = None,
-    ) -> Tracker:
+    ) -> Any:
         """A tracker whose rows carry the session's and this test's columns."""
         params = {**self.context, **test_columns(item), **(extra or {})}
         child = self.open_root().derive(params=params, table=table)
@@ -353,7 +353,8 @@ def run_tracked(
     state.trackers.append(tracker)
 
     key = cache_key(item, kwargs) if use_cache else None
-    cache = ResultCache(session.options.cache) if key is not None else None
+    directory = session.options.cache
+    cache = ResultCache(directory) if key is not None and directory else None
     try:
         if cache is not None and key is not None and not session.options.cache_force:
             entry = cache.get(key)
