@@ -159,9 +159,9 @@ class Session:
         """The session's tracker: the database, or memory (workers, no --xetrack-db)."""
         if self.root is None:
             cls = _tracker_class()
-            db = (
-                self.options.db if self.recording and not self.worker else cls.IN_MEMORY
-            )
+            db: str = cls.IN_MEMORY
+            if self.recording and not self.worker and self.options.db:
+                db = self.options.db
             engine = self.options.engine if db != cls.IN_MEMORY else None
             self.root = cls(
                 db,
@@ -189,8 +189,8 @@ class Session:
         child = self.open_root().derive(params=params, table=table)
         if table is not None and self.recording and not self.worker:
             child.declare(CONTEXT_COLUMNS)
-        child.captured = []  # type: ignore[attr-defined]
-        child._pending = []  # type: ignore[attr-defined]
+        child.captured = []
+        child._pending = []
         return child
 
     def worker_info(self) -> dict[str, object]:
