@@ -176,7 +176,7 @@ class Session:
             if self.recording and not self.worker:
                 # NULL outside a repository, yet always there to query
                 self.root.declare(CONTEXT_COLUMNS)
-        return self.root  # type: ignore[no-any-return]
+        return self.root
 
     def tracker_for(
         self,
