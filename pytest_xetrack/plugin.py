@@ -166,6 +166,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         line += f"; {session.served_from_cache} results served from cache"
     terminalreporter.write_sep("-", "xetrack")
     terminalreporter.write_line(line)
+    for note in session.notes:
+        terminalreporter.write_line(f"xetrack: {note}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

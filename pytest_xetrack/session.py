@@ -150,6 +150,8 @@ class Session:
     shipped_assets: set[str] = field(default_factory=set)
     outbox: Any = None
     controller: Any = None
+    #: lines for the terminal summary (recovered workers, rows that could not be stored)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def recording(self) -> bool:
@@ -258,10 +260,9 @@ class Session:
                         try:
                             self.rows_written += target.write_rows([row])
                         except XetrackError as exc:
-                            warnings.warn(
-                                f"xetrack: a row of {row.get('test_nodeid')} could not "
-                                f"be stored: {exc}",
-                                stacklevel=1,
+                            self.notes.append(
+                                f"a row of {row.get('test_nodeid')} could not be "
+                                f"stored: {exc}"
                             )
             self.served_from_cache += int(payload.get("served", 0))
 

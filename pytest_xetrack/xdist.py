@@ -14,7 +14,6 @@ import json
 import shutil
 import tempfile
 import uuid
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,10 +125,9 @@ class Controller:
         payloads = read_spool(spool)
         worker = node.workerinput.get("workerid", node.gateway.id)
         rows = sum(len(p["rows"]) for p in payloads)
-        warnings.warn(
-            f"xetrack: worker {worker} went down ({error or 'no output'}); "
-            f"recovered {rows} rows of its finished tests from {spool}",
-            stacklevel=1,
+        self.session.notes.append(
+            f"worker {worker} went down ({error or 'no output'}); recovered {rows} "
+            f"rows of its finished tests from its spool file"
         )
         self.session.receive(payloads)
 
