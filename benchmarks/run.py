@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import Report  # noqa: E402
 
-SECTIONS = ["store", "tracking"]
+SECTIONS = ["store", "tracking", "plugin"]
 
 
 def main(argv: list[str]) -> None:
