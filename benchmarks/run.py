@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import Report  # noqa: E402
+from _harness import Report
 
-SECTIONS = ["store", "tracking", "plugin"]
+SECTIONS = ["store", "tracking", "plugin", "logs"]
 
 
 def main(argv: list[str]) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from xetrack.assets import AssetStore
 from xetrack.cache import ResultCache
+from xetrack.logs import read_jsonl, read_logs
 from xetrack.store import open_store
 from xetrack.store.schema import (
     ASSETS_TABLE,
@@ -126,6 +127,21 @@ class Reader:
             return reader.to_df(track_id=track_id, head=head, tail=tail)
         finally:
             reader.close()
+
+    # -- logs ------------------------------------------------------------------------------
+    @staticmethod
+    def read_logs(path: str | Path, limit: int | None = None) -> pd.DataFrame:
+        """Records of the log files of ``Tracker(logs_path=...)`` (a file or the folder).
+
+        Columns keep their types; ``level`` tells TRACKING, MONITOR and EXPERIMENT
+        records apart; ``limit`` keeps the most recent records.
+        """
+        return read_logs(path, limit)
+
+    @staticmethod
+    def read_jsonl(path: str | Path) -> pd.DataFrame:
+        """Records of a ``Tracker(jsonl=...)`` file, with their types."""
+        return read_jsonl(path)
 
     # -- the result cache ----------------------------------------------------------------
     @staticmethod

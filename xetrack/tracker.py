@@ -14,6 +14,7 @@ from xetrack.assets import AssetStore
 from xetrack.cache import ResultCache, Unhashable, bind, key_for, signature
 from xetrack.errors import EngineUnavailableError, InvalidArgumentError
 from xetrack.git import git_info
+from xetrack.logs import Sinks, TrackerLogger
 from xetrack.store import MEMORY, open_store
 from xetrack.store.schema import LOGICAL_OF_PYTHON, TEXT, check_key, check_table_name
 from xetrack.system import SystemSampler
@@ -103,6 +104,9 @@ class Tracker:
         self._store: SqlStore = store
         self._events = EventTable(store, self._table_name)
         self._assets = AssetStore(lambda: self._store, compress=compress)
+        self._sinks = Sinks(logs_path, logs_file_format, logs_stdout, jsonl)
+        self._logging = self._sinks.active
+        self.logger = TrackerLogger(self)
         if reset:
             store.drop_table(self._table_name)
         store.ensure_table(
@@ -214,6 +218,8 @@ class Tracker:
         if self._insert:
             self._store.insert(self._table_name, [row], hints)
         self._latest = row
+        if self._logging:
+            self._sinks.emit(row)
         return dict(row)
 
     def log_batch(self, data: Iterable[Mapping[str, object]]) -> dict[str, object]:
@@ -226,6 +232,9 @@ class Tracker:
         if self._insert:
             self._store.insert(self._table_name, rows, hints)
         self._latest = rows[-1]
+        if self._logging:
+            for row in rows:
+                self._sinks.emit(row)
         return dict(rows[-1])
 
     def set_value(self, key: str, value: object) -> int:
@@ -419,6 +428,15 @@ class Tracker:
         """``data`` as it would be stored by this tracker (configs unpacked, assets stored)."""
         return flatten(data, self._asset_sink)
 
+    def emit(
+        self, data: Mapping[str, object], level: str = "TRACKING"
+    ) -> dict[str, object]:
+        """Write a record to this tracker's logs only (not the database); return it."""
+        row = {"timestamp": now(), "track_id": self._track_id, **data}
+        if self._logging:
+            self._sinks.emit(row, level)
+        return row
+
     def warn_unhashable(self, kind: type) -> None:
         if kind in self._warned or not self.warnings:
             return
@@ -478,6 +496,7 @@ class Tracker:
         """Release the database connection and the cache; the tracker cannot log afterwards."""
         if not self._owns_store:
             return
+        self._sinks.close()
         self._store.close()
         if self._result_cache is not None:
             self._result_cache.close()

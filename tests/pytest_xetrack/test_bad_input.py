@@ -11,27 +11,39 @@ from xetrack import Tracker
 TEST = "def test_a(tracker):\n    tracker.log({'a': 1})\n"
 
 
-def test_unknown_engine_lists_the_allowed_ones(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_unknown_engine_lists_the_allowed_ones(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     pytester.makepyfile(TEST)
-    result = pytester.runpytest(f"--xetrack-db={tmp_path / 'x.db'}", "--xetrack-engine=postgres")
+    result = pytester.runpytest(
+        f"--xetrack-db={tmp_path / 'x.db'}", "--xetrack-engine=postgres"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown engine 'postgres'; use one of: sqlite, duckdb*"])
+    result.stderr.fnmatch_lines(
+        ["*unknown engine 'postgres'; use one of: sqlite, duckdb*"]
+    )
     assert not (tmp_path / "x.db").exists()
 
 
-def test_non_database_file_is_named_and_untouched(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_non_database_file_is_named_and_untouched(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("not a database")
     pytester.makepyfile(TEST)
     result = pytester.runpytest(f"--xetrack-db={notes}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*{notes} is neither an SQLite nor a DuckDB database*"])
+    result.stderr.fnmatch_lines(
+        [f"*{notes} is neither an SQLite nor a DuckDB database*"]
+    )
     assert notes.read_text() == "not a database"
     result.stdout.no_fnmatch_line("*passed*")
 
 
 @pytest.mark.parametrize("where", ["missing-folder", "directory"])
-def test_unwritable_path_is_a_usage_error(pytester: pytest.Pytester, tmp_path: Path, where: str) -> None:
+def test_unwritable_path_is_a_usage_error(
+    pytester: pytest.Pytester, tmp_path: Path, where: str
+) -> None:
     path = tmp_path / "nope" / "x.db" if where == "missing-folder" else tmp_path
     pytester.makepyfile(TEST)
     result = pytester.runpytest(f"--xetrack-db={path}")
@@ -39,7 +51,9 @@ def test_unwritable_path_is_a_usage_error(pytester: pytest.Pytester, tmp_path: P
     result.stderr.fnmatch_lines([f"*{path}*"])
 
 
-def test_locked_duckdb_file_is_a_usage_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_locked_duckdb_file_is_a_usage_error(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     path = tmp_path / "held.duckdb"
     holder = Tracker(path, engine="duckdb")
     holder.log({"a": 0})
@@ -56,7 +70,9 @@ def test_unknown_marker_argument_is_named(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*@track got an unknown argument 'roundz'; allowed: rounds, warmup*"])
+    result.stderr.fnmatch_lines(
+        ["*@track got an unknown argument 'roundz'; allowed: rounds, warmup*"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,8 +83,12 @@ def test_unknown_marker_argument_is_named(pytester: pytest.Pytester) -> None:
         ("metrics={'acc': 'up'}", "the direction must be 'max' or 'min'"),
     ],
 )
-def test_bad_marker_values_are_named(pytester: pytest.Pytester, mark: str, message: str) -> None:
-    pytester.makepyfile(f"import pytest\n@pytest.mark.track({mark})\ndef test_a():\n    pass\n")
+def test_bad_marker_values_are_named(
+    pytester: pytest.Pytester, mark: str, message: str
+) -> None:
+    pytester.makepyfile(
+        f"import pytest\n@pytest.mark.track({mark})\ndef test_a():\n    pass\n"
+    )
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{message}*"])
@@ -79,7 +99,9 @@ def test_bad_ini_value_is_named(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(TEST)
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*ini key xetrack_engine = 'oracle': unknown engine 'oracle'*"])
+    result.stderr.fnmatch_lines(
+        ["*ini key xetrack_engine = 'oracle': unknown engine 'oracle'*"]
+    )
 
 
 def test_track_helper_rejects_unknown_arguments() -> None:

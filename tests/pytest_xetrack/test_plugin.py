@@ -26,7 +26,9 @@ class Model(pydantic.BaseModel):
 """
 
 
-def test_fixture_rows_carry_test_and_parametrize_columns(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_fixture_rows_carry_test_and_parametrize_columns(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     pytester.makepyfile(
         CONFIGS
         + """
@@ -49,9 +51,22 @@ def test_fails(tracker):
     assert ok["test_nodeid"].endswith("::test_rows[obj0-model0-cfg1]")
     assert ok["cfg_n"] == 2 and ok["cfg_name"] == "big" and ok["model_depth"] == 3
     assert pd_isna(ok["model_note"]) and "model_note" in frame.columns
-    assert ok["obj"] == "obj0" and ok["test_name"] == "test_rows" and ok["outcome"] == "passed"
+    assert (
+        ok["obj"] == "obj0"
+        and ok["test_name"] == "test_rows"
+        and ok["outcome"] == "passed"
+    )
     assert frame.set_index("test_name").loc["test_fails", "outcome"] == "failed"
-    for column in ("git_commit", "git_branch", "git_dirty", "python_version", "platform", "cpu_model", "cpu_count", "env_fingerprint"):
+    for column in (
+        "git_commit",
+        "git_branch",
+        "git_dirty",
+        "python_version",
+        "platform",
+        "cpu_model",
+        "cpu_count",
+        "env_fingerprint",
+    ):
         assert column in frame.columns
 
 
@@ -61,7 +76,9 @@ def pd_isna(value: object) -> bool:
     return bool(pd.isna(value))
 
 
-def test_track_rounds_warmup_statistics_and_samples(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_track_rounds_warmup_statistics_and_samples(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     calls = tmp_path / "calls.txt"
     pytester.makepyfile(
         f"""
@@ -79,7 +96,9 @@ def test_scalar():
 """
     )
     db = tmp_path / "bench.db"
-    result = pytester.runpytest(f"--xetrack-db={db}", "-W", "error::pytest.PytestReturnNotNoneWarning")
+    result = pytester.runpytest(
+        f"--xetrack-db={db}", "-W", "error::pytest.PytestReturnNotNoneWarning"
+    )
     result.assert_outcomes(passed=2)
     assert calls.read_text() == "x" * 9  # 2 warmup + 7 timed rounds
     frame = Reader(db).to_df().set_index("test_name")
@@ -89,13 +108,21 @@ def test_scalar():
     assert bench["time_min"] == min(samples) and bench["time_max"] == max(samples)
     assert bench["time_min"] <= bench["function_time"] <= bench["time_max"]
     assert bench["time_iqr"] >= 0 and bench["time_stddev"] >= 0
-    assert bench["accuracy"] == 0.75 and bench["result_error"] == 0.25 and bench["error"] == ""
-    assert json.loads(bench["metrics"]) == {"accuracy": "max"} and bench["suite"] == "unit"
+    assert (
+        bench["accuracy"] == 0.75
+        and bench["result_error"] == 0.25
+        and bench["error"] == ""
+    )
+    assert (
+        json.loads(bench["metrics"]) == {"accuracy": "max"} and bench["suite"] == "unit"
+    )
     assert frame.loc["test_scalar", "function_result"] == 42
     result.stdout.fnmatch_lines(["*xetrack: 2 rows written to *bench.db as run *"])
 
 
-def test_failing_round_fails_the_test_and_records_it(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_failing_round_fails_the_test_and_records_it(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     pytester.makepyfile(
         """
 from pytest_xetrack import track
@@ -111,11 +138,15 @@ def test_third_round_fails():
     db = tmp_path / "bench.db"
     pytester.runpytest(f"--xetrack-db={db}").assert_outcomes(failed=1)
     row = Reader(db).to_df().iloc[0]
-    assert row["outcome"] == "failed" and row["error"] == "ValueError: round three broke"
+    assert (
+        row["outcome"] == "failed" and row["error"] == "ValueError: round three broke"
+    )
     assert row["rounds"] == 2 and len(json.loads(row["time_samples"])) == 2
 
 
-def test_cache_serves_the_second_session_without_running(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_cache_serves_the_second_session_without_running(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     runs = tmp_path / "runs.txt"
     pytester.makepyfile(
         CONFIGS
@@ -142,7 +173,9 @@ def test_cached(cfg):
     assert served["cache"].tolist() == [first_run, first_run]
     assert sorted(served["value"]) == [10, 20] and sorted(served["cfg_n"]) == [1, 2]
     assert (served["rounds"] == 3).all()
-    forced = pytester.runpytest(f"--xetrack-db={db}", f"--xetrack-cache={cache}", "--xetrack-cache-force")
+    forced = pytester.runpytest(
+        f"--xetrack-db={db}", f"--xetrack-cache={cache}", "--xetrack-cache-force"
+    )
     forced.assert_outcomes(passed=2)
     assert runs.read_text() == "x" * 12
 
@@ -161,7 +194,9 @@ def test_uses_tracker(tracker):
     assert set(Path(pytester.path).iterdir()) == before
 
 
-def test_track_and_wrap_work_inside_tests(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_track_and_wrap_work_inside_tests(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     pytester.makepyfile(
         """
 def test_inner(tracker):
@@ -176,10 +211,14 @@ def test_inner(tracker):
     pytester.runpytest(f"--xetrack-db={db}").assert_outcomes(passed=1)
     frame = Reader(db).to_df()
     assert frame["function_name"].tolist() == ["double", "<lambda>"]
-    assert (frame["test_name"] == "test_inner").all() and (frame["outcome"] == "passed").all()
+    assert (frame["test_name"] == "test_inner").all() and (
+        frame["outcome"] == "passed"
+    ).all()
 
 
-def test_record_all_adds_a_row_per_test(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_record_all_adds_a_row_per_test(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     pytester.makepyfile(
         """
 import pytest
@@ -190,14 +229,22 @@ def test_c(): pass
 """
     )
     db = tmp_path / "all.db"
-    pytester.runpytest(f"--xetrack-db={db}", "--xetrack-all").assert_outcomes(passed=1, failed=1, skipped=1)
+    pytester.runpytest(f"--xetrack-db={db}", "--xetrack-all").assert_outcomes(
+        passed=1, failed=1, skipped=1
+    )
     frame = Reader(db).to_df().set_index("test_name")
-    assert frame["outcome"].to_dict() == {"test_a": "passed", "test_b": "failed", "test_c": "skipped"}
+    assert frame["outcome"].to_dict() == {
+        "test_a": "passed",
+        "test_b": "failed",
+        "test_c": "skipped",
+    }
     assert (frame["duration"] >= 0).all()
     assert frame.loc["test_b", "error"].startswith("assert False")
 
 
-def test_value_the_store_cannot_take_fails_only_that_test(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_value_the_store_cannot_take_fails_only_that_test(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     pytester.makepyfile(
         """
 def test_first(tracker):
@@ -227,7 +274,9 @@ def test_once(tracker):
 """
     )
     db = tmp_path / "off.db"
-    pytester.runpytest(f"--xetrack-db={db}", "--xetrack-disable").assert_outcomes(passed=1)
+    pytester.runpytest(f"--xetrack-db={db}", "--xetrack-disable").assert_outcomes(
+        passed=1
+    )
     assert not db.exists()
 
 
@@ -242,6 +291,8 @@ def test_ini_keys_work(pytester: pytest.Pytester, tmp_path: Path) -> None:
 def test_duckdb_engine(pytester: pytest.Pytester, tmp_path: Path) -> None:
     pytester.makepyfile("def test_a(tracker):\n    tracker.log({'a': 1})\n")
     db = tmp_path / "d.duckdb"
-    pytester.runpytest(f"--xetrack-db={db}", "--xetrack-engine=duckdb").assert_outcomes(passed=1)
+    pytester.runpytest(f"--xetrack-db={db}", "--xetrack-engine=duckdb").assert_outcomes(
+        passed=1
+    )
     reader = Reader(db)
     assert reader.engine == "duckdb" and reader.to_df()["a"].tolist() == [1]

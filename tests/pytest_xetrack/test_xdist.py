@@ -28,10 +28,14 @@ def test_bench(cfg):
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
-def test_two_workers_rows_equal_tests_with_one_track_id(pytester: pytest.Pytester, tmp_path: Path, engine: str) -> None:
+def test_two_workers_rows_equal_tests_with_one_track_id(
+    pytester: pytest.Pytester, tmp_path: Path, engine: str
+) -> None:
     pytester.makepyfile(SUITE)
     db = tmp_path / f"x.{engine}"
-    result = pytester.runpytest_subprocess("-n", "2", f"--xetrack-db={db}", f"--xetrack-engine={engine}")
+    result = pytester.runpytest_subprocess(
+        "-n", "2", f"--xetrack-db={db}", f"--xetrack-engine={engine}"
+    )
     result.assert_outcomes(passed=8)
     reader = Reader(db)
     frame = reader.to_df()
@@ -40,11 +44,16 @@ def test_two_workers_rows_equal_tests_with_one_track_id(pytester: pytest.Pyteste
     assert (frame["outcome"] == "passed").all()
     fixture_rows = frame[frame["test_name"] == "test_fixture"]
     assert fixture_rows["blob"].tolist() == [b"\x00\x01"] * 6
-    assert reader.assets.get(fixture_rows["obj"].iloc[0]) == {1, 2}  # the asset came along
+    assert reader.assets.get(fixture_rows["obj"].iloc[0]) == {
+        1,
+        2,
+    }  # the asset came along
     result.stdout.fnmatch_lines(["*xetrack: 8 rows written to*"])
 
 
-def test_crashed_worker_keeps_rows_of_finished_tests(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_crashed_worker_keeps_rows_of_finished_tests(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     pytester.makepyfile(
         """
 import os
@@ -64,7 +73,9 @@ def test_c(tracker):
 """
     )
     db = tmp_path / "crash.db"
-    result = pytester.runpytest_subprocess("-n", "1", "-p", "no:randomly", f"--xetrack-db={db}")
+    result = pytester.runpytest_subprocess(
+        "-n", "1", "-p", "no:randomly", f"--xetrack-db={db}"
+    )
     result.assert_outcomes(passed=3, failed=1)
     frame = Reader(db).to_df()
     assert sorted(frame["step"]) == ["a", "b", "c"]
@@ -72,8 +83,12 @@ def test_c(tracker):
     result.stdout.fnmatch_lines(["*worker gw0 went down*recovered 2 rows*"])
 
 
-def test_without_xdist_nothing_breaks(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_without_xdist_nothing_breaks(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     pytester.makepyfile(SUITE)
     db = tmp_path / "plain.db"
-    pytester.runpytest_subprocess("-p", "no:xdist", f"--xetrack-db={db}").assert_outcomes(passed=8)
+    pytester.runpytest_subprocess(
+        "-p", "no:xdist", f"--xetrack-db={db}"
+    ).assert_outcomes(passed=8)
     assert len(Reader(db)) == 8

@@ -66,17 +66,32 @@ def test_second_equal_call_is_a_hit_with_lineage(tmp_path: Path, engine: str) ->
     first.track(expensive, args=[Config("bert", 0.1)], kwargs={"n": 2})
     first.close()
     second = Tracker(db, engine=engine, cache=tmp_path / "cache")
-    assert second.track(expensive, kwargs={"cfg": Config("bert", 0.1), "n": 2}) == {"score": 4}
+    assert second.track(expensive, kwargs={"cfg": Config("bert", 0.1), "n": 2}) == {
+        "score": 4
+    }
     assert len(CALLS) == 1  # positional vs keyword: the same call, not run again
     frame = Reader(db).to_df()
     assert frame["cache"].tolist() == ["", first.track_id]
-    assert frame["cfg_model"].tolist() == ["bert", "bert"]  # a hit still has the config columns
+    assert frame["cfg_model"].tolist() == [
+        "bert",
+        "bert",
+    ]  # a hit still has the config columns
     assert frame["score"].tolist() == [4, 4]
 
 
 @pytest.mark.parametrize(
     "argument",
-    [Config("a", 0.1, ("x",)), PConfig(name="p", depth=2), Mode.FAST, (1, "a", None), "text", 3, 2.5, b"raw", Keyed("k")],
+    [
+        Config("a", 0.1, ("x",)),
+        PConfig(name="p", depth=2),
+        Mode.FAST,
+        (1, "a", None),
+        "text",
+        3,
+        2.5,
+        b"raw",
+        Keyed("k"),
+    ],
     ids=lambda a: type(a).__name__,
 )
 def test_cacheable_kinds_hit(tmp_path: Path, argument: object) -> None:
@@ -89,7 +104,21 @@ def test_cacheable_kinds_hit(tmp_path: Path, argument: object) -> None:
 
 def test_unequal_arguments_never_share_a_key(tmp_path: Path) -> None:
     tracker = Tracker(tmp_path / "k.db", cache=tmp_path / "cache")
-    variants = [Config("a", 0.1), Config("a", 0.2), Config("b", 0.1), 1, 1.0, True, "1", (1,), Mode.FAST, Mode.SLOW, Keyed("a"), Keyed("b"), None]
+    variants = [
+        Config("a", 0.1),
+        Config("a", 0.2),
+        Config("b", 0.1),
+        1,
+        1.0,
+        True,
+        "1",
+        (1,),
+        Mode.FAST,
+        Mode.SLOW,
+        Keyed("a"),
+        Keyed("b"),
+        None,
+    ]
     for value in variants:
         tracker.track(expensive, args=[value])
     assert len(CALLS) == len(variants)
@@ -103,11 +132,15 @@ def test_two_functions_with_the_same_name_do_not_collide(tmp_path: Path) -> None
     tracker = Tracker(tmp_path / "k.db", cache=tmp_path / "cache")
     assert tracker.track(namespace_a["run"], args=[1]) == {"who": "a"}  # type: ignore[arg-type]
     assert tracker.track(namespace_b["run"], args=[1]) == {"who": "b"}  # type: ignore[arg-type]
-    assert tracker.cache_key(namespace_a["run"], [1]) != tracker.cache_key(namespace_b["run"], [1])  # type: ignore[arg-type]
+    assert tracker.cache_key(namespace_a["run"], [1]) != tracker.cache_key(
+        namespace_b["run"], [1]
+    )  # type: ignore[arg-type]
 
 
 def test_params_are_part_of_the_key(tmp_path: Path) -> None:
-    tracker = Tracker(tmp_path / "k.db", cache=tmp_path / "cache", params={"model": "v1"})
+    tracker = Tracker(
+        tmp_path / "k.db", cache=tmp_path / "cache", params={"model": "v1"}
+    )
     tracker.track(expensive, args=[1])
     tracker.track(expensive, args=[1], params={"stage": "b"})
     tracker.set_param("model", "v2")
@@ -148,7 +181,11 @@ def test_cache_force_recomputes_and_overwrites(tmp_path: Path) -> None:
     assert len(CALLS) == 2 and tracker.latest["cache"] == ""
     key = tracker.cache_key(expensive, [1])
     assert key is not None and tracker._generate_cache_key(expensive, [1]) == key
-    assert Reader.read_cache(tmp_path / "cache", key) == {"result": {"score": 2}, "cache": tracker.track_id, "function": f"{__name__}.expensive"}
+    assert Reader.read_cache(tmp_path / "cache", key) == {
+        "result": {"score": 2},
+        "cache": tracker.track_id,
+        "function": f"{__name__}.expensive",
+    }
 
 
 def test_scan_and_delete_cache_by_track_id(tmp_path: Path) -> None:
@@ -160,9 +197,13 @@ def test_scan_and_delete_cache_by_track_id(tmp_path: Path) -> None:
     one.close()
     two.close()
     entries = dict(Reader.scan_cache(tmp_path / "cache"))
-    assert sorted(e["cache"] for e in entries.values()) == sorted([one.track_id] * 2 + [two.track_id])
+    assert sorted(e["cache"] for e in entries.values()) == sorted(
+        [one.track_id] * 2 + [two.track_id]
+    )
     assert Reader.delete_cache_by_track_id(tmp_path / "cache", one.track_id) == 2
-    assert [e["cache"] for _, e in Reader.scan_cache(tmp_path / "cache")] == [two.track_id]
+    assert [e["cache"] for _, e in Reader.scan_cache(tmp_path / "cache")] == [
+        two.track_id
+    ]
     assert Reader.read_cache(tmp_path / "cache", "0" * 32) is None
 
 
@@ -188,13 +229,18 @@ def test_hit_in_a_second_python_process(tmp_path: Path) -> None:
         sys.path.insert(0, {str(tmp_path)!r})
         from work_mod import Cfg, work
         from xetrack import Tracker
-        t = Tracker({str(tmp_path / 'p.db')!r}, cache={str(tmp_path / 'cache')!r})
+        t = Tracker({str(tmp_path / "p.db")!r}, cache={str(tmp_path / "cache")!r})
         print(t.track(work, args=[Cfg("alpha", "beta")])["pid"], t.latest["cache"], t.track_id, sep="|")
         """
     )
     outputs = []
     for seed in ("1", "2"):
-        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={"PYTHONHASHSEED": seed, "PATH": ""})
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+        )
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout.strip().split("|"))
     (pid1, lineage1, run1), (pid2, lineage2, _) = outputs
@@ -208,9 +254,31 @@ def test_missing_cache_dir_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @settings(max_examples=200)
-@given(a=st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | st.binary(), lambda inner: st.tuples(inner, inner) | st.frozensets(inner, max_size=3), max_leaves=6),
-       b=st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text() | st.binary(), lambda inner: st.tuples(inner, inner) | st.frozensets(inner, max_size=3), max_leaves=6))
-def test_tokens_are_equal_only_for_equal_values_of_one_type(a: object, b: object) -> None:
+@given(
+    a=st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False)
+        | st.text()
+        | st.binary(),
+        lambda inner: st.tuples(inner, inner) | st.frozensets(inner, max_size=3),
+        max_leaves=6,
+    ),
+    b=st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False)
+        | st.text()
+        | st.binary(),
+        lambda inner: st.tuples(inner, inner) | st.frozensets(inner, max_size=3),
+        max_leaves=6,
+    ),
+)
+def test_tokens_are_equal_only_for_equal_values_of_one_type(
+    a: object, b: object
+) -> None:
     if token(a) == token(b):
         assert a == b and type(a) is type(b)
 

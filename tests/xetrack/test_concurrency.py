@@ -35,7 +35,9 @@ def test_eight_processes_adding_the_same_columns_lose_nothing(tmp_path: Path) ->
     frame = Reader(path).to_df()
     assert len(frame) == 4000
     assert frame.groupby("worker")["i"].apply(sorted).tolist() == [list(range(500))] * 8
-    assert sorted(c for c in frame.columns if c.startswith("col_")) == [f"col_{k}" for k in range(7)]
+    assert sorted(c for c in frame.columns if c.startswith("col_")) == [
+        f"col_{k}" for k in range(7)
+    ]
 
 
 def test_reader_process_sees_committed_rows_while_a_writer_runs(tmp_path: Path) -> None:
@@ -95,14 +97,14 @@ def test_second_duckdb_process_gets_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "locked.duckdb"
     holder = Tracker(path, engine="duckdb")
     holder.log({"x": 1})
-    code = (
-        "from xetrack import Tracker\n"
-        f"Tracker({str(path)!r}, engine='duckdb')\n"
-    )
+    code = f"from xetrack import Tracker\nTracker({str(path)!r}, engine='duckdb')\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 1
     assert "StoreLockedError" in done.stderr
-    assert "is locked by another process" in done.stderr and "engine='sqlite'" in done.stderr
+    assert (
+        "is locked by another process" in done.stderr
+        and "engine='sqlite'" in done.stderr
+    )
     holder.close()
     assert len(Reader(path)) == 1
 
@@ -114,7 +116,9 @@ def test_store_locked_error_is_a_xetrack_error() -> None:
 
 
 @pytest.mark.parametrize("start", ["fork"])
-def test_a_forked_child_reopens_its_own_sqlite_connection(tmp_path: Path, start: str) -> None:
+def test_a_forked_child_reopens_its_own_sqlite_connection(
+    tmp_path: Path, start: str
+) -> None:
     path = str(tmp_path / "fork.db")
     tracker = Tracker(path)
     tracker.log({"who": "parent"})

@@ -70,7 +70,9 @@ def test_reader_never_creates_a_file(tmp_path: Path) -> None:
 def test_reader_on_a_text_file_names_it(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("hello, this is not a database\n")
-    with pytest.raises(NotADatabaseError, match=f"{text} is neither an SQLite nor a DuckDB database"):
+    with pytest.raises(
+        NotADatabaseError, match=f"{text} is neither an SQLite nor a DuckDB database"
+    ):
         Reader(text)
     with pytest.raises(NotADatabaseError, match="neither an SQLite nor a DuckDB"):
         Tracker(text)
@@ -88,15 +90,21 @@ def test_reader_on_an_empty_file_and_a_directory(tmp_path: Path) -> None:
 
 def test_unknown_table_lists_the_tables(db_path: Path, engine: str) -> None:
     Tracker(db_path, engine=engine, table="runs").log({"x": 1})
-    with pytest.raises(UnknownTableError, match="no table 'default' .* tables there: 'runs'"):
+    with pytest.raises(
+        UnknownTableError, match="no table 'default' .* tables there: 'runs'"
+    ):
         Reader(db_path)
 
 
-def test_engine_is_detected_and_a_mismatch_is_refused(db_path: Path, engine: str) -> None:
+def test_engine_is_detected_and_a_mismatch_is_refused(
+    db_path: Path, engine: str
+) -> None:
     Tracker(db_path, engine=engine).log({"x": 1})
     other = "duckdb" if engine == "sqlite" else "sqlite"
     before = db_path.read_bytes()
-    with pytest.raises(EngineMismatchError, match=f"is a {engine} database but engine='{other}'"):
+    with pytest.raises(
+        EngineMismatchError, match=f"is a {engine} database but engine='{other}'"
+    ):
         Tracker(db_path, engine=other)
     with pytest.raises(EngineMismatchError):
         Reader(db_path, engine=other)
@@ -105,12 +113,17 @@ def test_engine_is_detected_and_a_mismatch_is_refused(db_path: Path, engine: str
 
 
 def test_unknown_engine_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InvalidArgumentError, match="engine 'postgres' is not known; use one of 'sqlite', 'duckdb'"):
+    with pytest.raises(
+        InvalidArgumentError,
+        match="engine 'postgres' is not known; use one of 'sqlite', 'duckdb'",
+    ):
         Tracker(tmp_path / "x.db", engine="postgres")
 
 
 def test_missing_folder_is_named(tmp_path: Path) -> None:
-    with pytest.raises(DatabaseNotFoundError, match="the folder .*nope.* does not exist"):
+    with pytest.raises(
+        DatabaseNotFoundError, match="the folder .*nope.* does not exist"
+    ):
         Tracker(tmp_path / "nope" / "x.db")
 
 

@@ -19,9 +19,18 @@ def test_log_adds_columns_on_first_use_and_returns_row_as_stored(
     row = tracker.log({"accuracy": 0.9, "epoch": 1})
     assert row["accuracy"] == 0.9 and row["epoch"] == 1 and row["model"] == "resnet18"
     assert row["track_id"] == tracker.track_id
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00", str(row["timestamp"]))
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00", str(row["timestamp"])
+    )
     tracker.log({"loss": 0.1})
-    assert tracker.columns == ["timestamp", "track_id", "accuracy", "epoch", "model", "loss"]
+    assert tracker.columns == [
+        "timestamp",
+        "track_id",
+        "accuracy",
+        "epoch",
+        "model",
+        "loss",
+    ]
     assert tracker[1] == {**tracker.latest, "accuracy": None, "epoch": None}
     assert tracker[0] == {**row, "loss": None}
 
@@ -51,14 +60,18 @@ def test_queries_of_this_run(db_path: Path, engine: str) -> None:
     assert list(tracker["x"]) == list(range(10))
     assert tracker["even"].tolist() == [i % 2 == 0 for i in range(10)]
     assert tracker[-1]["x"] == 9 and tracker[0]["even"] is True
-    with pytest.raises(IndexError, match="row 10 is out of range: this run has 10 rows"):
+    with pytest.raises(
+        IndexError, match="row 10 is out of range: this run has 10 rows"
+    ):
         tracker[10]
     with pytest.raises(LookupError, match="no column 'nope'.*columns: 'timestamp'"):
         tracker["nope"]
     assert repr(tracker) == repr(tracker.to_df())
 
 
-def test_set_value_and_set_where_touch_only_this_run(db_path: Path, engine: str) -> None:
+def test_set_value_and_set_where_touch_only_this_run(
+    db_path: Path, engine: str
+) -> None:
     other = Tracker(db_path, engine=engine)
     other.log({"label": "a", "score": 1})
     tracker = Tracker(db_path, engine=engine)
@@ -129,13 +142,23 @@ def test_properties(db_path: Path, engine: str) -> None:
     assert tracker.db == str(db_path) and tracker.table_name == "default"
     expected = {
         "sqlite": ["TEXT", "TEXT", "INTEGER", "REAL", "TEXT", "BOOLEAN", "BLOB"],
-        "duckdb": ["VARCHAR", "VARCHAR", "BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN", "BLOB"],
+        "duckdb": [
+            "VARCHAR",
+            "VARCHAR",
+            "BIGINT",
+            "DOUBLE",
+            "VARCHAR",
+            "BOOLEAN",
+            "BLOB",
+        ],
     }[engine]
     assert list(tracker.dtypes.values()) == expected
     assert tracker.conn.execute('SELECT COUNT(*) FROM "default"').fetchone()[0] == 1
 
 
-def test_in_memory_and_skip_insert_write_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_memory_and_skip_insert_write_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     memory = Tracker(Tracker.IN_MEMORY)
     memory.log({"a": 1})
@@ -149,10 +172,24 @@ def test_in_memory_and_skip_insert_write_no_file(tmp_path: Path, monkeypatch: py
 def test_git_commit_on_every_row(tmp_path: Path, engine: str) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    run = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True)  # noqa: E731
+    run = lambda *a: subprocess.run(
+        ["git", *a], cwd=repo, check=True, capture_output=True
+    )  # noqa: E731
     run("init", "-q")
-    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "c")
-    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    run(
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "c",
+    )
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
     tracker = Tracker(tmp_path / "g.db", engine=engine, git_root=repo)
     assert tracker.log({"x": 1})["git_commit"] == sha and len(sha) == 40
 

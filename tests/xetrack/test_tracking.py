@@ -39,7 +39,9 @@ def train(cfg: Experiment, data: Data, epochs: int = 2) -> dict[str, float]:
 
 def test_track_writes_one_row_with_call_metadata(db_path: Path, engine: str) -> None:
     tracker = Tracker(db_path, engine=engine, params={"model": "m"})
-    result = tracker.track(lambda a, b=1: a + b, args=[2], kwargs={"b": 3}, params={"stage": "x"})
+    result = tracker.track(
+        lambda a, b=1: a + b, args=[2], kwargs={"b": 3}, params={"stage": "x"}
+    )
     assert result == 5
     row = Reader(db_path).to_df().iloc[-1]
     assert row["function_name"] == "<lambda>" and row["function_result"] == 5
@@ -48,22 +50,37 @@ def test_track_writes_one_row_with_call_metadata(db_path: Path, engine: str) -> 
     assert 0 <= row["function_time"] < 60
 
 
-def test_configs_unpack_by_signature_name_positional_or_keyword(db_path: Path, engine: str) -> None:
+def test_configs_unpack_by_signature_name_positional_or_keyword(
+    db_path: Path, engine: str
+) -> None:
     tracker = Tracker(db_path, engine=engine)
     cfg = Experiment(seed=1, optim=Optim("adam", 0.9))
     data = Data("cifar", [1, 2])
     tracker.track(train, args=[cfg, data])
     tracker.track(train, kwargs={"data": data, "cfg": cfg})
     first, second = tracker[0], tracker[1]
-    for key in ("cfg_seed", "cfg_optim_name", "cfg_optim_momentum", "cfg_note", "data_dataset", "data_sizes", "accuracy", "loss"):
+    for key in (
+        "cfg_seed",
+        "cfg_optim_name",
+        "cfg_optim_momentum",
+        "cfg_note",
+        "data_dataset",
+        "data_sizes",
+        "accuracy",
+        "loss",
+    ):
         assert first[key] == second[key], key
     assert first["cfg_optim_name"] == "adam" and first["cfg_optim_momentum"] == 0.9
-    assert first["cfg_note"] is None and "cfg_note" in tracker.columns  # None fields kept
+    assert (
+        first["cfg_note"] is None and "cfg_note" in tracker.columns
+    )  # None fields kept
     assert json.loads(str(first["data_sizes"])) == [1, 2]
     assert first["accuracy"] == pytest.approx(0.7)
 
 
-def test_returned_dict_keys_that_clash_are_kept_under_result_prefix(db_path: Path) -> None:
+def test_returned_dict_keys_that_clash_are_kept_under_result_prefix(
+    db_path: Path,
+) -> None:
     tracker = Tracker(db_path)
     tracker.track(lambda: {"error": 0.25, "f1": 0.8})
     assert tracker.latest["error"] == "" and tracker.latest["result_error"] == 0.25
@@ -93,7 +110,9 @@ def test_wrap_keeps_name_docstring_signature(db_path: Path) -> None:
     assert wrapped.__name__ == "train" and wrapped.__doc__ == "Pretend to train."
     assert inspect.signature(wrapped) == inspect.signature(train)
     wrapped(Experiment(seed=2, optim=Optim("sgd")), Data("mnist", []), epochs=5)
-    assert tracker.latest["experiment"] == "baseline" and tracker.latest["cfg_seed"] == 2
+    assert (
+        tracker.latest["experiment"] == "baseline" and tracker.latest["cfg_seed"] == 2
+    )
 
 
 def test_bare_wrap_and_methods(db_path: Path, engine: str) -> None:
@@ -143,7 +162,12 @@ def test_non_dict_results(db_path: Path) -> None:
 
 
 def test_system_metrics_are_sampled_during_the_call(db_path: Path) -> None:
-    tracker = Tracker(db_path, log_system_params=True, log_network_params=True, measurement_interval=0.01)
+    tracker = Tracker(
+        db_path,
+        log_system_params=True,
+        log_network_params=True,
+        measurement_interval=0.01,
+    )
 
     def work() -> int:
         return sum(i * i for i in range(300_000))
@@ -151,7 +175,9 @@ def test_system_metrics_are_sampled_during_the_call(db_path: Path) -> None:
     tracker.track(work)
     row = tracker.latest
     for key in ("cpu_percent", "ram_percent", "p_memory_percent", "disk_percent"):
-        assert 0.0 <= float(row[key]) <= 100.0 * 64, key  # cpu_percent can exceed 100 per core
+        assert 0.0 <= float(row[key]) <= 100.0 * 64, (
+            key
+        )  # cpu_percent can exceed 100 per core
     assert int(row["p_rss_peak"]) > 1_000_000
     assert int(row["bytes_sent"]) >= 0 and int(row["bytes_recv"]) >= 0
     plain = Tracker(db_path, table="plain")

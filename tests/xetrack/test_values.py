@@ -18,8 +18,22 @@ from xetrack import Reader, Tracker
 from xetrack.errors import InvalidKeyError, InvalidValueError, TypeConflictError
 
 ODD_KEYS = [
-    "order", "select", "default", "group by", "my key", "a.b", 'say "hi"', "it's",
-    "état", "数据", "🙂", "-", "1", "x;DROP TABLE t", "[x]", "`x`",
+    "order",
+    "select",
+    "default",
+    "group by",
+    "my key",
+    "a.b",
+    'say "hi"',
+    "it's",
+    "état",
+    "数据",
+    "🙂",
+    "-",
+    "1",
+    "x;DROP TABLE t",
+    "[x]",
+    "`x`",
 ]
 
 
@@ -63,16 +77,23 @@ def test_bad_keys_are_refused_and_nothing_is_written(
 
 
 def test_non_str_key_is_refused(db_path: Path) -> None:
-    with pytest.raises(InvalidKeyError, match="key 1 is a int; column names must be str"):
+    with pytest.raises(
+        InvalidKeyError, match="key 1 is a int; column names must be str"
+    ):
         Tracker(db_path).log({1: "a"})  # type: ignore[dict-item]
 
 
 def test_keys_differing_only_in_case_are_refused(db_path: Path, engine: str) -> None:
     tracker = Tracker(db_path, engine=engine)
     tracker.log({"Acc": 1.0})
-    with pytest.raises(InvalidKeyError, match="key 'acc' differs only in letter case from the existing column 'Acc'"):
+    with pytest.raises(
+        InvalidKeyError,
+        match="key 'acc' differs only in letter case from the existing column 'Acc'",
+    ):
         tracker.log({"acc": 2.0})
-    with pytest.raises(InvalidKeyError, match="keys 'b' and 'B' differ only in letter case"):
+    with pytest.raises(
+        InvalidKeyError, match="keys 'b' and 'B' differ only in letter case"
+    ):
         tracker.log({"b": 1, "B": 2})
     assert tracker.count_all() == 1
 
@@ -93,22 +114,46 @@ def test_values_keep_their_types(db_path: Path, engine: str) -> None:
     when = dt.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=dt.timezone.utc)
     row = tracker.log(
         {
-            "b": True, "i": -7, "f": 2.5, "s": "text", "n": None, "raw": b"\x00\xff",
-            "l": [1, "a", None], "d": {"k": [1.5]}, "t": (1, 2), "when": when,
-            "day": dt.date(2024, 1, 2), "np_i": np.int64(5), "np_f": np.float32(0.5),
-            "np_b": np.bool_(True), "color": Color.RED, "nan": float("nan"),
-            "big": 2**63 - 1, "path": Path("/a/b"),
+            "b": True,
+            "i": -7,
+            "f": 2.5,
+            "s": "text",
+            "n": None,
+            "raw": b"\x00\xff",
+            "l": [1, "a", None],
+            "d": {"k": [1.5]},
+            "t": (1, 2),
+            "when": when,
+            "day": dt.date(2024, 1, 2),
+            "np_i": np.int64(5),
+            "np_f": np.float32(0.5),
+            "np_b": np.bool_(True),
+            "color": Color.RED,
+            "nan": float("nan"),
+            "big": 2**63 - 1,
+            "path": Path("/a/b"),
         }
     )
     stored = tracker[0]
     assert {key: stored.get(key) for key in row} == row
-    assert type(stored["b"]) is bool and type(stored["i"]) is int and type(stored["np_i"]) is int
+    assert (
+        type(stored["b"]) is bool
+        and type(stored["i"]) is int
+        and type(stored["np_i"]) is int
+    )
     assert type(stored["np_f"]) is float and type(stored["np_b"]) is bool
     assert stored["raw"] == b"\x00\xff"
     assert json.loads(str(stored["l"])) == [1, "a", None]
     assert json.loads(str(stored["d"])) == {"k": [1.5]} and stored["t"] == "[1, 2]"
-    assert stored["when"] == "2024-01-02T03:04:05.000006+00:00" and stored["day"] == "2024-01-02"
-    assert stored["color"] == "red" and stored.get("nan") is None and stored["path"] == "/a/b"
+    assert (
+        stored["when"] == "2024-01-02T03:04:05.000006+00:00"
+        and stored["day"] == "2024-01-02"
+    )
+    assert (
+        stored["color"] == "red"
+        and stored.get("nan") is None
+        and stored["path"] == "/a/b"
+    )
 
 
 def test_int_widens_to_float_losslessly(db_path: Path, engine: str) -> None:
@@ -119,11 +164,16 @@ def test_int_widens_to_float_losslessly(db_path: Path, engine: str) -> None:
     assert tracker["x"].tolist() == [1.0, 2.5, 3.0]
 
 
-def test_float_column_takes_ints_but_not_ones_it_would_round(db_path: Path, engine: str) -> None:
+def test_float_column_takes_ints_but_not_ones_it_would_round(
+    db_path: Path, engine: str
+) -> None:
     tracker = Tracker(db_path, engine=engine)
     tracker.log({"x": 0.5})
     tracker.log({"x": 2})
-    with pytest.raises(InvalidValueError, match="column 'x' holds floats and 9007199254740993 cannot be a float"):
+    with pytest.raises(
+        InvalidValueError,
+        match="column 'x' holds floats and 9007199254740993 cannot be a float",
+    ):
         tracker.log({"x": 2**53 + 1})
     assert tracker["x"].tolist() == [0.5, 2.0]
 
@@ -152,20 +202,27 @@ def test_type_conflicts_name_column_and_types(
 
 
 def test_out_of_range_int_is_refused(db_path: Path) -> None:
-    with pytest.raises(InvalidValueError, match="value of 'big' is 9223372036854775808, outside the 64-bit"):
+    with pytest.raises(
+        InvalidValueError,
+        match="value of 'big' is 9223372036854775808, outside the 64-bit",
+    ):
         Tracker(db_path).log({"big": 2**63})
 
 
 def test_lone_surrogate_text_is_refused(db_path: Path, engine: str) -> None:
     tracker = Tracker(db_path, engine=engine)
     tracker.log({"s": "ok"})
-    with pytest.raises(InvalidValueError, match="value of 's' contains a lone surrogate"):
+    with pytest.raises(
+        InvalidValueError, match="value of 's' contains a lone surrogate"
+    ):
         tracker.log({"s": "bad\udc80"})
     assert tracker.count_all() == 1
 
 
 def test_list_with_an_object_inside_is_a_clear_error(db_path: Path) -> None:
-    with pytest.raises(InvalidValueError, match="value of 'l' cannot be written as JSON"):
+    with pytest.raises(
+        InvalidValueError, match="value of 'l' cannot be written as JSON"
+    ):
         Tracker(db_path).log({"l": [object()]})
 
 
@@ -200,12 +257,19 @@ KINDS = {
 }
 key_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=12
-).filter(lambda k: k.strip() != "" and k.lower() not in {"timestamp", "track_id", "rowid", "oid", "_rowid_"})
+).filter(
+    lambda k: (
+        k.strip() != ""
+        and k.lower() not in {"timestamp", "track_id", "rowid", "oid", "_rowid_"}
+    )
+)
 
 
 @st.composite
 def schemas_and_rows(draw: st.DrawFn) -> tuple[dict[str, str], list[dict[str, object]]]:
-    keys = draw(st.lists(key_text, min_size=1, max_size=6, unique_by=lambda k: k.lower()))
+    keys = draw(
+        st.lists(key_text, min_size=1, max_size=6, unique_by=lambda k: k.lower())
+    )
     schema = {k: draw(st.sampled_from(sorted(KINDS))) for k in keys}
     rows = []
     for _ in range(draw(st.integers(1, 5))):
@@ -220,9 +284,15 @@ def _expected(value: object) -> object:
     return value
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=schemas_and_rows())
-def test_mixed_rows_round_trip_with_their_types(tmp_path: Path, engine: str, data: tuple[dict[str, str], list[dict[str, object]]]) -> None:
+def test_mixed_rows_round_trip_with_their_types(
+    tmp_path: Path, engine: str, data: tuple[dict[str, str], list[dict[str, object]]]
+) -> None:
     schema, rows = data
     path = tmp_path / f"rt-{abs(hash(repr(data)))}.{engine}"
     tracker = Tracker(path, engine=engine)
