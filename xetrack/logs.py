@@ -106,7 +106,7 @@ class Sinks:
             tag = self.tag
 
             def mine(record: Any) -> bool:
-                return record["extra"].get(_TAG) == tag
+                return bool(record["extra"].get(_TAG) == tag)
 
             if logs_path is not None:
                 folder = Path(logs_path)
