@@ -49,3 +49,7 @@ class UnknownColumnError(XetrackError, LookupError):
 
 class InvalidArgumentError(XetrackError, ValueError):
     """An argument outside the values a function accepts (an unknown engine, ...)."""
+
+
+class QueryError(XetrackError, ValueError):
+    """SQL given by a user that the engine refused (syntax, unknown table, ...)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xetrack.assets import AssetStore
 from xetrack.cache import ResultCache
+from xetrack.errors import QueryError, XetrackError
 from xetrack.logs import read_jsonl, read_logs
 from xetrack.store import open_store
 from xetrack.store.schema import (
@@ -18,7 +19,7 @@ from xetrack.store.schema import (
     quote_ident,
 )
 from xetrack.table import EventTable
-from xetrack.values import flatten, to_storable
+from xetrack.values import flatten, parse_text, to_storable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,6 +104,56 @@ class Reader:
         if track_id is None:
             return self._events.to_df(head=0)
         return self._events.to_df(track_id)
+
+    def values(
+        self, column: str, track_id: str | None = None, unique: bool = False
+    ) -> list[object]:
+        """The values of ``column`` (of ``track_id``); ``unique`` keeps the distinct ones."""
+        return self._events.values(column, track_id, unique)
+
+    def runs(self) -> pd.DataFrame:
+        """One row per run: track_id, first and last timestamp, rows, git_commit."""
+        return self._events.runs()
+
+    def sql(self, query: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """Run a read-only query in the store's own SQL dialect (tables by their names).
+
+        Raises :class:`~xetrack.errors.QueryError` with the engine's message.
+        """
+        try:
+            return self._store.query_df(query, params)
+        except Exception as exc:
+            if isinstance(exc, XetrackError):
+                raise
+            first = (
+                str(exc).strip().splitlines()[0]
+                if str(exc).strip()
+                else type(exc).__name__
+            )
+            raise QueryError(f"the {self.engine} query failed: {first}") from exc
+
+    def describe(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Summary statistics (count, mean, std, min, quartiles, max) of columns."""
+        chosen = list(columns) if columns else None
+        for column in chosen or ():
+            self._events.require_column(column)
+        frame = self._events.to_df()
+        if chosen:
+            frame = frame[chosen]
+        return frame.describe(include="all" if chosen else None)
+
+    def top(self, column: str, by: str | None = None) -> pd.DataFrame:
+        """The whole row with the highest ``column`` (one per ``by`` group)."""
+        return self._events.extreme(column, highest=True, by=by)
+
+    def bottom(self, column: str, by: str | None = None) -> pd.DataFrame:
+        """The whole row with the lowest ``column`` (one per ``by`` group)."""
+        return self._events.extreme(column, highest=False, by=by)
+
+    def parse(self, column: str, text: str) -> object:
+        """``text`` typed as ``column`` holds its values (a new column: inferred)."""
+        logical = self._store.schema(self._table_name, refresh=True).types.get(column)
+        return parse_text(column, text, logical)
 
     def track_ids(self) -> list[str]:
         """Run ids in the table, oldest first."""

@@ -128,6 +128,79 @@ class EventTable:
         )
         return rows[0][0] if rows else None
 
+    def values(
+        self, column: str, track_id: str | None = None, unique: bool = False
+    ) -> list[object]:
+        """The values of ``column`` in row order (distinct ones, first seen first)."""
+        self.require_column(column)
+        name = quote_ident(column)
+        clause, params = self._where(track_id)
+        if unique:
+            sql = (
+                f"SELECT {name} FROM {self._q}{clause} GROUP BY {name} "
+                f"ORDER BY MIN(rowid)"
+            )
+        else:
+            sql = f"SELECT {name} FROM {self._q}{clause} ORDER BY rowid"
+        _, rows = self.store.query(sql, params)
+        return [self._restore(column, r[0]) for r in rows]
+
+    def runs(self) -> pd.DataFrame:
+        """One row per run: track_id, first and last timestamp, rows, git_commit."""
+        has_git = "git_commit" in self.store.schema(self.name, refresh=True).types
+        git = ', MAX("git_commit") AS git_commit' if has_git else ""
+        return self.store.query_df(
+            f"SELECT track_id, MIN(timestamp) AS first, MAX(timestamp) AS last, "
+            f"COUNT(*) AS rows{git} FROM {self._q} GROUP BY track_id "
+            f"ORDER BY MIN(timestamp), track_id"
+        )
+
+    def extreme(
+        self, column: str, highest: bool, by: str | None = None
+    ) -> pd.DataFrame:
+        """Whole rows holding the max (or min) of ``column``, one per ``by`` group."""
+        self.require_column(column)
+        if by is not None:
+            self.require_column(by)
+        name = quote_ident(column)
+        order = "DESC" if highest else "ASC"
+        partition = f"PARTITION BY {quote_ident(by)} " if by is not None else ""
+        # The window ranks rows inside the database: no full table in memory.
+        sql = (
+            f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER ({partition}ORDER BY {name} "
+            f"{order}, rowid) AS __rank FROM {self._q} WHERE {name} IS NOT NULL) "
+            f"WHERE __rank = 1"
+        )
+        frame = self.store.query_df(sql)
+        frame = frame.drop(columns=["__rank"])
+        if by is not None:
+            frame = frame.sort_values(column, ascending=not highest, kind="stable")
+        return self._restore_bools(frame.reset_index(drop=True))
+
+    def rows(self) -> tuple[list[str], list[tuple[object, ...]]]:
+        """Every row as stored, booleans restored, in insertion order."""
+        names, rows = self.store.query(f"SELECT * FROM {self._q} ORDER BY rowid")
+        types = self.store.schema(self.name).types
+        flags = [i for i, n in enumerate(names) if types.get(n) == BOOLEAN]
+        if flags and self.store.engine == "sqlite":
+            fixed = []
+            for row in rows:
+                items = list(row)
+                for i in flags:
+                    if items[i] is not None:
+                        items[i] = bool(items[i])
+                fixed.append(tuple(items))
+            rows = fixed
+        return names, rows
+
+    def _restore(self, column: str, value: object) -> object:
+        if (
+            value is not None
+            and self.store.schema(self.name).types.get(column) == BOOLEAN
+        ):
+            return bool(value)
+        return value
+
     # -- writing -------------------------------------------------------------------------
     def set_values(
         self, values: Mapping[str, object], where: Mapping[str, object]

@@ -26,8 +26,12 @@ from typing import Any, Final
 
 from xetrack.errors import InvalidValueError
 from xetrack.store.schema import (
+    BLOB,
+    BOOLEAN,
+    FLOAT,
     INT64_MAX,
     INT64_MIN,
+    INTEGER,
     LOGICAL_OF_PYTHON,
     TEXT,
     VALID_KEYS,
@@ -251,6 +255,40 @@ def _numpy_scalar(value: object) -> object:
         if callable(item):
             return item()
     return _NOT_NUMPY
+
+
+def parse_text(key: str, text: str, logical: str | None) -> object:
+    """A value typed in a terminal, as the column ``key`` of type ``logical`` holds it.
+
+    Without a type (a new column), the narrowest of int, float, bool, str that
+    reads ``text`` exactly. Raises :class:`InvalidValueError` naming the column.
+    """
+    if logical is None:
+        for kind in (INTEGER, FLOAT, BOOLEAN):
+            try:
+                return parse_text(key, text, kind)
+            except InvalidValueError:
+                continue
+        return text
+    try:
+        if logical == INTEGER:
+            return _check_int(key, int(text))
+        if logical == FLOAT:
+            return float(text)
+        if logical == BOOLEAN:
+            lowered = text.strip().lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            raise ValueError(text)
+        if logical == BLOB:
+            return text.encode("utf-8")
+    except ValueError as exc:
+        raise InvalidValueError(
+            f"value {text!r} does not fit column {key!r}, which holds {logical} values"
+        ) from exc
+    return text
 
 
 def _check_int(key: str, value: int) -> int:

@@ -1,5 +1,9 @@
-"""``xt``: the command line over a store. Each command parses, calls one library
-function and formats the result; library errors become one line on stderr, exit 1."""
+"""``xt``: the command line over a store.
+
+Each command parses its arguments, calls one library function and formats the
+result. A library error becomes one line on stderr and exit status 1; usage errors
+exit 2 (typer's own). No command prints a traceback.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from xetrack import __version__
+from xetrack.cli import assets, cache, data, plot, stats
 
 app = typer.Typer(
     name="xt",
@@ -15,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
@@ -37,6 +43,14 @@ def main_options(
     ] = None,
 ) -> None:
     """Query and manage xetrack databases."""
+
+
+data.register(app)
+stats.register(app)
+app.add_typer(stats.group, name="stats")
+app.add_typer(assets.group, name="assets")
+app.add_typer(cache.group, name="cache")
+app.add_typer(plot.group, name="plot")
 
 
 def main() -> None:

@@ -1,0 +1,112 @@
+"""What every ``xt`` command shares: options, opening a store, errors, output."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from xetrack.errors import XetrackError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from xetrack import Reader
+
+DbArg = Annotated[Path, typer.Argument(help="The database file (SQLite or DuckDB).")]
+TableOpt = Annotated[str, typer.Option("--table", help="The table to use.")]
+EngineOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--engine", help="sqlite or duckdb (default: detected from the file)."
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON records instead of a table.")
+]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` to stderr; the caller raises the returned Exit(1)."""
+    typer.echo(f"xt: {message}", err=True)
+    return typer.Exit(1)
+
+
+@contextlib.contextmanager
+def errors() -> Iterator[None]:
+    """Library errors (and OS errors about files) as one line on stderr, exit 1."""
+    try:
+        yield
+    except XetrackError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(
+            f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
+        ) from None
+
+
+@contextlib.contextmanager
+def reader(
+    db: Path, table: str = "default", engine: str | None = None
+) -> Iterator[Reader]:
+    from xetrack import Reader
+
+    with errors():
+        opened = Reader(db, engine=engine, table=table)
+        try:
+            yield opened
+        finally:
+            opened.close()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def show(frame: pd.DataFrame, as_json: bool = False) -> None:
+    """A table readable in a terminal and valid Markdown, or JSON records."""
+    if as_json:
+        records = [
+            {str(k): _json_value(v) for k, v in row.items()}
+            for row in frame.to_dict(orient="records")
+        ]
+        typer.echo(json.dumps(records, ensure_ascii=False, default=str))
+        return
+    if frame.empty and len(frame.columns) == 0:
+        typer.echo("(no rows)")
+        return
+    from tabulate import tabulate
+
+    rows = [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    typer.echo(
+        tabulate(rows, headers=[str(c) for c in frame.columns], tablefmt="github")
+    )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        import base64
+
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    if value is None:
+        return None
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def echo_lines(lines: list[str]) -> None:
+    sys.stdout.write("".join(f"{line}\n" for line in lines))

@@ -1,0 +1,184 @@
+"""Rows: head, tail, columns, ls, sql, set, delete, runs, copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from xetrack.cli.common import (
+    DbArg,
+    EngineOpt,
+    JsonOpt,
+    TableOpt,
+    errors,
+    fail,
+    reader,
+    show,
+)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def head(
+        db: DbArg,
+        n: Annotated[int, typer.Option("--n", help="How many rows.")] = 5,
+        table: TableOpt = "default",
+        engine: EngineOpt = None,
+        json: JsonOpt = False,
+    ) -> None:
+        """The first rows of the table."""
+        with reader(db, table, engine) as r:
+            show(r.to_df(head=n), json)
+
+    @app.command()
+    def tail(
+        db: DbArg,
+        n: Annotated[int, typer.Option("--n", help="How many rows.")] = 5,
+        table: TableOpt = "default",
+        engine: EngineOpt = None,
+        json: JsonOpt = False,
+    ) -> None:
+        """The last rows of the table."""
+        with reader(db, table, engine) as r:
+            show(r.to_df(tail=n), json)
+
+    @app.command()
+    def columns(
+        db: DbArg, table: TableOpt = "default", engine: EngineOpt = None
+    ) -> None:
+        """The table's columns and their SQL types."""
+        with reader(db, table, engine) as r:
+            for name, sql_type in r.dtypes.items():
+                typer.echo(f"{name}\t{sql_type}")
+
+    @app.command()
+    def ls(
+        db: DbArg,
+        column: Annotated[
+            Optional[str], typer.Argument(help="List this column's values.")
+        ] = None,
+        unique: Annotated[
+            bool, typer.Option("--unique", help="Distinct values only.")
+        ] = False,
+        track_id: Annotated[
+            Optional[str], typer.Option("--track-id", help="Rows of one run.")
+        ] = None,
+        table: TableOpt = "default",
+        engine: EngineOpt = None,
+        json: JsonOpt = False,
+    ) -> None:
+        """Column names, or the values of one column."""
+        import pandas as pd
+
+        with reader(db, table, engine) as r:
+            if column is None:
+                frame = pd.DataFrame({"column": r.columns})
+            else:
+                with errors():
+                    frame = pd.DataFrame({column: r.values(column, track_id, unique)})
+            show(frame, json)
+
+    @app.command()
+    def sql(
+        db: DbArg,
+        query: Annotated[
+            str,
+            typer.Argument(
+                help="SQL in the store's dialect, e.g. 'SELECT * FROM \"default\"'."
+            ),
+        ],
+        table: TableOpt = "default",
+        engine: EngineOpt = None,
+        json: JsonOpt = False,
+    ) -> None:
+        """Run a read-only SQL query; tables are reachable by their names."""
+        with reader(db, table, engine) as r, errors():
+            show(r.sql(query), json)
+
+    @app.command(name="set")
+    def set_(
+        db: DbArg,
+        key: Annotated[str, typer.Argument(help="The column to set.")],
+        value: Annotated[
+            str, typer.Argument(help="The value, typed as the column's type.")
+        ],
+        track_id: Annotated[
+            Optional[str], typer.Option("--track-id", help="Only this run's rows.")
+        ] = None,
+        where_key: Annotated[
+            Optional[str],
+            typer.Option("--where-key", help="Only rows where this column..."),
+        ] = None,
+        where_value: Annotated[
+            Optional[str], typer.Option("--where-value", help="...equals this value.")
+        ] = None,
+        table: TableOpt = "default",
+        engine: EngineOpt = None,
+    ) -> None:
+        """Set a column's value on rows (all, one run's, or where a column has a value)."""
+        if (where_key is None) != (where_value is None):
+            raise typer.BadParameter("--where-key and --where-value go together")
+        with reader(db, table, engine) as r, errors():
+            typed = r.parse(key, value)
+            if where_key is not None and where_value is not None:
+                where = r.parse(where_key, where_value)
+                count = r.set_where(key, typed, where_key, where, track_id=track_id)
+            else:
+                if track_id is not None and track_id not in r.track_ids():
+                    raise fail(
+                        f"no run {track_id!r} in {db}; list them with `xt runs {db}`"
+                    )
+                count = r.set_value(key, typed, track_id=track_id)
+            typer.echo(f"set {key} = {typed!r} on {count} rows")
+
+    @app.command()
+    def delete(
+        db: DbArg,
+        track_id: Annotated[str, typer.Argument(help="The run to delete.")],
+        table: TableOpt = "default",
+        engine: EngineOpt = None,
+    ) -> None:
+        """Delete every row of a run (and the assets only it used)."""
+        with reader(db, table, engine) as r, errors():
+            if track_id not in r.track_ids():
+                raise fail(
+                    f"no run {track_id!r} in {db}; list them with `xt runs {db}`"
+                )
+            typer.echo(f"deleted {r.delete_run(track_id)} rows of {track_id}")
+
+    @app.command()
+    def runs(
+        db: DbArg,
+        table: TableOpt = "default",
+        engine: EngineOpt = None,
+        json: JsonOpt = False,
+    ) -> None:
+        """One line per run: track_id, first and last timestamp, rows, git_commit."""
+        with reader(db, table, engine) as r:
+            show(r.runs(), json)
+
+    @app.command(name="copy")
+    def copy_(
+        source: Annotated[Path, typer.Argument(help="The database to copy from.")],
+        target: Annotated[
+            Path, typer.Argument(help="The database to copy into (created if missing).")
+        ],
+        assets: Annotated[
+            bool, typer.Option("--assets/--no-assets", help="Copy stored objects too.")
+        ] = True,
+        table: Annotated[
+            Optional[list[str]],
+            typer.Option("--table", help="A table to copy (repeatable; default: all)."),
+        ] = None,
+        engine: EngineOpt = None,
+    ) -> None:
+        """Copy rows between stores of either engine; rows already there are skipped."""
+        from xetrack import copy
+
+        with errors():
+            added = copy(
+                source, target, assets=assets, tables=table or None, engine=engine
+            )
+        typer.echo(f"copied {added} rows into {target}")

@@ -1,0 +1,119 @@
+"""Copying rows (and assets) between two stores, of either engine, without duplicates."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from xetrack.errors import UnknownTableError
+from xetrack.store import detect_engine, open_store
+from xetrack.store.schema import ASSETS_TABLE, FIXED_COLUMNS, PYTHON_OF_LOGICAL
+from xetrack.table import EventTable
+
+
+def _fingerprint(
+    names: Sequence[str], row: Sequence[object]
+) -> tuple[tuple[str, object], ...]:
+    """A row's identity: its non-NULL cells, so a column added later does not matter."""
+    return tuple(
+        sorted((n, repr(v)) for n, v in zip(names, row, strict=True) if v is not None)
+    )
+
+
+def copy(
+    source: str | Path,
+    target: str | Path,
+    assets: bool = True,
+    tables: Sequence[str] | None = None,
+    engine: str | None = None,
+) -> int:
+    """Copy the rows of ``source`` into ``target``; return how many rows were added.
+
+    Either engine on either side; ``engine`` chooses the engine of a new target (by
+    default the source's). Missing tables and columns are created with their types.
+    A row already in the target (the same values in every column) is recognised, so
+    copying twice adds nothing. With ``assets``, objects come along once.
+
+    >>> import os, tempfile
+    >>> from xetrack import Tracker
+    >>> folder = tempfile.mkdtemp()
+    >>> src, dst = os.path.join(folder, "a.db"), os.path.join(folder, "b.db")
+    >>> Tracker(src).log({"x": 1})["x"]
+    1
+    >>> copy(src, dst), copy(src, dst)
+    (1, 0)
+    """
+    from xetrack import Tracker
+
+    reader = open_store(source, read_only=True)
+    # A new target takes ``engine`` or the source's; an existing one keeps its own.
+    target_engine = engine or (None if detect_engine(target) else reader.engine)
+    try:
+        chosen = (
+            list(tables)
+            if tables
+            else [t for t in reader.tables() if t != ASSETS_TABLE]
+        )
+        for table in chosen:
+            if not reader.schema(table, refresh=True).types:
+                raise UnknownTableError(
+                    f"no table {table!r} in {source}; tables there: "
+                    f"{', '.join(repr(t) for t in reader.tables() if t != ASSETS_TABLE)}"
+                )
+        added = 0
+        for index, table in enumerate(chosen):
+            names, rows = EventTable(reader, table).rows()
+            types = reader.schema(table).types
+            writer = Tracker(target, engine=target_engine, table=table)
+            try:
+                if index == 0 and assets:
+                    _copy_assets(reader, writer)
+                writer.declare(
+                    {
+                        n: PYTHON_OF_LOGICAL[t]
+                        for n, t in types.items()
+                        if t is not None and n not in FIXED_COLUMNS
+                    }
+                )
+                existing = Counter(
+                    _fingerprint(*pair)
+                    for pair in _pairs(EventTable(writer._store, table).rows())
+                )
+                fresh = []
+                for row in rows:
+                    key = _fingerprint(names, row)
+                    if existing[key]:
+                        existing[key] -= 1
+                        continue
+                    fresh.append(dict(zip(names, row, strict=True)))
+                added += writer.write_rows(fresh)
+            finally:
+                writer.close()
+        if assets and not chosen:
+            writer = Tracker(target, engine=target_engine)
+            try:
+                _copy_assets(reader, writer)
+            finally:
+                writer.close()
+        return added
+    finally:
+        reader.close()
+
+
+def _pairs(
+    table_rows: tuple[list[str], list[tuple[object, ...]]],
+) -> list[tuple[list[str], tuple[object, ...]]]:
+    names, rows = table_rows
+    return [(names, row) for row in rows]
+
+
+def _copy_assets(reader: object, writer: object) -> None:
+    from xetrack.assets import AssetStore
+
+    source = AssetStore(lambda: reader)  # type: ignore[arg-type,return-value]
+    target = writer.assets  # type: ignore[attr-defined]
+    known = set(target.hashes())
+    for hashed in source.hashes():
+        if hashed not in known:
+            target.put_pickled(hashed, source.pickled(hashed))
