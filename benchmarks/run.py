@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import Report
 
-SECTIONS = ["store", "tracking", "plugin", "logs"]
+SECTIONS = ["store", "tracking", "plugin", "logs", "compare"]
 
 
 def main(argv: list[str]) -> None:

@@ -46,6 +46,16 @@ def parse_bool(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
+def parse_threshold(value: str) -> str:
+    from xetrack.compare import parse_threshold as parse
+
+    try:
+        parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 @dataclass(frozen=True)
 class Options:
     """The plugin's settings after command line and ini are merged."""
@@ -57,6 +67,9 @@ class Options:
     cache_force: bool
     record_all: bool
     disabled: bool
+    compare: str | None = None
+    fail: tuple[str, ...] = ()
+    any_env: bool = False
 
 
 _STRING_OPTIONS: Final = {
@@ -100,6 +113,45 @@ _FLAG_OPTIONS: Final = {
 
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("xetrack", "recording tests into an xetrack database")
+    group.addoption(
+        "--xetrack-compare",
+        dest="xetrack_compare",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="REF",
+        help="after the session, compare it with a baseline: REF (commit, branch, tag, "
+        "track_id) or, without it, the newest run on an ancestor commit",
+    )
+    parser.addini(
+        "xetrack_compare",
+        help="baseline REF for --xetrack-compare ('auto' for the default)",
+        default=None,
+    )
+    group.addoption(
+        "--xetrack-fail",
+        dest="xetrack_fail",
+        action="append",
+        type=parse_threshold,
+        default=None,
+        metavar="METRIC:THRESHOLD",
+        help="exit non-zero when a regression of METRIC passes THRESHOLD (N% relative, "
+        "N absolute), e.g. function_time:5%; repeatable; implies --xetrack-compare",
+    )
+    parser.addini(
+        "xetrack_fail",
+        help="thresholds for --xetrack-fail",
+        type="linelist",
+        default=[],
+    )
+    group.addoption(
+        "--xetrack-any-env",
+        dest="xetrack_any_env",
+        action="store_true",
+        default=None,
+        help="let --xetrack-compare use a baseline measured on another environment",
+    )
+    parser.addini("xetrack_any_env", help="see --xetrack-any-env", default=None)
     for flag, (dest, parse, text) in _STRING_OPTIONS.items():
         group.addoption(
             flag, dest=dest, type=parse, default=None, metavar="VALUE", help=text
@@ -133,7 +185,20 @@ def read_options(config: pytest.Config) -> Options:
     cache = strings["xetrack_cache"]
     if cache is not None:
         cache = str(Path(config.invocation_params.dir, cache))
+    fail = config.getoption("xetrack_fail") or []
+    if not fail:
+        for raw in config.getini("xetrack_fail") or []:
+            try:
+                fail.append(parse_threshold(str(raw)))
+            except argparse.ArgumentTypeError as exc:
+                raise pytest.UsageError(f"ini key xetrack_fail: {exc}") from None
+    reference = value("xetrack_compare", str)
+    if fail and reference is None:
+        reference = "auto"
     return Options(
+        compare=reference,
+        fail=tuple(fail),
+        any_env=bool(value("xetrack_any_env", parse_bool)),
         db=db,
         engine=strings["xetrack_engine"],
         table=strings["xetrack_table"] or "default",

@@ -150,8 +150,19 @@ def _first_line(report: pytest.TestReport) -> str:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(SESSION, None)
-    if state is not None and state.worker and state.outbox is not None:
-        state.outbox.finish(session.config)
+    if state is None:
+        return
+    if state.worker:
+        if state.outbox is not None:
+            state.outbox.finish(session.config)
+        return
+    if state.recording and state.options.compare is not None:
+        # Every row is written (xdist workers are down): judge the run, and let a
+        # regression past --xetrack-fail fail the session.
+        from pytest_xetrack.report import exit_status, judge_session
+
+        state.verdict = judge_session(state, str(session.config.rootpath))
+        session.exitstatus = exit_status(state.verdict, int(session.exitstatus))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -168,6 +179,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(line)
     for note in session.notes:
         terminalreporter.write_line(f"xetrack: {note}")
+    if session.verdict is not None:
+        from pytest_xetrack.report import write
+
+        write(terminalreporter, session.verdict)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

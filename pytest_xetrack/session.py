@@ -152,6 +152,8 @@ class Session:
     controller: Any = None
     #: lines for the terminal summary (recovered workers, rows that could not be stored)
     notes: list[str] = field(default_factory=list)
+    #: the comparison with the baseline, when --xetrack-compare asked for one
+    verdict: Any = None
 
     @property
     def recording(self) -> bool:

@@ -1,0 +1,128 @@
+"""Comparing runs: compare (with a --fail gate) and history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from xetrack.cli.common import DbArg, JsonOpt, TableOpt, errors, show
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def compare(
+        db: DbArg,
+        base: Annotated[
+            Optional[str],
+            typer.Argument(
+                help="Commit, branch, tag, track_id or 'latest' (default: the newest run on an ancestor commit)."
+            ),
+        ] = None,
+        head: Annotated[
+            Optional[str], typer.Argument(help="The run to judge (default: latest).")
+        ] = None,
+        metric: Annotated[
+            Optional[list[str]],
+            typer.Option(
+                "--metric",
+                help="A column to compare (repeatable; default: function_time and declared metrics).",
+            ),
+        ] = None,
+        table: TableOpt = "default",
+        fmt: Annotated[
+            str, typer.Option("--format", help="table, markdown or json.")
+        ] = "table",
+        fail: Annotated[
+            Optional[list[str]],
+            typer.Option(
+                "--fail",
+                help="METRIC:N% or METRIC:N: exit 1 when a regression passes it (repeatable).",
+            ),
+        ] = None,
+        min_effect: Annotated[
+            float,
+            typer.Option(
+                "--min-effect", help="Smallest relative change that counts (0.05 = 5%)."
+            ),
+        ] = 0.05,
+        repo: Annotated[
+            Path,
+            typer.Option(
+                "--repo", help="The git repository, for commits and ancestry."
+            ),
+        ] = Path("."),
+        any_env: Annotated[
+            bool,
+            typer.Option(
+                "--any-env",
+                help="Also take a baseline measured on another environment.",
+            ),
+        ] = False,
+    ) -> None:
+        """Compare a run with its baseline: what regressed, improved, or is noise."""
+        from xetrack import compare as engine
+
+        with errors():
+            thresholds = [engine.parse_threshold(t) for t in fail or []]
+            result = engine.compare(
+                db,
+                base,
+                head,
+                table=table,
+                metrics=metric,
+                repo=repo,
+                min_effect=min_effect,
+                any_env=any_env,
+            )
+            typer.echo(engine.render(result, fmt))
+            failing = engine.gate(result, thresholds)
+        for threshold, row in failing:
+            typer.echo(f"xt: regression: {engine.evidence(threshold, row)}", err=True)
+        if failing:
+            raise typer.Exit(1)
+
+    @app.command()
+    def history(
+        db: DbArg,
+        test: Annotated[
+            Optional[str],
+            typer.Option("--test", help="Benchmarks whose id contains this."),
+        ] = None,
+        metric: Annotated[
+            str, typer.Option("--metric", help="The column to follow.")
+        ] = "function_time",
+        last: Annotated[int, typer.Option("--last", help="How many commits.")] = 10,
+        table: TableOpt = "default",
+        json: JsonOpt = False,
+        chart: Annotated[
+            bool,
+            typer.Option(
+                "--chart/--no-chart", help="Draw a line chart (needs the plot extra)."
+            ),
+        ] = True,
+    ) -> None:
+        """A metric across the last commits, per benchmark."""
+        from xetrack.compare import history as across
+
+        with errors():
+            frame = across(db, test=test, metric=metric, last=last, table=table)
+        show(frame, json)
+        if chart and not json and not frame.empty:
+            _chart(frame, metric)
+
+
+def _chart(frame: object, metric: str) -> None:
+    try:
+        import plotext as plt
+    except ImportError:
+        return  # the table above says it all; the chart is the plot extra's
+    commits = list(dict.fromkeys(frame["commit_id"]))  # type: ignore[index]
+    plt.clear_figure()
+    for name, group in frame.groupby("benchmark"):  # type: ignore[attr-defined]
+        xs = [commits.index(c) for c in group["commit_id"]]
+        plt.plot(xs, list(group[metric]), label=str(name)[-40:])
+    plt.xticks(range(len(commits)), commits)
+    plt.title(f"{metric} by commit")
+    plt.show()
