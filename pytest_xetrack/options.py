@@ -46,6 +46,19 @@ def parse_bool(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
+def parse_fraction(value: str) -> float:
+    text = value.strip()
+    try:
+        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < 10:
+        raise argparse.ArgumentTypeError(
+            f"expected a fraction like 0.05 or a percentage like 5%, got {value!r}"
+        )
+    return number
+
+
 def parse_threshold(value: str) -> str:
     from xetrack.compare import parse_threshold as parse
 
@@ -70,6 +83,7 @@ class Options:
     compare: str | None = None
     fail: tuple[str, ...] = ()
     any_env: bool = False
+    min_effect: float = 0.05
 
 
 _STRING_OPTIONS: Final = {
@@ -145,6 +159,16 @@ def add_options(parser: pytest.Parser) -> None:
         default=[],
     )
     group.addoption(
+        "--xetrack-min-effect",
+        dest="xetrack_min_effect",
+        type=parse_fraction,
+        default=None,
+        metavar="FRACTION",
+        help="smallest relative change --xetrack-compare calls a regression or an "
+        "improvement (default 0.05 = 5%%)",
+    )
+    parser.addini("xetrack_min_effect", help="see --xetrack-min-effect", default=None)
+    group.addoption(
         "--xetrack-any-env",
         dest="xetrack_any_env",
         action="store_true",
@@ -199,6 +223,7 @@ def read_options(config: pytest.Config) -> Options:
         compare=reference,
         fail=tuple(fail),
         any_env=bool(value("xetrack_any_env", parse_bool)),
+        min_effect=value("xetrack_min_effect", parse_fraction) or 0.05,
         db=db,
         engine=strings["xetrack_engine"],
         table=strings["xetrack_table"] or "default",

@@ -31,6 +31,7 @@ def judge_session(session: Any, rootdir: str) -> Verdict:
             table=options.table,
             repo=rootdir,
             any_env=options.any_env,
+            min_effect=options.min_effect,
         )
     except engine.NoRunError as exc:
         return Verdict(f"nothing to compare: {exc}")

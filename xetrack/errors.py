@@ -14,6 +14,10 @@ class InvalidKeyError(XetrackError, ValueError):
 class TypeConflictError(XetrackError, TypeError):
     """A value whose type does not fit the type of an existing column."""
 
+    def __init__(self, message: str, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
 
 class InvalidValueError(XetrackError, ValueError):
     """A value that cannot be stored without loss (too large, not encodable, ...)."""

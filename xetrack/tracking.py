@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.cache import RECEIVERS, Unhashable, bind, function_id, key_for, signature
+from xetrack.errors import TypeConflictError
 from xetrack.values import is_config, json_default, to_storable
 
 if TYPE_CHECKING:
@@ -170,7 +171,16 @@ class Call:
                     data[f"result_{name}" if name in CALL_COLUMNS else name] = value
             else:
                 data["function_result"] = _result_value(result)
-        self.tracker.log(data)
+        try:
+            self.tracker.log(data)
+        except TypeConflictError as exc:
+            if exc.column != "function_result":
+                raise
+            # Functions tracked into one table may return different types; the call
+            # already ran, so its result goes to a column named for its type.
+            value = data.pop("function_result")
+            data[f"function_result_{type(value).__name__}"] = value
+            self.tracker.log(data)
 
 
 def _result_value(result: Any) -> object:

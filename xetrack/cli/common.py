@@ -64,9 +64,15 @@ def reader(
             opened.close()
 
 
+_WIDEST = 60
+
+
 def _cell(value: Any) -> Any:
+    """A cell as a terminal table shows it; long text (raw samples) is cut, --json is not."""
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes>"
+    if isinstance(value, str) and len(value) > _WIDEST:
+        return value[: _WIDEST - 3] + "..."
     return value
 
 

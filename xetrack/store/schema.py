@@ -152,7 +152,8 @@ def fit_value(column: str, column_type: str | None, value: object) -> object:
     raise TypeConflictError(
         f"column {column!r} holds {column_type} values but got {value!r} "
         f"({_type_name(value)}); convert it (for example to "
-        f"{_example_for(column_type)}) or log it under another key"
+        f"{_example_for(column_type)}) or log it under another key",
+        column=column,
     )
 
 
