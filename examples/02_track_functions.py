@@ -39,8 +39,17 @@ def main() -> None:
         except ZeroDivisionError:
             pass  # the failure was recorded before it was raised again
 
-        columns = ["function_name", "function_time", "args", "function_result", "mean", "error"]
-        print("notice: a returned dict became columns (mean, total); other results go to function_result")
+        columns = [
+            "function_name",
+            "function_time",
+            "args",
+            "function_result",
+            "mean",
+            "error",
+        ]
+        print(
+            "notice: a returned dict became columns (mean, total); other results go to function_result"
+        )
         print(tracker.to_df()[columns].to_string(index=False))
         tracker.close()
 

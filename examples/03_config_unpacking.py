@@ -35,11 +35,28 @@ def main() -> None:
         db = Path(folder) / "configs.db"
         tracker = Tracker(db)
         for lr in (0.01, 0.02):
-            tracker.track(train, args=[Experiment(seed=1, optimizer=Optimizer("adam", lr))])
+            tracker.track(
+                train, args=[Experiment(seed=1, optimizer=Optimizer("adam", lr))]
+            )
         frame = Reader(db).to_df()
-        print("notice: cfg_optimizer_lr is its own column, so you can filter and group by it")
-        print(frame[["cfg_seed", "cfg_optimizer_name", "cfg_optimizer_lr", "cfg_note", "accuracy"]].to_string(index=False))
-        print("\nbest learning rate:", frame.loc[frame["accuracy"].idxmax(), "cfg_optimizer_lr"])
+        print(
+            "notice: cfg_optimizer_lr is its own column, so you can filter and group by it"
+        )
+        print(
+            frame[
+                [
+                    "cfg_seed",
+                    "cfg_optimizer_name",
+                    "cfg_optimizer_lr",
+                    "cfg_note",
+                    "accuracy",
+                ]
+            ].to_string(index=False)
+        )
+        print(
+            "\nbest learning rate:",
+            frame.loc[frame["accuracy"].idxmax(), "cfg_optimizer_lr"],
+        )
         tracker.close()
 
 

@@ -33,9 +33,14 @@ def main() -> None:
         print(f"logged 100 times, stored {len(tracker.assets.list())} time(s)")
         print("restored:", tracker.get(hashed).predict(2.0))
 
-        out = tracker.assets.export(hashed, Path(folder) / "model.pkl")  # plain cloudpickle
+        out = tracker.assets.export(
+            hashed, Path(folder) / "model.pkl"
+        )  # plain cloudpickle
         with open(out, "rb") as handle:
-            print("exported file loads with cloudpickle:", cloudpickle.load(handle).weights)
+            print(
+                "exported file loads with cloudpickle:",
+                cloudpickle.load(handle).weights,
+            )
         tracker.close()
 
         reader = Reader(db)

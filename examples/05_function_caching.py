@@ -33,15 +33,27 @@ def main() -> None:
 
         second = Tracker(db, cache=cache)  # a new run, as in a new process tomorrow
         start = time.perf_counter()
-        second.track(expensive, kwargs={"job": Job(10, "a")})  # same call, spelled differently
+        second.track(
+            expensive, kwargs={"job": Job(10, "a")}
+        )  # same call, spelled differently
         second.track(expensive, args=[Job(11, "a")])  # a different call: computed
-        print(f"second run took {time.perf_counter() - start:.2f} s for two calls (one was cached)")
+        print(
+            f"second run took {time.perf_counter() - start:.2f} s for two calls (one was cached)"
+        )
 
         frame = Reader(db).to_df()
-        print("notice: 'cache' is empty when computed, and names the computing run on a hit")
-        print(frame[["track_id", "job_size", "result", "cache", "function_time"]].to_string(index=False))
+        print(
+            "notice: 'cache' is empty when computed, and names the computing run on a hit"
+        )
+        print(
+            frame[
+                ["track_id", "job_size", "result", "cache", "function_time"]
+            ].to_string(index=False)
+        )
         for key, entry in Reader.scan_cache(cache):
-            print(f"cache entry {key[:8]}... computed by {entry['cache']} for {entry['function']}")
+            print(
+                f"cache entry {key[:8]}... computed by {entry['cache']} for {entry['function']}"
+            )
         second.close()
 
 

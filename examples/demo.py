@@ -20,7 +20,9 @@ HERE = Path(__file__).resolve().parent
 XT = str(Path(sys.executable).parent / "xt")
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True) -> int:
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True
+) -> int:
     print(f"$ {' '.join(args)}", flush=True)
     return subprocess.run(args, cwd=cwd, env=env, check=check).returncode
 
@@ -28,7 +30,9 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None, check: bool = 
 def git(repo: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.name=demo", "-c", "user.email=demo@example.com", *args],
-        cwd=repo, check=True, capture_output=True,
+        cwd=repo,
+        check=True,
+        capture_output=True,
     )
 
 
@@ -42,7 +46,15 @@ def main() -> int:
         git(repo, "init", "-q", "-b", "main")
         git(repo, "add", "test_bench.py")
         git(repo, "commit", "-q", "-m", "first commit")
-        pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--xetrack-db={db}"]
+        pytest = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--xetrack-db={db}",
+        ]
         print("\n== 1. the suite on the first commit")
         run(*pytest, cwd=repo)
 
@@ -56,14 +68,44 @@ def main() -> int:
         # more. Measure your own machine's noise with an A/A run and set these to fit.
         gate = ["--xetrack-min-effect=0.5", "--xetrack-fail=function_time:50%"]
         status = run(*pytest, *gate, cwd=repo, env=env, check=False)
-        print(f"(pytest exited {status}: --xetrack-fail turned the regression into a failure)")
+        print(
+            f"(pytest exited {status}: --xetrack-fail turned the regression into a failure)"
+        )
 
-        print("\n== 3. the same comparison from the command line, as Markdown for a pull request")
-        run(XT, "compare", str(db), "--repo", str(repo), "--min-effect", "0.5", "--format", "markdown", cwd=repo, check=False)
-        print("\n== 4. the row with the best accuracy, and the fastest run of each benchmark")
+        print(
+            "\n== 3. the same comparison from the command line, as Markdown for a pull request"
+        )
+        run(
+            XT,
+            "compare",
+            str(db),
+            "--repo",
+            str(repo),
+            "--min-effect",
+            "0.5",
+            "--format",
+            "markdown",
+            cwd=repo,
+            check=False,
+        )
+        print(
+            "\n== 4. the row with the best accuracy, and the fastest run of each benchmark"
+        )
         run(XT, "stats", "top", str(db), "accuracy", cwd=repo, check=False)
-        run(XT, "stats", "bottom", str(db), "function_time", "--by", "test_nodeid", cwd=repo, check=False)
-    print(f"\nThe rows are in {db}: try `xt runs {db.name}` or `xt history {db.name} --no-chart`.")
+        run(
+            XT,
+            "stats",
+            "bottom",
+            str(db),
+            "function_time",
+            "--by",
+            "test_nodeid",
+            cwd=repo,
+            check=False,
+        )
+    print(
+        f"\nThe rows are in {db}: try `xt runs {db.name}` or `xt history {db.name} --no-chart`."
+    )
     return 0
 
 

@@ -17,7 +17,9 @@ def main() -> int:
     failed = []
     for script in scripts:
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True
+        )
         seconds = time.perf_counter() - start
         status = "ok" if done.returncode == 0 else f"FAILED (exit {done.returncode})"
         print(f"{script.name:32s} {status:20s} {seconds:5.1f} s")

@@ -106,8 +106,8 @@ def _tracker_class() -> type[Tracker]:
             self._pending.append(row)
             return row
 
-        def log(self, data: Mapping[str, object]) -> dict[str, object]:
-            return self._keep(super().log, data)
+        def _log(self, data: Mapping[str, object]) -> dict[str, object]:
+            return self._keep(super()._log, data)  # log() and tracked calls both
 
         def log_batch(self, data: Any) -> dict[str, object]:
             return self._keep(super().log_batch, data)

@@ -213,6 +213,10 @@ class Tracker:
         :class:`~xetrack.errors.InvalidValueError` or
         :class:`~xetrack.errors.TypeConflictError`; nothing is written then.
         """
+        return dict(self._log(data))
+
+    def _log(self, data: Mapping[str, object]) -> dict[str, object]:
+        """:meth:`log` without the defensive copy (for tracked calls, which drop it)."""
         hints: dict[str, str] = {}
         row = self._compose(data, now(), hints)
         if self._insert:
@@ -220,7 +224,7 @@ class Tracker:
         self._latest = row
         if self._logging:
             self._sinks.emit(row)
-        return dict(row)
+        return row
 
     def log_batch(self, data: Iterable[Mapping[str, object]]) -> dict[str, object]:
         """Write many rows in one transaction (all or nothing); return the last one."""

@@ -172,7 +172,7 @@ class Call:
             else:
                 data["function_result"] = _result_value(result)
         try:
-            self.tracker.log(data)
+            self.tracker._log(data)
         except TypeConflictError as exc:
             if exc.column != "function_result":
                 raise
@@ -180,7 +180,7 @@ class Call:
             # already ran, so its result goes to a column named for its type.
             value = data.pop("function_result")
             data[f"function_result_{type(value).__name__}"] = value
-            self.tracker.log(data)
+            self.tracker._log(data)
 
 
 def _result_value(result: Any) -> object:

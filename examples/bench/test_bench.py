@@ -25,11 +25,17 @@ class SortConfig:
 
 @track(rounds=20, warmup=3)
 @pytest.mark.parametrize(
-    "cfg", [SortConfig(50_000), SortConfig(200_000, presorted=True)], ids=["random", "sorted"]
+    "cfg",
+    [SortConfig(50_000), SortConfig(200_000, presorted=True)],
+    ids=["random", "sorted"],
 )
 def test_sort(cfg: SortConfig) -> dict[str, int]:
     rng = random.Random(0)
-    data = list(range(cfg.size)) if cfg.presorted else [rng.random() for _ in range(cfg.size)]
+    data = (
+        list(range(cfg.size))
+        if cfg.presorted
+        else [rng.random() for _ in range(cfg.size)]
+    )
     return {"length": len(sorted(data))}
 
 

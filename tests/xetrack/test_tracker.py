@@ -174,7 +174,7 @@ def test_git_commit_on_every_row(tmp_path: Path, engine: str) -> None:
     repo.mkdir()
     run = lambda *a: subprocess.run(
         ["git", *a], cwd=repo, check=True, capture_output=True
-    )  # noqa: E731
+    )
     run("init", "-q")
     run(
         "-c",

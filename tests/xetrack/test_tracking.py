@@ -185,9 +185,14 @@ def test_system_metrics_are_sampled_during_the_call(db_path: Path) -> None:
     assert "cpu_percent" not in plain.latest
 
 
-def test_functions_returning_different_types_into_one_table_lose_nothing(db_path: Path, engine: str) -> None:
+def test_functions_returning_different_types_into_one_table_lose_nothing(
+    db_path: Path, engine: str
+) -> None:
     tracker = Tracker(db_path, engine=engine)
     assert tracker.track(lambda: 6) == 6
     assert tracker.track(lambda: "done") == "done"
     frame = Reader(db_path).to_df()
-    assert frame["function_result"].tolist()[0] == 6 and frame["function_result_str"].tolist()[1] == "done"
+    assert (
+        frame["function_result"].tolist()[0] == 6
+        and frame["function_result_str"].tolist()[1] == "done"
+    )

@@ -197,7 +197,12 @@ class SQLiteStore(SqlStore):
 
     def _insert_fast(self, sql: str, row: tuple[object, ...]) -> None:
         conn = self.conn
-        retry_busy(lambda: conn.execute(sql, row), "inserting a row", self.path)
+        try:  # the hot path of log(): no closure, no retry loop unless it is needed
+            conn.execute(sql, row)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            retry_busy(lambda: conn.execute(sql, row), "inserting a row", self.path)
 
     def _widen_to_float(self, table: str, column: str) -> None:
         """Nothing to do: SQLite stores a float exactly in an INTEGER column (a float
