@@ -81,7 +81,7 @@ def test_verdicts_for_a_slowdown_noise_and_a_speedup(
         "t::gone": "missing",
         "t::added": "new",
     }
-    assert [r.verdict for r in result.rows][0] == "regressed"  # worst first
+    assert result.rows[0].verdict == "regressed"  # worst first
     slow = next(r for r in result.rows if r.benchmark == "t::slow")
     assert (
         slow.ratio == pytest.approx(2.0, rel=0.05)

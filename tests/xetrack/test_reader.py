@@ -91,7 +91,7 @@ def test_reader_on_an_empty_file_and_a_directory(tmp_path: Path) -> None:
 def test_unknown_table_lists_the_tables(db_path: Path, engine: str) -> None:
     Tracker(db_path, engine=engine, table="runs").log({"x": 1})
     with pytest.raises(
-        UnknownTableError, match="no table 'default' .* tables there: 'runs'"
+        UnknownTableError, match=r"no table 'default' .* tables there: 'runs'"
     ):
         Reader(db_path)
 
@@ -122,7 +122,7 @@ def test_unknown_engine_is_refused(tmp_path: Path) -> None:
 
 def test_missing_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(
-        DatabaseNotFoundError, match="the folder .*nope.* does not exist"
+        DatabaseNotFoundError, match=r"the folder .*nope.* does not exist"
     ):
         Tracker(tmp_path / "nope" / "x.db")
 

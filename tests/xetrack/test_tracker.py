@@ -64,7 +64,7 @@ def test_queries_of_this_run(db_path: Path, engine: str) -> None:
         IndexError, match="row 10 is out of range: this run has 10 rows"
     ):
         tracker[10]
-    with pytest.raises(LookupError, match="no column 'nope'.*columns: 'timestamp'"):
+    with pytest.raises(LookupError, match=r"no column 'nope'.*columns: 'timestamp'"):
         tracker["nope"]
     assert repr(tracker) == repr(tracker.to_df())
 
@@ -172,9 +172,10 @@ def test_in_memory_and_skip_insert_write_no_file(
 def test_git_commit_on_every_row(tmp_path: Path, engine: str) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    run = lambda *a: subprocess.run(
-        ["git", *a], cwd=repo, check=True, capture_output=True
-    )
+
+    def run(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
     run("init", "-q")
     run(
         "-c",

@@ -293,7 +293,7 @@ def _expected(value: object) -> object:
 def test_mixed_rows_round_trip_with_their_types(
     tmp_path: Path, engine: str, data: tuple[dict[str, str], list[dict[str, object]]]
 ) -> None:
-    schema, rows = data
+    _, rows = data
     path = tmp_path / f"rt-{abs(hash(repr(data)))}.{engine}"
     tracker = Tracker(path, engine=engine)
     for row in rows:
