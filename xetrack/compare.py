@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.errors import InvalidArgumentError, XetrackError
+from xetrack.git import run_git
 from xetrack.store import open_store
 from xetrack.store.schema import quote_ident
 
@@ -134,20 +134,6 @@ def _runs(store: SqlStore, table: str) -> list[Run]:
     return [Run(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
-def _git(repo: str | Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 def resolve(ref: str, runs: Sequence[Run], repo: str | Path | None) -> Run:
     """The newest run named by ``ref``: "latest", a track_id (prefix), a commit
     (prefix), or a branch/tag that git resolves (or a recorded git_branch)."""
@@ -166,7 +152,7 @@ def resolve(ref: str, runs: Sequence[Run], repo: str | Path | None) -> Run:
             if run.track_id.startswith(ref):
                 return run
     sha = (
-        _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        run_git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
         if repo
         else None
     )
@@ -199,7 +185,7 @@ def default_base(
     others = [r for r in runs if r.track_id != head.track_id and r.last <= head.last]
     ancestors: set[str] | None = None
     if head.commit and repo is not None:
-        listed = _git(repo, "rev-list", head.commit)
+        listed = run_git(repo, "rev-list", head.commit)
         if listed is not None:
             ancestors = set(listed.split())
         else:

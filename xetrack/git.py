@@ -16,7 +16,8 @@ class GitInfo:
     dirty: bool | None = None
 
 
-def _git(root: str | Path, *args: str) -> str | None:
+def run_git(root: str | Path, *args: str) -> str | None:
+    """Output of ``git -C root ARGS``; None if git is missing or says no."""
     try:
         done = subprocess.run(
             ["git", "-C", str(root), *args],
@@ -32,9 +33,9 @@ def _git(root: str | Path, *args: str) -> str | None:
 
 def git_info(root: str | Path) -> GitInfo:
     """Commit (full sha), branch (None when detached) and dirtiness of ``root``."""
-    commit = _git(root, "rev-parse", "--verify", "HEAD")
+    commit = run_git(root, "rev-parse", "--verify", "HEAD")
     if not commit:
         return GitInfo()
-    branch = _git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
-    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    branch = run_git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
+    status = run_git(root, "status", "--porcelain", "--untracked-files=no")
     return GitInfo(commit, branch or None, None if status is None else bool(status))

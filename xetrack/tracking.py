@@ -6,6 +6,7 @@ so a call's row looks the same however it was tracked.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
@@ -19,6 +20,7 @@ from xetrack.errors import TypeConflictError
 from xetrack.values import is_config, json_default, to_storable
 
 if TYPE_CHECKING:
+    from xetrack.system import SystemSampler
     from xetrack.tracker import Tracker
 
 #: Columns a tracked call writes itself; a returned dict's key of the same name is
@@ -199,21 +201,11 @@ def run(call: Call, tracker: Tracker, force: bool = False) -> Any:
     sampler = tracker.sampler()
     start = time.perf_counter()
     try:
-        if sampler is None:
+        with sampler or contextlib.nullcontext():
             result = call.func(*call.args, **call.kwargs)
-        else:
-            with sampler:
-                result = call.func(*call.args, **call.kwargs)
     except Exception as exc:
-        call.failed(
-            exc, time.perf_counter() - start, sampler.results() if sampler else {}
-        )
-        if tracker.raise_on_error:
-            raise
-        return None
-    call.succeeded(
-        result, time.perf_counter() - start, sampler.results() if sampler else {}
-    )
+        return _raised(call, tracker, exc, start, sampler)
+    call.succeeded(result, time.perf_counter() - start, _system(sampler))
     return result
 
 
@@ -225,22 +217,30 @@ async def run_async(call: Call, tracker: Tracker, force: bool = False) -> Any:
     sampler = tracker.sampler()
     start = time.perf_counter()
     try:
-        if sampler is None:
+        with sampler or contextlib.nullcontext():
             result = await call.func(*call.args, **call.kwargs)
-        else:
-            with sampler:
-                result = await call.func(*call.args, **call.kwargs)
     except Exception as exc:
-        call.failed(
-            exc, time.perf_counter() - start, sampler.results() if sampler else {}
-        )
-        if tracker.raise_on_error:
-            raise
-        return None
-    call.succeeded(
-        result, time.perf_counter() - start, sampler.results() if sampler else {}
-    )
+        return _raised(call, tracker, exc, start, sampler)
+    call.succeeded(result, time.perf_counter() - start, _system(sampler))
     return result
+
+
+def _system(sampler: SystemSampler | None) -> dict[str, object]:
+    return sampler.results() if sampler is not None else {}
+
+
+def _raised(
+    call: Call,
+    tracker: Tracker,
+    exc: Exception,
+    start: float,
+    sampler: SystemSampler | None,
+) -> None:
+    """Log the failed call; raise it again (still being handled) unless told not to."""
+    call.failed(exc, time.perf_counter() - start, _system(sampler))
+    if tracker.raise_on_error:
+        raise exc
+    return None
 
 
 def is_async(func: Callable[..., Any]) -> bool:

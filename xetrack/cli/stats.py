@@ -44,6 +44,19 @@ def describe(
     _describe(db, columns, table, engine, json)
 
 
+def _extreme(
+    db: DbArg,
+    column: str,
+    by: str | None,
+    table: str,
+    engine: str | None,
+    json: bool,
+    highest: bool,
+) -> None:
+    with reader(db, table, engine) as r, errors():
+        show(r.top(column, by=by) if highest else r.bottom(column, by=by), json)
+
+
 @group.command()
 def top(
     db: DbArg,
@@ -54,8 +67,7 @@ def top(
     json: JsonOpt = False,
 ) -> None:
     """The whole row with the highest value of COLUMN (per --by group)."""
-    with reader(db, table, engine) as r, errors():
-        show(r.top(column, by=by), json)
+    _extreme(db, column, by, table, engine, json, highest=True)
 
 
 @group.command()
@@ -68,8 +80,7 @@ def bottom(
     json: JsonOpt = False,
 ) -> None:
     """The whole row with the lowest value of COLUMN (per --by group)."""
-    with reader(db, table, engine) as r, errors():
-        show(r.bottom(column, by=by), json)
+    _extreme(db, column, by, table, engine, json, highest=False)
 
 
 def register(app: typer.Typer) -> None:
