@@ -94,16 +94,16 @@ def test_second_equal_call_is_a_hit_with_lineage(tmp_path: Path, engine: str) ->
     ],
     ids=lambda a: type(a).__name__,
 )
-def test_cacheable_kinds_hit(tmp_path: Path, argument: object) -> None:
-    tracker = Tracker(tmp_path / "k.db", cache=tmp_path / "cache")
+def test_cacheable_kinds_hit(tmp_path: Path, db_path: Path, argument: object) -> None:
+    tracker = Tracker(db_path, cache=tmp_path / "cache")
     tracker.track(expensive, args=[argument])
     tracker.track(expensive, args=[argument])
     assert len(CALLS) == 1
     assert tracker.latest["cache"] == tracker.track_id
 
 
-def test_unequal_arguments_never_share_a_key(tmp_path: Path) -> None:
-    tracker = Tracker(tmp_path / "k.db", cache=tmp_path / "cache")
+def test_unequal_arguments_never_share_a_key(tmp_path: Path, db_path: Path) -> None:
+    tracker = Tracker(db_path, cache=tmp_path / "cache")
     variants = [
         Config("a", 0.1),
         Config("a", 0.2),
@@ -124,12 +124,14 @@ def test_unequal_arguments_never_share_a_key(tmp_path: Path) -> None:
     assert len(CALLS) == len(variants)
 
 
-def test_two_functions_with_the_same_name_do_not_collide(tmp_path: Path) -> None:
+def test_two_functions_with_the_same_name_do_not_collide(
+    tmp_path: Path, db_path: Path
+) -> None:
     namespace_a: dict[str, object] = {}
     namespace_b: dict[str, object] = {}
     exec("def run(x):\n    return {'who': 'a'}", {"__name__": "mod_a"}, namespace_a)
     exec("def run(x):\n    return {'who': 'b'}", {"__name__": "mod_b"}, namespace_b)
-    tracker = Tracker(tmp_path / "k.db", cache=tmp_path / "cache")
+    tracker = Tracker(db_path, cache=tmp_path / "cache")
     assert tracker.track(namespace_a["run"], args=[1]) == {"who": "a"}  # type: ignore[arg-type]
     assert tracker.track(namespace_b["run"], args=[1]) == {"who": "b"}  # type: ignore[arg-type]
     assert tracker.cache_key(namespace_a["run"], [1]) != tracker.cache_key(
@@ -137,7 +139,7 @@ def test_two_functions_with_the_same_name_do_not_collide(tmp_path: Path) -> None
     )  # type: ignore[arg-type]
 
 
-def test_params_are_part_of_the_key(tmp_path: Path) -> None:
+def test_params_are_part_of_the_key(tmp_path: Path, db_path: Path) -> None:
     tracker = Tracker(
         tmp_path / "k.db", cache=tmp_path / "cache", params={"model": "v1"}
     )
@@ -148,8 +150,10 @@ def test_params_are_part_of_the_key(tmp_path: Path) -> None:
     assert len(CALLS) == 3
 
 
-def test_unhashable_argument_skips_the_cache_with_one_warning(tmp_path: Path) -> None:
-    tracker = Tracker(tmp_path / "k.db", cache=tmp_path / "cache")
+def test_unhashable_argument_skips_the_cache_with_one_warning(
+    tmp_path: Path, db_path: Path
+) -> None:
+    tracker = Tracker(db_path, cache=tmp_path / "cache")
     with pytest.warns(UserWarning, match="builtins.list has no stable value") as record:
         tracker.track(expensive, args=[[1, 2]])
         tracker.track(expensive, args=[[1, 2]])
@@ -158,8 +162,8 @@ def test_unhashable_argument_skips_the_cache_with_one_warning(tmp_path: Path) ->
     assert tracker.cache_key(expensive, [[1, 2]]) is None
 
 
-def test_exceptions_are_not_cached(tmp_path: Path) -> None:
-    tracker = Tracker(tmp_path / "k.db", cache=tmp_path / "cache")
+def test_exceptions_are_not_cached(tmp_path: Path, db_path: Path) -> None:
+    tracker = Tracker(db_path, cache=tmp_path / "cache")
     attempts: list[int] = []
 
     def flaky(x: int) -> int:
@@ -174,8 +178,8 @@ def test_exceptions_are_not_cached(tmp_path: Path) -> None:
     assert len(attempts) == 2
 
 
-def test_cache_force_recomputes_and_overwrites(tmp_path: Path) -> None:
-    tracker = Tracker(tmp_path / "k.db", cache=tmp_path / "cache")
+def test_cache_force_recomputes_and_overwrites(tmp_path: Path, db_path: Path) -> None:
+    tracker = Tracker(db_path, cache=tmp_path / "cache")
     tracker.track(expensive, args=[1])
     tracker.track(expensive, args=[1], cache_force=True)
     assert len(CALLS) == 2 and tracker.latest["cache"] == ""
@@ -188,11 +192,11 @@ def test_cache_force_recomputes_and_overwrites(tmp_path: Path) -> None:
     }
 
 
-def test_scan_and_delete_cache_by_track_id(tmp_path: Path) -> None:
-    one = Tracker(tmp_path / "k.db", cache=tmp_path / "cache")
+def test_scan_and_delete_cache_by_track_id(tmp_path: Path, db_path: Path) -> None:
+    one = Tracker(db_path, cache=tmp_path / "cache")
     one.track(expensive, args=[1])
     one.track(expensive, args=[2])
-    two = Tracker(tmp_path / "k.db", cache=tmp_path / "cache")
+    two = Tracker(db_path, cache=tmp_path / "cache")
     two.track(expensive, args=[3])
     one.close()
     two.close()
