@@ -33,7 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
         info = workerinput.get("xetrack")
         session = Session(
             options,
-            track_id=info["track_id"] if info else _new_track_id(),
+            run_id=info["track_id"] if info else None,
             context=dict(info["context"]) if info else {},
             worker=True,
         )
@@ -43,7 +43,7 @@ def pytest_configure(config: pytest.Config) -> None:
             session.outbox = WorkerOutbox(info["spool"])
         config.stash[SESSION] = session
         return
-    session = Session(options, track_id=_new_track_id(), context={})
+    session = Session(options, context={})
     config.stash[SESSION] = session
     if options.disabled or options.db is None:
         return
@@ -61,12 +61,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
         session.controller = Controller(session)
         config.pluginmanager.register(session.controller, "xetrack-xdist-controller")
-
-
-def _new_track_id() -> str:
-    from xetrack import Tracker
-
-    return Tracker.generate_track_id()
 
 
 def _context(config: pytest.Config) -> dict[str, object]:

@@ -141,8 +141,9 @@ class Session:
     """The plugin's state for one pytest session (controller, worker or plain)."""
 
     options: Options
-    track_id: str
     context: dict[str, object]
+    #: the run's track_id; made on first use, so an unused plugin imports nothing
+    run_id: str | None = None
     worker: bool = False
     root: Any = None
     rows_written: int = 0
@@ -154,6 +155,14 @@ class Session:
     notes: list[str] = field(default_factory=list)
     #: the comparison with the baseline, when --xetrack-compare asked for one
     verdict: Any = None
+
+    @property
+    def track_id(self) -> str:
+        if self.run_id is None:
+            from xetrack import Tracker
+
+            self.run_id = Tracker.generate_track_id()
+        return self.run_id
 
     @property
     def recording(self) -> bool:
