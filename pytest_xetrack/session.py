@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import os
-import platform
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,10 +11,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_xetrack.options import Options
-from pytest_xetrack.timing import Measurement, measure
 
 if TYPE_CHECKING:
+    from pytest_xetrack.timing import Measurement
     from xetrack import Tracker
+
+# platform, hashlib, inspect and the timing statistics are imported where they are
+# used: a session that records nothing should not pay for them at start-up.
 
 #: Columns a tracked test's row gets from the plugin; a returned dict's key of the
 #: same name is stored as ``result_<key>``.
@@ -55,6 +55,9 @@ CONTEXT_COLUMNS: dict[str, type] = {
 
 def environment() -> dict[str, object]:
     """Where the numbers were measured: Python, platform, CPU model and count."""
+    import hashlib
+    import platform
+
     env: dict[str, object] = {
         "python_version": platform.python_version(),
         "platform": platform.platform(),
@@ -67,6 +70,8 @@ def environment() -> dict[str, object]:
 
 
 def _cpu_model() -> str:
+    import platform
+
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
             for line in handle:
@@ -317,6 +322,9 @@ def _param_id(callspec: Any, name: str) -> str:
 
 def cache_key(item: pytest.Function, mark_kwargs: Mapping[str, Any]) -> str | None:
     """Source of the test function + parameter values + marker settings, or None."""
+    import hashlib
+    import inspect
+
     from xetrack.cache import Unhashable, token
 
     try:
@@ -354,6 +362,7 @@ def run_tracked(
     session: Session, item: pytest.Function, state: TestState, kwargs: Mapping[str, Any]
 ) -> None:
     """Run a @track test: rounds, statistics, metrics, cache; write its row."""
+    from pytest_xetrack.timing import measure
     from xetrack.cache import ResultCache
 
     testargs = {arg: item.funcargs[arg] for arg in item._fixtureinfo.argnames}

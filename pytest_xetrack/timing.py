@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ class Measurement:
 
     def statistics(self) -> dict[str, object]:
         """Columns of the benchmark's row: the median round is ``function_time``."""
+        import statistics
+
         samples = self.samples
         if not samples:
             return {"rounds": 0}
