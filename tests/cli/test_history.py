@@ -16,7 +16,10 @@ def _history(db: Path, engine: str) -> None:
         tracker = Tracker(db, engine=engine, params={"git_commit": commit})
         tracker.log_batch(
             [
-                {"test_nodeid": "suite::test_fast", "function_time": 0.001 * (number + 1)},
+                {
+                    "test_nodeid": "suite::test_fast",
+                    "function_time": 0.001 * (number + 1),
+                },
                 {"test_nodeid": "suite::test_slow", "function_time": 0.1},
             ]
         )
@@ -27,13 +30,20 @@ def test_history_table_json_and_chart(tmp_path: Path, engine: str) -> None:
     db = tmp_path / f"h.{engine}"
     _history(db, engine)
     runner = CliRunner()
-    result = runner.invoke(app, ["history", str(db), "--test", "fast", "--last", "2", "--json"])
+    result = runner.invoke(
+        app, ["history", str(db), "--test", "fast", "--last", "2", "--json"]
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert [(r["commit_id"], r["function_time"]) for r in rows] == [("bbbbbbb", 0.002), ("ccccccc", 0.003)]
+    assert [(r["commit_id"], r["function_time"]) for r in rows] == [
+        ("bbbbbbb", 0.002),
+        ("ccccccc", 0.003),
+    ]
     chart = runner.invoke(app, ["history", str(db)])
     assert chart.exit_code == 0 and "function_time by commit" in chart.stdout
-    assert chart.stdout.count("suite::test_") >= 6  # table rows, then the chart's legend
+    assert (
+        chart.stdout.count("suite::test_") >= 6
+    )  # table rows, then the chart's legend
 
 
 def test_history_names_a_missing_metric(tmp_path: Path) -> None:

@@ -73,24 +73,26 @@ def test_slowdown_is_flagged_aa_is_clean_and_the_gate_fails_only_the_regression(
     pytester.runpytest_subprocess(*args, "--xetrack-compare").assert_outcomes(passed=3)
 
     repo.commit(1.0, "B: same code")
-    same = pytester.runpytest_subprocess(*args, "--xetrack-fail=function_time:5%")
+    same = pytester.runpytest_subprocess(*args, "--xetrack-fail=function_time:30%")
     assert same.ret == 0
     same.stdout.fnmatch_lines([f"*4 unchanged vs {first[:7]} (main)*"])
     same.stdout.no_fnmatch_line("*regressed*")
 
     repo.commit(2.0, "C: twice as slow")
-    slow = pytester.runpytest_subprocess(*args, "--xetrack-fail=function_time:5%")
+    slow = pytester.runpytest_subprocess(*args, "--xetrack-fail=function_time:30%")
     slow.assert_outcomes(passed=3)
     assert slow.ret == pytest.ExitCode.TESTS_FAILED
     slow.stdout.fnmatch_lines(
         [
             "*test_bench.py::test_changing*function_time*regressed*",
             "*1 regressed, 3 unchanged vs *(main)*",
-            "REGRESSION test_bench.py::test_changing function_time:*x*p=*n=8/8*exceeds function_time:5%",
+            "REGRESSION test_bench.py::test_changing function_time:*x*p=*n=8/8*exceeds function_time:30%",
         ]
     )
 
-    cli = _xt("compare", db, "--repo", repo.path, "--format", "json")
+    cli = _xt(
+        "compare", db, "--repo", repo.path, "--min-effect", "0.3", "--format", "json"
+    )
     data = json.loads(cli.stdout)
     verdicts = {(r["benchmark"], r["metric"]): r["verdict"] for r in data["rows"]}
     assert verdicts == {
@@ -104,7 +106,16 @@ def test_slowdown_is_flagged_aa_is_clean_and_the_gate_fails_only_the_regression(
     ).stdout.splitlines()
     rows = [line for line in markdown if line.startswith("|")]
     assert len(rows) == 2 + 4 and all(line.count("|") == 9 for line in rows)
-    gated = _xt("compare", db, "--repo", repo.path, "--fail", "function_time:5%")
+    gated = _xt(
+        "compare",
+        db,
+        "--repo",
+        repo.path,
+        "--min-effect",
+        "0.3",
+        "--fail",
+        "function_time:30%",
+    )
     assert (
         gated.returncode == 1
         and "regression: test_bench.py::test_changing" in gated.stderr
@@ -116,8 +127,10 @@ def test_slowdown_is_flagged_aa_is_clean_and_the_gate_fails_only_the_regression(
         "HEAD~1",
         "--repo",
         repo.path,
+        "--min-effect",
+        "0.3",
         "--fail",
-        "function_time:5%",
+        "function_time:30%",
     )
     assert aa.returncode == 0 and "4 unchanged" in aa.stdout
 
@@ -149,7 +162,7 @@ def test_no_baseline_is_a_note_not_an_error(
         "-p",
         "no:cacheprovider",
         f"--xetrack-db={tmp_path / 'b.db'}",
-        "--xetrack-fail=function_time:5%",
+        "--xetrack-fail=function_time:30%",
     )
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*note: no baseline for *"])
