@@ -97,9 +97,7 @@ def tracker(request: pytest.FixtureRequest) -> Any:
     if not session.context and not session.options.disabled:
         session.context = _context(request.config)
     item = request.node
-    child = session.tracker_for(item)
-    _state(item).trackers.append(child)
-    return child
+    return session.tracker_for(item, _state(item))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -95,46 +95,12 @@ def run_context(rootdir: str) -> dict[str, object]:
     }
 
 
-def _tracker_class() -> type[Tracker]:
-    """The Tracker subclass tests get: it keeps every row it wrote, so the plugin can
-    set the test's outcome on them and ship them off an xdist worker."""
-    from xetrack import Tracker
-
-    class TestTracker(Tracker):
-        captured: list[tuple[str, dict[str, object]]]
-        _pending: list[dict[str, object]]
-
-        def _compose(
-            self, data: Any, timestamp: str, hints: Any = None
-        ) -> dict[str, object]:
-            row = super()._compose(data, timestamp, hints)
-            self._pending.append(row)
-            return row
-
-        def _log(self, data: Mapping[str, object]) -> dict[str, object]:
-            return self._keep(super()._log, data)  # log() and tracked calls both
-
-        def log_batch(self, data: Any) -> dict[str, object]:
-            return self._keep(super().log_batch, data)
-
-        def __repr__(self) -> str:  # shown in tracebacks: short, no query
-            test = self._flat_params.get("test_nodeid", "")
-            return f"<xetrack Tracker {self.db!r} run={self.track_id!r} test={test!r}>"
-
-        def _keep(self, write: Any, data: Any) -> dict[str, object]:
-            self._pending = []
-            result: dict[str, object] = write(data)  # raises before anything is kept
-            self.captured.extend((self.table_name, row) for row in self._pending)
-            return result
-
-    return TestTracker
-
-
 @dataclass
 class TestState:
     """What the plugin knows of one test while it runs."""
 
-    trackers: list[Any] = field(default_factory=list)
+    #: (table, row) of every row the test's trackers wrote, as stored
+    rows: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     outcome: str = "passed"
     duration: float = 0.0
     error: str = ""
@@ -150,7 +116,7 @@ class Session:
     #: the run's track_id; made on first use, so an unused plugin imports nothing
     run_id: str | None = None
     worker: bool = False
-    root: Any = None
+    root: Tracker | None = None
     rows_written: int = 0
     served_from_cache: int = 0
     shipped_assets: set[str] = field(default_factory=set)
@@ -173,10 +139,11 @@ class Session:
     def recording(self) -> bool:
         return self.options.db is not None and not self.options.disabled
 
-    def open_root(self) -> Any:  # the TestTracker subclass, made at run time
+    def open_root(self) -> Tracker:
         """The session's tracker: the database, or memory (workers, no --xetrack-db)."""
         if self.root is None:
-            cls = _tracker_class()
+            from xetrack import Tracker as cls
+
             db: str = cls.IN_MEMORY
             if self.recording and not self.worker and self.options.db:
                 db = self.options.db
@@ -189,8 +156,6 @@ class Session:
                 cache=self.options.cache,
                 warnings=True,
             )
-            self.root.captured = []
-            self.root._pending = []
             if self.recording and not self.worker:
                 # NULL outside a repository, yet always there to query
                 self.root.declare(CONTEXT_COLUMNS)
@@ -199,16 +164,17 @@ class Session:
     def tracker_for(
         self,
         item: pytest.Item,
+        state: TestState,
         table: str | None = None,
         extra: Mapping[str, object] | None = None,
-    ) -> Any:
-        """A tracker whose rows carry the session's and this test's columns."""
+    ) -> Tracker:
+        """A tracker whose rows carry the session's and this test's columns; the
+        rows it writes are kept in ``state`` (for the outcome and the xdist hand-off)."""
         params = {**self.context, **test_columns(item), **(extra or {})}
         child = self.open_root().derive(params=params, table=table)
         if table is not None and self.recording and not self.worker:
             child.declare(CONTEXT_COLUMNS)
-        child.captured = []
-        child._pending = []
+        child.on_write(lambda name, row: state.rows.append((name, row)))
         return child
 
     def worker_info(self) -> dict[str, object]:
@@ -217,7 +183,7 @@ class Session:
 
     def finish_test(self, item: pytest.Item, state: TestState) -> None:
         """After a test's teardown: its outcome on its rows, then write or ship them."""
-        rows = [entry for tracker in state.trackers for entry in tracker.captured]
+        rows = state.rows
         if rows:
             for _, row in rows:
                 row["outcome"] = state.outcome
@@ -230,7 +196,7 @@ class Session:
         elif self.options.record_all and (self.recording or self.outbox is not None):
             if not self.context and not self.worker:
                 self.context = run_context(str(item.config.rootpath))
-            summary = self.tracker_for(item)
+            summary = self.tracker_for(item, state)
             summary.log(
                 {
                     "outcome": state.outcome,
@@ -238,7 +204,7 @@ class Session:
                     "error": state.error,
                 }
             )
-            rows = list(summary.captured)
+            rows = state.rows
         if self.worker and self.outbox is not None and (rows or state.served):
             self.outbox.send(
                 {
@@ -370,8 +336,7 @@ def run_tracked(
     metrics = dict(kwargs.get("metrics") or {})
     extra = dict(kwargs.get("params") or {})
     use_cache = bool(kwargs.get("cache")) and session.options.cache is not None
-    tracker = session.tracker_for(item, table=kwargs.get("table"), extra=extra)
-    state.trackers.append(tracker)
+    tracker = session.tracker_for(item, state, table=kwargs.get("table"), extra=extra)
 
     key = cache_key(item, kwargs) if use_cache else None
     directory = session.options.cache

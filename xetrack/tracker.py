@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from xetrack.store.base import SqlStore
 
 
+_REPR_ROWS: Final = 60  # pandas' own max_rows: longer runs print head and tail
+
+
 class Tracker:
     """A run that writes rows (events) into one table of a database file.
 
@@ -84,6 +87,7 @@ class Tracker:
         self._latest: dict[str, object] = {}
         self._git_commit: str | None = None
         self._owns_store = True
+        self._observers: list[Callable[[str, dict[str, object]], None]] = []
         self._cache_dir = None if cache is None else str(cache)
         self._result_cache: ResultCache | None = None
         self._warned: set[type] = set()
@@ -224,6 +228,8 @@ class Tracker:
         self._latest = row
         if self._logging:
             self._sinks.emit(row)
+        if self._observers:
+            self._notify([row])
         return row
 
     def log_batch(self, data: Iterable[Mapping[str, object]]) -> dict[str, object]:
@@ -239,6 +245,8 @@ class Tracker:
         if self._logging:
             for row in rows:
                 self._sinks.emit(row)
+        if self._observers:
+            self._notify(rows)
         return dict(rows[-1])
 
     def set_value(self, key: str, value: object) -> int:
@@ -256,6 +264,19 @@ class Tracker:
             "track_id": self._track_id,
         }
         return self._events.set_values(flatten({key: value}, self._asset_sink), where)
+
+    def on_write(self, callback: Callable[[str, dict[str, object]], None]) -> None:
+        """Call ``callback(table_name, row)`` after each row this tracker writes.
+
+        ``row`` is the stored dict itself (from :meth:`log`, :meth:`log_batch` and
+        tracked calls). Trackers made by :meth:`derive` afterwards inherit it.
+        """
+        self._observers.append(callback)
+
+    def _notify(self, rows: Iterable[dict[str, object]]) -> None:
+        for row in rows:
+            for observer in self._observers:
+                observer(self._table_name, row)
 
     def write_rows(self, rows: Iterable[Mapping[str, object]]) -> int:
         """Write rows that carry their own ``timestamp`` and ``track_id``, all or nothing.
@@ -321,6 +342,7 @@ class Tracker:
         child._param_hints = dict(self._param_hints)
         child._latest = {}
         child._owns_store = False
+        child._observers = list(self._observers)
         if table is not None and table != self._table_name:
             child._table_name = check_table_name(table)
             child._events = EventTable(self._store, child._table_name)
@@ -513,7 +535,21 @@ class Tracker:
         self.close()
 
     def __repr__(self) -> str:
-        return repr(self.to_df())
+        """This run's rows as pandas prints them; a long run shows its first and last
+        rows only, without reading the rows in between."""
+        size = self.count_run()
+        if size <= _REPR_ROWS:
+            return repr(self.to_df())
+        import pandas as pd
+
+        half = _REPR_ROWS // 12
+        frame = pd.concat([self.head(half), self.tail(half)], ignore_index=True)
+        frame.index = pd.Index([*range(half), *range(size - half, size)])
+        body = frame.to_string(max_rows=2 * half, min_rows=2 * half).splitlines()
+        dots = "..."
+        return "\n".join([*body[: half + 1], dots, *body[half + 1 :]]) + (
+            f"\n\n[{size} rows x {len(frame.columns)} columns]"
+        )
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:

@@ -208,3 +208,39 @@ def test_context_manager_closes(db_path: Path, engine: str) -> None:
     with Tracker(db_path, engine=engine) as tracker:
         tracker.log({"x": 1})
     assert Reader(db_path).to_df()["x"].tolist() == [1]
+
+
+def test_repr_of_a_long_run_shows_head_and_tail_only(tmp_path: Path) -> None:
+    tracker = Tracker(tmp_path / "long.db")
+    tracker.log_batch([{"i": i} for i in range(500)])
+    text = repr(tracker)
+    lines = text.splitlines()
+    assert lines[-1] == "[500 rows x 3 columns]" and "..." in lines
+    assert lines[1].split()[0] == "0" and lines[-3].split()[0] == "499"
+    assert len(lines) < 20
+
+
+def test_on_write_sees_every_row_written_and_derived_trackers_inherit_it(
+    db_path: Path, engine: str
+) -> None:
+    tracker = Tracker(db_path, engine=engine)
+    seen: list[tuple[str, object]] = []
+    tracker.on_write(
+        lambda table, row: seen.append(
+            (table, row["x"] if "x" in row else row.get("function_result"))
+        )
+    )
+    tracker.log({"x": 1})
+    tracker.log_batch([{"x": 2}, {"x": 3}])
+    tracker.track(lambda: 4)
+    tracker.derive(table="other").log({"x": 5})
+    assert seen == [
+        ("default", 1),
+        ("default", 2),
+        ("default", 3),
+        ("default", 4),
+        ("other", 5),
+    ]
+    with pytest.raises(TypeError):
+        tracker.log({"x": "not an int"})
+    assert len(seen) == 5  # a refused row is not reported
