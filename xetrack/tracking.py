@@ -99,7 +99,7 @@ class Call:
             self.configs = {}
         self.key = self._key(arguments) if tracker.cache_enabled else None
         self._data: dict[str, object] = {
-            "function_name": getattr(func, "__name__", function_id(func)),
+            "function_name": getattr(func, "__name__", None) or function_id(func),
             "function_time": 0.0,
             "args": _describe(shown_args),
             "kwargs": _describe(self.kwargs),
@@ -159,7 +159,7 @@ class Call:
         system: Mapping[str, object] | None = None,
         returned: bool = True,
     ) -> None:
-        data = dict(self._data)
+        data = self._data  # a Call is logged once: no copy
         data["function_time"] = elapsed
         if self.tracker.cache_enabled:
             data["cache"] = lineage

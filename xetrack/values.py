@@ -18,6 +18,7 @@ import enum
 import functools
 import json
 import math
+import time
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -46,9 +47,23 @@ _PRIMITIVES: Final = (bool, bytes, type(None))
 _SCALARS: Final = frozenset({bool, bytes, type(None), int, float, str})
 
 
+#: (second, its text): formatting the date once per second, not once per row.
+#: One tuple, swapped whole, so threads never pair a second with another's text.
+_SECOND: tuple[int, str] = (0, "")
+
+
 def now() -> str:
     """The current time as stored: ISO 8601, UTC, microseconds, sortable as text."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(sep=" ", timespec="microseconds")
+    global _SECOND
+    stamp = time.time()
+    second = int(stamp)
+    cached = _SECOND
+    if cached[0] != second:
+        cached = _SECOND = (
+            second,
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second)),
+        )
+    return f"{cached[1]}.{int((stamp - second) * 1_000_000):06d}+00:00"
 
 
 def is_config(value: object) -> bool:
