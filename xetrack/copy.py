@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xetrack.errors import UnknownTableError
 from xetrack.store import detect_engine, open_store
 from xetrack.store.schema import ASSETS_TABLE, FIXED_COLUMNS, PYTHON_OF_LOGICAL
 from xetrack.table import EventTable
+
+if TYPE_CHECKING:
+    from xetrack import Tracker
+    from xetrack.store.base import SqlStore
 
 
 def _fingerprint(
@@ -76,10 +81,8 @@ def copy(
                         if t is not None and n not in FIXED_COLUMNS
                     }
                 )
-                existing = Counter(
-                    _fingerprint(*pair)
-                    for pair in _pairs(EventTable(writer._store, table).rows())
-                )
+                target_names, target_rows = EventTable(writer._store, table).rows()
+                existing = Counter(_fingerprint(target_names, r) for r in target_rows)
                 fresh = []
                 for row in rows:
                     key = _fingerprint(names, row)
@@ -101,18 +104,11 @@ def copy(
         reader.close()
 
 
-def _pairs(
-    table_rows: tuple[list[str], list[tuple[object, ...]]],
-) -> list[tuple[list[str], tuple[object, ...]]]:
-    names, rows = table_rows
-    return [(names, row) for row in rows]
-
-
-def _copy_assets(reader: object, writer: object) -> None:
+def _copy_assets(reader: SqlStore, writer: Tracker) -> None:
     from xetrack.assets import AssetStore
 
-    source = AssetStore(lambda: reader)  # type: ignore[arg-type,return-value]
-    target = writer.assets  # type: ignore[attr-defined]
+    source = AssetStore(lambda: reader)
+    target = writer.assets
     known = set(target.hashes())
     for hashed in source.hashes():
         if hashed not in known:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -112,7 +111,3 @@ def _json_value(value: Any) -> Any:
         pass
     item = getattr(value, "item", None)
     return item() if callable(item) else value
-
-
-def echo_lines(lines: list[str]) -> None:
-    sys.stdout.write("".join(f"{line}\n" for line in lines))
