@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.errors import DatabaseNotFoundError
+from xetrack.values import json_writer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +47,7 @@ def _decode(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-_ENCODER: Final = json.JSONEncoder(default=_encode, ensure_ascii=False)
+_write_json: Final = json_writer(_encode)
 
 
 def _logger() -> Any:
@@ -75,7 +76,7 @@ class JsonlWriter:
         stamp = record.get("timestamp")
         if isinstance(stamp, str):
             record["timestamp"] = stamp.replace(" ", "T", 1)  # ISO 8601 with timezone
-        line = _ENCODER.encode(
+        line = _write_json(
             {"timestamp": record.pop("timestamp", None), "level": level, **record}
         )
         with self._lock:
@@ -143,7 +144,7 @@ class Sinks:
 
     def emit(self, row: Mapping[str, object], level: str = "TRACKING") -> None:
         if self._log is not None:
-            self._log.log(level, _ENCODER.encode(dict(row)))
+            self._log.log(level, _write_json(dict(row)))
         if self.jsonl is not None:
             self.jsonl.write(row, level)
 

@@ -19,7 +19,7 @@ from xetrack.store import MEMORY, open_store
 from xetrack.store.schema import LOGICAL_OF_PYTHON, TEXT, check_key, check_table_name
 from xetrack.system import SystemSampler
 from xetrack.table import EventTable
-from xetrack.tracking import Call, is_async, run, run_async
+from xetrack.tracking import Call, run, run_async, shape_of
 from xetrack.values import flatten, now, to_storable
 
 if TYPE_CHECKING:
@@ -201,6 +201,12 @@ class Tracker:
             into={"timestamp": timestamp, "track_id": self._track_id},
             hints=hints,
         )
+        return self._add_run_columns(row, hints)
+
+    def _add_run_columns(
+        self, row: dict[str, object], hints: dict[str, str] | None
+    ) -> dict[str, object]:
+        """The run's params (where the row has no such key) and git commit."""
         for key, value in self._flat_params.items():
             if key not in row:
                 row[key] = value
@@ -222,7 +228,24 @@ class Tracker:
     def _log(self, data: Mapping[str, object]) -> dict[str, object]:
         """:meth:`log` without the defensive copy (for tracked calls, which drop it)."""
         hints: dict[str, str] = {}
-        row = self._compose(data, now(), hints)
+        return self._write(self._compose(data, now(), hints), hints)
+
+    def _begin_row(self) -> dict[str, object]:
+        """A new row holding only its timestamp and track_id (its first two columns).
+
+        Tracked calls fill it with storable values (see :func:`flatten`) and write it
+        with :meth:`_log_row`, skipping a second pass over cells they made themselves.
+        """
+        return {"timestamp": now(), "track_id": self._track_id}
+
+    def _log_row(
+        self, row: dict[str, object], hints: dict[str, str]
+    ) -> dict[str, object]:
+        return self._write(self._add_run_columns(row, hints), hints)
+
+    def _write(
+        self, row: dict[str, object], hints: dict[str, str]
+    ) -> dict[str, object]:
         if self._insert:
             self._store.insert(self._table_name, [row], hints)
         self._latest = row
@@ -378,7 +401,7 @@ class Tracker:
         (3, '')
         """
         call = Call(self, func, args, kwargs, params)
-        if is_async(func):
+        if call.shape.coroutine:
             return run_async(call, self, cache_force)
         return run(call, self, cache_force)
 
@@ -395,7 +418,7 @@ class Tracker:
         extra = dict(params or {})
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            if is_async(func):
+            if shape_of(func).coroutine:
 
                 @functools.wraps(func)
                 async def awaited(*args: Any, **kwargs: Any) -> Any:

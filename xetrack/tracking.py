@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-import json
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.cache import RECEIVERS, Unhashable, bind, function_id, key_for, signature
 from xetrack.errors import TypeConflictError
-from xetrack.values import is_config, json_default, to_storable
+from xetrack.values import flatten, is_config, json_default, json_writer, to_storable
 
 if TYPE_CHECKING:
     from xetrack.system import SystemSampler
@@ -44,30 +43,146 @@ def _lenient(value: object) -> object:
     try:
         return json_default(value)
     except TypeError:
-        text = repr(value)
-        return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + "..."
+        return _shown(value)
 
 
-_ENCODER: Final = json.JSONEncoder(default=_lenient, ensure_ascii=False)
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + "..."
 
 
-def _describe(value: list[object] | dict[str, object]) -> str:
+_write_json: Final = json_writer(_lenient)
+
+
+def _describe(value: tuple[object, ...] | dict[str, object]) -> str:
     if not value:
-        return "[]" if isinstance(value, list) else "{}"
-    return _ENCODER.encode(value)
+        return "[]" if type(value) is tuple else "{}"
+    try:
+        return _write_json(value)
+    except ValueError:  # a circular structure: shown, not a reason to fail the call
+        return _shown(value)
+
+
+class Shape:
+    """What a tracked function's signature says, worked out once per function.
+
+    ``names`` is None unless every parameter is positional-or-keyword or
+    keyword-only; only those signatures take the fast path of :meth:`configs`.
+    """
+
+    __slots__ = (
+        "allowed",
+        "config_defaults",
+        "coroutine",
+        "defaults",
+        "name",
+        "names",
+        "receiver",
+    )
+
+    def __init__(self, func: Callable[..., Any], bound: bool = False) -> None:
+        """``bound``: ``func`` is the function of a bound method, its receiver given."""
+        self.name: str = getattr(func, "__name__", None) or function_id(func)
+        self.coroutine = inspect.iscoroutinefunction(func)
+        sig = signature(func)
+        params = list(sig.parameters.values()) if sig is not None else []
+        if bound:
+            params = params[1:]
+        # A plain function whose first parameter is self/cls is a method decorated in
+        # its class body: that argument is the receiver, not an input.
+        self.receiver = not bound and bool(params) and params[0].name in RECEIVERS
+        plain = (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        )
+        self.names: tuple[str, ...] | None = None
+        self.allowed: frozenset[str] = frozenset()
+        self.defaults: dict[str, object] = {}
+        self.config_defaults: tuple[str, ...] = ()
+        if sig is not None and all(p.kind in plain for p in params):
+            self.names = tuple(p.name for p in params)
+            self.allowed = frozenset(self.names)
+            self.defaults = {
+                p.name: p.default for p in params if p.default is not p.empty
+            }
+            self.config_defaults = tuple(
+                name
+                for name, value in self.defaults.items()
+                if name not in RECEIVERS and is_config(value)
+            )
+
+    def configs(
+        self, args: tuple[object, ...], kwargs: Mapping[str, object]
+    ) -> dict[str, object] | None:
+        """Config arguments by parameter name, in signature order; None: bind instead.
+
+        The same answer as binding the call and picking the configs, without
+        building the bound arguments (the common case of a call without a cache).
+        """
+        names = self.names
+        if names is None or len(args) > len(names):
+            return None
+        if kwargs and (
+            not kwargs.keys() <= self.allowed
+            or not kwargs.keys().isdisjoint(names[: len(args)])
+        ):
+            return None  # the call will fail; bind() decides what it means
+        found: dict[str, object] = {}
+        for name, value in zip(names, args, strict=False):
+            if is_config(value) and name not in RECEIVERS:
+                found[name] = value
+        if kwargs:
+            for name, value in kwargs.items():
+                if is_config(value) and name not in RECEIVERS:
+                    found[name] = value
+        for name in self.config_defaults:
+            if name not in kwargs and names.index(name) >= len(args):
+                found[name] = self.defaults[name]
+        if len(found) > 1 and (kwargs or self.config_defaults):
+            return {name: found[name] for name in names if name in found}
+        return found
+
+
+@functools.lru_cache(maxsize=2048)
+def _shape(func: Callable[..., Any], bound: bool) -> Shape:
+    return Shape(func, bound)
+
+
+def shape_of(func: Callable[..., Any]) -> Shape:
+    """The :class:`Shape` of ``func``; of a bound method, its function's (keyed on the
+    function: a bound method is a new object at every attribute access)."""
+    target = getattr(func, "__func__", None)
+    bound = target is not None and inspect.ismethod(func)
+    key = target if bound else func
+    try:
+        return _shape(key, bound)
+    except TypeError:  # an unhashable callable
+        return Shape(key, bound)
+
+
+def _bound_configs(arguments: Mapping[str, object] | None) -> dict[str, object]:
+    if arguments is None:
+        return {}
+    return {
+        name: value
+        for name, value in arguments.items()
+        if name not in RECEIVERS and is_config(value)
+    }
 
 
 class Call:
     """A call about to be made: its identity, arguments and cache key."""
 
     __slots__ = (
-        "_data",
         "args",
         "configs",
+        "described",
+        "error",
         "func",
         "key",
         "kwargs",
         "params",
+        "shape",
         "tracker",
     )
 
@@ -81,30 +196,24 @@ class Call:
     ) -> None:
         self.tracker = tracker
         self.func = func
-        self.args = list(args or ())
-        self.kwargs = dict(kwargs or {})
-        self.params = dict(params or {})
-        arguments = bind(func, self.args, self.kwargs)
-        shown_args = self.args
-        if arguments is not None:
-            first = next(iter(arguments), None)
-            if first in RECEIVERS and self.args:
-                shown_args = self.args[1:]  # the method's receiver is not an input
-            self.configs = {
-                name: value
-                for name, value in arguments.items()
-                if name not in RECEIVERS and is_config(value)
-            }
+        self.args = args = tuple(args) if args else ()
+        self.kwargs = kwargs = dict(kwargs) if kwargs else {}
+        self.params = params or {}
+        self.shape = shape = shape_of(func)
+        self.error = ""
+        self.key: str | None = None
+        # Described before the call: what was passed, even if the function mutates it.
+        shown = args[1:] if shape.receiver and args else args
+        self.described = (_describe(shown), _describe(kwargs))
+        if tracker.cache_enabled:
+            arguments = bind(func, args, kwargs)
+            self.key = self._key(arguments)
+            self.configs = _bound_configs(arguments)
         else:
-            self.configs = {}
-        self.key = self._key(arguments) if tracker.cache_enabled else None
-        self._data: dict[str, object] = {
-            "function_name": getattr(func, "__name__", None) or function_id(func),
-            "function_time": 0.0,
-            "args": _describe(shown_args),
-            "kwargs": _describe(self.kwargs),
-            "error": "",
-        }
+            configs = shape.configs(args, kwargs)
+            if configs is None:
+                configs = _bound_configs(bind(func, args, kwargs))
+            self.configs = configs
 
     def _key(self, arguments: dict[str, object] | None) -> str | None:
         sig = signature(self.func)
@@ -148,7 +257,7 @@ class Call:
     def failed(
         self, exc: BaseException, elapsed: float, system: dict[str, object]
     ) -> None:
-        self._data["error"] = f"{type(exc).__name__}: {exc}"
+        self.error = f"{type(exc).__name__}: {exc}"
         self.log(None, elapsed, lineage="", system=system, returned=False)
 
     def log(
@@ -159,30 +268,41 @@ class Call:
         system: Mapping[str, object] | None = None,
         returned: bool = True,
     ) -> None:
-        data = self._data  # a Call is logged once: no copy
-        data["function_time"] = elapsed
-        if self.tracker.cache_enabled:
-            data["cache"] = lineage
-        data.update(self.configs)
-        data.update(self.params)
+        tracker = self.tracker
+        sink = tracker._asset_sink
+        hints: dict[str, str] = {}
+        row = tracker._begin_row()
+        row["function_name"] = self.shape.name
+        row["function_time"] = elapsed
+        row["args"], row["kwargs"] = self.described
+        row["error"] = self.error
+        if self.key is not None or tracker.cache_enabled:
+            row["cache"] = lineage
+        if self.configs:
+            flatten(self.configs, sink, into=row, hints=hints)
+        if self.params:
+            flatten(self.params, sink, into=row, hints=hints)
         if system:
-            data.update(system)
+            flatten(system, sink, into=row)
         if returned:
-            if isinstance(result, Mapping):
-                for name, value in result.items():
-                    data[f"result_{name}" if name in CALL_COLUMNS else name] = value
+            if type(result) is dict or isinstance(result, Mapping):
+                merged = {
+                    f"result_{name}" if name in CALL_COLUMNS else name: value
+                    for name, value in result.items()
+                }
+                flatten(merged, sink, into=row, hints=hints)
             else:
-                data["function_result"] = _result_value(result)
+                row["function_result"] = _result_value(result)
         try:
-            self.tracker._log(data)
+            tracker._log_row(row, hints)
         except TypeConflictError as exc:
             if exc.column != "function_result":
                 raise
             # Functions tracked into one table may return different types; the call
             # already ran, so its result goes to a column named for its type.
-            value = data.pop("function_result")
-            data[f"function_result_{type(value).__name__}"] = value
-            self.tracker._log(data)
+            value = row.pop("function_result")
+            row[f"function_result_{type(value).__name__}"] = value
+            tracker._log_row(row, hints)
 
 
 def _result_value(result: Any) -> object:
@@ -193,15 +313,20 @@ def _result_value(result: Any) -> object:
         return str(result)
 
 
+#: Stands in for the system sampler when none is asked for (reusable, stateless).
+_NO_SAMPLER: Final = contextlib.nullcontext()
+
+
 def run(call: Call, tracker: Tracker, force: bool = False) -> Any:
     """Make the call (or serve it from the cache unless ``force``); log its row."""
-    hit, value = (False, None) if force else call.cached()
-    if hit:
-        return value
+    if call.key is not None and not force:
+        hit, value = call.cached()
+        if hit:
+            return value
     sampler = tracker.sampler()
     start = time.perf_counter()
     try:
-        with sampler or contextlib.nullcontext():
+        with sampler or _NO_SAMPLER:
             result = call.func(*call.args, **call.kwargs)
     except Exception as exc:
         return _raised(call, tracker, exc, start, sampler)
@@ -211,13 +336,14 @@ def run(call: Call, tracker: Tracker, force: bool = False) -> Any:
 
 async def run_async(call: Call, tracker: Tracker, force: bool = False) -> Any:
     """:func:`run` for a coroutine function: awaited, and timed while awaited."""
-    hit, value = (False, None) if force else call.cached()
-    if hit:
-        return value
+    if call.key is not None and not force:
+        hit, value = call.cached()
+        if hit:
+            return value
     sampler = tracker.sampler()
     start = time.perf_counter()
     try:
-        with sampler or contextlib.nullcontext():
+        with sampler or _NO_SAMPLER:
             result = await call.func(*call.args, **call.kwargs)
     except Exception as exc:
         return _raised(call, tracker, exc, start, sampler)
@@ -241,16 +367,3 @@ def _raised(
     if tracker.raise_on_error:
         raise exc
     return None
-
-
-def is_async(func: Callable[..., Any]) -> bool:
-    target = getattr(func, "__func__", func)
-    try:
-        return _is_async(target)
-    except TypeError:  # unhashable callables
-        return inspect.iscoroutinefunction(target)
-
-
-@functools.lru_cache(maxsize=2048)
-def _is_async(func: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(func)

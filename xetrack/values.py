@@ -315,16 +315,48 @@ def _check_int(key: str, value: int) -> int:
     )
 
 
-#: One encoder for every call: json.dumps(default=...) would build a new one each time.
-_ENCODER: Final = json.JSONEncoder(
-    default=lambda value: json_default(value), ensure_ascii=False
-)
+def json_writer(default: Callable[[Any], Any]) -> Callable[[object], str]:
+    """A compact JSON writer (non-ASCII kept) that calls ``default`` for unknown values.
+
+    Where CPython has its C encoder, the writer calls it directly: ``JSONEncoder.encode``
+    builds that encoder, a closure and a dict anew on every call, which is most of the
+    cost of the small documents written per row. Circular structures raise ValueError,
+    as with ``json.dumps``.
+    """
+    encoder = json.JSONEncoder(default=default, ensure_ascii=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    # No circular-reference bookkeeping (markers=None); a cycle ends in RecursionError
+    # and is encoded again the checked way, which names it.
+    fast = make(
+        None,
+        default,
+        json.encoder.encode_basestring,
+        None,
+        ": ",
+        ", ",
+        False,
+        False,
+        True,
+    )
+
+    def write(value: object) -> str:
+        try:
+            return "".join(fast(value, 0))
+        except RecursionError:
+            return encoder.encode(value)
+
+    return write
+
+
+_write_json: Final = json_writer(lambda value: json_default(value))
 
 
 def to_json(key: str, value: object) -> str:
     """JSON text of a list/dict/config; nested values follow the same rules."""
     try:
-        return check_text(key, _ENCODER.encode(value))
+        return check_text(key, _write_json(value))
     except InvalidValueError:
         raise
     except (TypeError, ValueError) as exc:
@@ -338,7 +370,7 @@ def to_json(key: str, value: object) -> str:
 def json_default(value: object) -> Any:
     """What ``json.dumps`` should write for a value it does not know; TypeError if none."""
     if is_config(value):
-        return dict(config_fields(value))
+        return {name: getattr(value, name) for name in field_names(type(value))}
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, enum.Enum):

@@ -8,6 +8,7 @@ so both engines behave alike.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,6 +28,25 @@ from xetrack.store.schema import (
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+_forks = 0
+
+
+def _after_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; where there is no fork, nothing to track
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def fork_generation() -> int:
+    """How many times this process's ancestry forked since import: a connection made
+    under another number belongs to a parent process. (Not ``os.getpid()``, which is
+    a system call on every row.)"""
+    return _forks
 
 
 class Store(Protocol):
@@ -87,6 +107,8 @@ class _Plan(NamedTuple):
     #: the exact value types of the row the plan was made from: a row with the same
     #: ones needs no per-value check
     seen: tuple[type, ...]
+    #: the columns are the row's keys in order: its values are the insert's as they are
+    whole: bool
 
 
 class SqlStore(ABC):
@@ -249,13 +271,20 @@ class SqlStore(ABC):
         plan = self._plans.get((table, tuple(row)))
         if plan is None:
             return False
-        for key in plan.deferred:
-            if row[key] is not None:
-                return False
-        values = [row[c] for c in plan.columns]
-        if tuple(map(type, values)) == plan.seen:
-            self._insert_fast(plan.sql, tuple(values))
-            return True
+        if plan.whole:
+            whole = tuple(row.values())
+            if tuple(map(type, whole)) == plan.seen:
+                self._insert_fast(plan.sql, whole)
+                return True
+            values = list(whole)
+        else:
+            for key in plan.deferred:
+                if row[key] is not None:
+                    return False
+            values = [row[c] for c in plan.columns]
+            if tuple(map(type, values)) == plan.seen:
+                self._insert_fast(plan.sql, tuple(values))
+                return True
         for index, (value, kind) in enumerate(zip(values, plan.kinds, strict=True)):
             if value is not None and kind is not None and type(value) is not kind:
                 if kind is not float or type(value) is not int:
@@ -299,12 +328,14 @@ class SqlStore(ABC):
         if len(rows) != 1 or len(self._plans) > 10_000:
             return
         kinds = tuple(PYTHON_OF_LOGICAL.get(t) if t else None for t in prepared.types)
-        self._plans[(table, tuple(rows[0]))] = _Plan(
+        shape = tuple(rows[0])
+        self._plans[(table, shape)] = _Plan(
             self._insert_statement(table, prepared.columns),
             prepared.columns,
             prepared.deferred,
             kinds,
             tuple(map(type, prepared.tuples[0])),
+            whole=prepared.columns == shape,
         )
 
     def _add_column(self, table: str, name: str, logical: str) -> None:

@@ -8,14 +8,13 @@ handed out as cursors. Nothing here loads an extension: nothing is downloaded.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from xetrack.errors import EngineUnavailableError, StoreLockedError, XetrackError
-from xetrack.store.base import SqlStore
+from xetrack.store.base import SqlStore, fork_generation
 from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
@@ -123,7 +122,7 @@ class DuckDBStore(SqlStore):
     def __init__(self, path: str, read_only: bool = False) -> None:
         super().__init__(path, read_only)
         self._root = _open(path, read_only)
-        self._pid = os.getpid()
+        self._generation = fork_generation()
         self._cursor: Any = self._root.cursor()
         self._closed = False
         self._depth = 0
@@ -132,7 +131,7 @@ class DuckDBStore(SqlStore):
     def conn(self) -> Any:
         if self._closed:
             raise XetrackError(f"the store of {self.path} is closed")
-        if self._pid != os.getpid():
+        if self._generation != fork_generation():
             raise StoreLockedError(
                 f"{self.path} was opened with DuckDB before this process forked; "
                 f"DuckDB connections cannot cross fork(): open the Tracker in the child, "

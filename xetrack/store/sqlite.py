@@ -9,7 +9,6 @@ case where SQLite gives up with "database is locked" without waiting.
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import sqlite3
 import time
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar, Final, TypeVar
 from urllib.parse import quote
 
 from xetrack.errors import StoreLockedError
-from xetrack.store.base import SqlStore
+from xetrack.store.base import SqlStore, fork_generation
 from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
@@ -100,7 +99,7 @@ class SQLiteStore(SqlStore):
         super().__init__(path, read_only)
         self._memory = path == ":memory:"
         self._conn: sqlite3.Connection | None = None
-        self._pid = -1
+        self._generation = -1
         self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -134,13 +133,13 @@ class SQLiteStore(SqlStore):
             # does not fsync on every row (the OS can lose the last rows on power loss).
             conn.execute("PRAGMA synchronous=NORMAL")
         self._conn = conn
-        self._pid = os.getpid()
+        self._generation = fork_generation()
         return conn
 
     @property
     def conn(self) -> sqlite3.Connection:
         conn = self._conn
-        if conn is None or self._pid != os.getpid():
+        if conn is None or self._generation != fork_generation():
             # A connection must not cross fork(); the parent keeps using its own.
             self._schemas.clear()
             conn = self._connect()
@@ -148,7 +147,7 @@ class SQLiteStore(SqlStore):
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
+            if self._conn is not None and self._generation == fork_generation():
                 self._conn.close()
             self._conn = None
 
