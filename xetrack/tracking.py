@@ -151,9 +151,8 @@ def _shape(func: Callable[..., Any], bound: bool) -> Shape:
 def shape_of(func: Callable[..., Any]) -> Shape:
     """The :class:`Shape` of ``func``; of a bound method, its function's (keyed on the
     function: a bound method is a new object at every attribute access)."""
-    target = getattr(func, "__func__", None)
-    bound = target is not None and inspect.ismethod(func)
-    key = target if bound else func
+    bound = inspect.ismethod(func)
+    key: Callable[..., Any] = func.__func__ if bound else func  # type: ignore[attr-defined]
     try:
         return _shape(key, bound)
     except TypeError:  # an unhashable callable
