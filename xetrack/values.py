@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-import functools
 import json
 import math
 import time
@@ -107,9 +106,27 @@ def config_fields(value: object) -> Iterator[tuple[str, object]]:
         yield name, getattr(value, name)
 
 
-@functools.lru_cache(maxsize=4096)
-def _column(key: str, name: str) -> str:
-    return check_key(f"{key}_{name}")
+#: (config class, key) -> (field, column, logical type its annotation implies) per
+#: field: the columns of a config logged under a key, worked out once.
+_LAYOUTS: dict[tuple[type, str], tuple[tuple[str, str, str | None], ...]] = {}
+
+
+def _config_layout(kind: type, key: str) -> tuple[tuple[str, str, str | None], ...]:
+    layout = _LAYOUTS.get((kind, key))
+    if layout is None:
+        annotations = field_types(kind)
+        layout = tuple(
+            (
+                name,
+                check_key(f"{key}_{name}"),
+                logical_of_annotation(annotations.get(name)),
+            )
+            for name in field_names(kind)
+        )
+        if len(_LAYOUTS) > 10_000:  # keys made up on the fly: do not grow forever
+            _LAYOUTS.clear()
+        _LAYOUTS[(kind, key)] = layout
+    return layout
 
 
 def flatten(
@@ -159,18 +176,14 @@ def _flatten_into(
     hints: dict[str, str] | None = None,
 ) -> None:
     if is_config(value):
-        annotations = field_types(type(value)) if hints is not None else {}
-        for name in field_names(type(value)):
+        for name, column, logical in _config_layout(type(value), key):
             field = getattr(value, name)
-            column = _column(key, name)
             if type(field) in _SCALARS:  # most fields: no need to look for configs
                 out[column] = _scalar(column, field)
+                if field is None and logical is not None and hints is not None:
+                    hints[column] = logical
             else:
                 _flatten_into(out, column, field, assets, hints)
-            if field is None and hints is not None:
-                logical = logical_of_annotation(annotations.get(name))
-                if logical is not None:
-                    hints[column] = logical
     else:
         out[key] = to_storable(key, value, assets)
 
