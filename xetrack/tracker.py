@@ -246,7 +246,7 @@ class Tracker:
     def _write(
         self, row: dict[str, object], hints: dict[str, str]
     ) -> dict[str, object]:
-        if self._insert:
+        if self._insert and not self._store.insert_row(self._table_name, row):
             self._store.insert(self._table_name, [row], hints)
         self._latest = row
         if self._logging:

@@ -7,7 +7,6 @@ so a call's row looks the same however it was tracked.
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import time
 import warnings
@@ -16,7 +15,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.cache import RECEIVERS, Unhashable, bind, function_id, key_for, signature
 from xetrack.errors import TypeConflictError
-from xetrack.values import flatten, is_config, json_default, json_writer, to_storable
+from xetrack.values import (
+    field_names,
+    flatten,
+    is_config,
+    json_default,
+    json_writer,
+    to_storable,
+)
 
 if TYPE_CHECKING:
     from xetrack.system import SystemSampler
@@ -40,6 +46,8 @@ _REPR_LIMIT: Final = 200
 
 def _lenient(value: object) -> object:
     """JSON for the args/kwargs columns: what cannot be JSON is shown by its repr."""
+    if is_config(value):  # the usual one first
+        return {name: getattr(value, name) for name in field_names(type(value))}
     try:
         return json_default(value)
     except TypeError:
@@ -143,9 +151,8 @@ class Shape:
         return found
 
 
-@functools.lru_cache(maxsize=2048)
-def _shape(func: Callable[..., Any], bound: bool) -> Shape:
-    return Shape(func, bound)
+#: Shapes by function (by its function, for a bound method): (func, bound) -> Shape.
+_SHAPES: dict[tuple[Callable[..., Any], bool], Shape] = {}
 
 
 def shape_of(func: Callable[..., Any]) -> Shape:
@@ -154,9 +161,14 @@ def shape_of(func: Callable[..., Any]) -> Shape:
     bound = inspect.ismethod(func)
     key: Callable[..., Any] = func.__func__ if bound else func  # type: ignore[attr-defined]
     try:
-        return _shape(key, bound)
+        shape = _SHAPES.get((key, bound))
     except TypeError:  # an unhashable callable
         return Shape(key, bound)
+    if shape is None:
+        if len(_SHAPES) > 4096:  # functions made on the fly: do not keep them all
+            _SHAPES.clear()
+        shape = _SHAPES[(key, bound)] = Shape(key, bound)
+    return shape
 
 
 def _bound_configs(arguments: Mapping[str, object] | None) -> dict[str, object]:
@@ -234,7 +246,9 @@ class Call:
         self.log(entry.get("result"), 0.0, lineage=str(entry.get("cache", "")))
         return True, entry.get("result")
 
-    def succeeded(self, result: Any, elapsed: float, system: dict[str, object]) -> None:
+    def succeeded(
+        self, result: Any, elapsed: float, system: dict[str, object] | None
+    ) -> None:
         if self.key is not None:
             try:
                 self.tracker.result_cache.set(
@@ -323,13 +337,21 @@ def run(call: Call, tracker: Tracker, force: bool = False) -> Any:
         if hit:
             return value
     sampler = tracker.sampler()
+    if sampler is None:  # the common case, without a context manager around the call
+        start = time.perf_counter()
+        try:
+            result = call.func(*call.args, **call.kwargs)
+        except Exception as exc:
+            return _raised(call, tracker, exc, start, None)
+        call.succeeded(result, time.perf_counter() - start, None)
+        return result
     start = time.perf_counter()
     try:
-        with sampler or _NO_SAMPLER:
+        with sampler:
             result = call.func(*call.args, **call.kwargs)
     except Exception as exc:
         return _raised(call, tracker, exc, start, sampler)
-    call.succeeded(result, time.perf_counter() - start, _system(sampler))
+    call.succeeded(result, time.perf_counter() - start, sampler.results())
     return result
 
 

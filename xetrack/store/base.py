@@ -78,6 +78,8 @@ class Store(Protocol):
         hints: Mapping[str, str] | None = None,
     ) -> None: ...
 
+    def insert_row(self, table: str, row: Mapping[str, object]) -> bool: ...
+
     def update(
         self, table: str, values: Mapping[str, object], where: Mapping[str, object]
     ) -> int: ...
@@ -265,6 +267,23 @@ class SqlStore(ABC):
             if not hints and len(rows) == 1 and self._insert_planned(table, rows[0]):
                 return
             self._insert_prepared(table, rows, hints)
+
+    def insert_row(self, table: str, row: Mapping[str, object]) -> bool:
+        """Insert one row shaped exactly like an earlier one (same keys, same order,
+        same value types) as its own transaction; False, writing nothing, otherwise.
+
+        The hot path of ``log()`` and tracked calls: every column exists and every
+        value has its column's type, so there is nothing to check or add.
+        """
+        plan = self._plans.get((table, tuple(row)))
+        if plan is None or not plan.whole:
+            return False
+        values = tuple(row.values())
+        if tuple(map(type, values)) != plan.seen:
+            return False
+        with self._lock:
+            self._insert_fast(plan.sql, values)
+        return True
 
     def _insert_planned(self, table: str, row: Mapping[str, object]) -> bool:
         """The hot path of log(): a row shaped like one written before. False: no plan."""
