@@ -230,18 +230,14 @@ class Tracker:
         hints: dict[str, str] = {}
         return self._write(self._compose(data, now(), hints), hints)
 
-    def _begin_row(self) -> dict[str, object]:
-        """A new row holding only its timestamp and track_id (its first two columns).
-
-        Tracked calls fill it with storable values (see :func:`flatten`) and write it
-        with :meth:`_log_row`, skipping a second pass over cells they made themselves.
-        """
-        return {"timestamp": now(), "track_id": self._track_id}
-
     def _log_row(
         self, row: dict[str, object], hints: dict[str, str]
     ) -> dict[str, object]:
-        return self._write(self._add_run_columns(row, hints), hints)
+        """Write a row made of storable values (see :func:`flatten`), beginning with its
+        timestamp and track_id: tracked calls build theirs without a second pass."""
+        if self._flat_params or self._use_git:
+            self._add_run_columns(row, hints)
+        return self._write(row, hints)
 
     def _write(
         self, row: dict[str, object], hints: dict[str, str]

@@ -21,6 +21,7 @@ from xetrack.values import (
     is_config,
     json_default,
     json_writer,
+    now,
     to_storable,
 )
 
@@ -215,7 +216,7 @@ class Call:
         self.key: str | None = None
         # Described before the call: what was passed, even if the function mutates it.
         shown = args[1:] if shape.receiver and args else args
-        self.described = (_describe(shown), _describe(kwargs))
+        self.described = (_describe(shown), _describe(kwargs) if kwargs else "{}")
         if tracker.cache_enabled:
             arguments = bind(func, args, kwargs)
             self.key = self._key(arguments)
@@ -284,11 +285,15 @@ class Call:
         tracker = self.tracker
         sink = tracker._asset_sink
         hints: dict[str, str] = {}
-        row = tracker._begin_row()
-        row["function_name"] = self.shape.name
-        row["function_time"] = elapsed
-        row["args"], row["kwargs"] = self.described
-        row["error"] = self.error
+        row: dict[str, object] = {
+            "timestamp": now(),
+            "track_id": tracker.track_id,
+            "function_name": self.shape.name,
+            "function_time": elapsed,
+            "args": self.described[0],
+            "kwargs": self.described[1],
+            "error": self.error,
+        }
         if self.key is not None or tracker.cache_enabled:
             row["cache"] = lineage
         if self.configs:

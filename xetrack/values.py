@@ -43,7 +43,6 @@ from xetrack.store.schema import (
 AssetSink = Callable[[str, object], str]
 
 _PRIMITIVES: Final = (bool, bytes, type(None))
-_SCALARS: Final = frozenset({bool, bytes, type(None), int, float, str})
 
 
 #: (second, its text): formatting the date once per second, not once per row.
@@ -54,15 +53,14 @@ _SECOND: tuple[int, str] = (0, "")
 def now() -> str:
     """The current time as stored: ISO 8601, UTC, microseconds, sortable as text."""
     global _SECOND
-    stamp = time.time()
-    second = int(stamp)
+    second, nanos = divmod(time.time_ns(), 1_000_000_000)
     cached = _SECOND
     if cached[0] != second:
         cached = _SECOND = (
             second,
-            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(second)),
+            time.strftime("%Y-%m-%d %H:%M:%S.", time.gmtime(second)),
         )
-    return f"{cached[1]}.{int((stamp - second) * 1_000_000):06d}+00:00"
+    return f"{cached[1]}{nanos // 1000:06d}+00:00"
 
 
 def is_config(value: object) -> bool:
@@ -178,26 +176,23 @@ def _flatten_into(
     if is_config(value):
         for name, column, logical in _config_layout(type(value), key):
             field = getattr(value, name)
-            if type(field) in _SCALARS:  # most fields: no need to look for configs
-                out[column] = _scalar(column, field)
-                if field is None and logical is not None and hints is not None:
+            kind = type(field)  # the scalar cases of flatten(), inlined for speed
+            if kind is float:
+                out[column] = None if field != field else field
+            elif kind is str:
+                out[column] = field if field.isascii() else check_text(column, field)
+            elif kind is int:
+                out[column] = _check_int(column, field)
+            elif field is None:
+                out[column] = None
+                if logical is not None and hints is not None:
                     hints[column] = logical
+            elif kind in _PRIMITIVES:
+                out[column] = field
             else:
                 _flatten_into(out, column, field, assets, hints)
     else:
         out[key] = to_storable(key, value, assets)
-
-
-def _scalar(key: str, value: Any) -> object:
-    """A bool/bytes/None/int/float/str value as stored (the checks of :func:`flatten`)."""
-    kind = type(value)
-    if kind is float:
-        return None if value != value else value
-    if kind is str:
-        return value if value.isascii() else check_text(key, value)
-    if kind is int:
-        return value if INT64_MIN <= value <= INT64_MAX else _check_int(key, value)
-    return value
 
 
 def field_types(kind: type) -> dict[str, object]:
