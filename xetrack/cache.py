@@ -112,8 +112,9 @@ def function_id(func: Callable[..., Any]) -> str:
 @functools.lru_cache(maxsize=2048)
 def _layout(
     func: Callable[..., Any],
-) -> tuple[tuple[str, ...], frozenset[str], dict[str, object]] | None:
-    """Parameter names in order and their defaults, for plain signatures only."""
+) -> tuple[tuple[str, ...], frozenset[str], dict[str, object], int] | None:
+    """Parameter names in order, their defaults and how many may be given by
+    position, for plain signatures only."""
     sig = signature(func)
     if sig is None:
         return None
@@ -124,7 +125,11 @@ def _layout(
     defaults = {
         n: p.default for n, p in sig.parameters.items() if p.default is not p.empty
     }
-    return names, frozenset(names), defaults
+    positional = sum(
+        p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        for p in sig.parameters.values()
+    )
+    return names, frozenset(names), defaults, positional
 
 
 def bind(
@@ -135,9 +140,9 @@ def bind(
     if layout is not None:
         # The common case without Signature.bind (several times slower): same
         # result, in signature order, so keys match however the call was spelled.
-        names, allowed, defaults = layout
+        names, allowed, defaults, positional = layout
         given = dict(zip(names, args, strict=False))  # fewer args than names is fine
-        if len(args) <= len(names) and not (kwargs and given.keys() & kwargs.keys()):
+        if len(args) <= positional and not (kwargs and given.keys() & kwargs.keys()):
             given.update(kwargs)
             if given.keys() <= allowed:
                 if len(given) == len(names):

@@ -81,11 +81,11 @@ class Shape:
 
     __slots__ = (
         "allowed",
-        "config_defaults",
         "coroutine",
         "defaults",
         "name",
         "names",
+        "positional",
         "receiver",
     )
 
@@ -95,7 +95,13 @@ class Shape:
         self.coroutine = inspect.iscoroutinefunction(func)
         sig = signature(func)
         params = list(sig.parameters.values()) if sig is not None else []
-        if bound:
+        positional = (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        )
+        if bound:  # the receiver takes the first parameter, which must be positional
+            if not params or params[0].kind not in positional:
+                sig = None
             params = params[1:]
         # A plain function whose first parameter is self/cls is a method decorated in
         # its class body: that argument is the receiver, not an input.
@@ -105,50 +111,47 @@ class Shape:
             inspect.Parameter.KEYWORD_ONLY,
         )
         self.names: tuple[str, ...] | None = None
+        self.positional = 0
         self.allowed: frozenset[str] = frozenset()
         self.defaults: dict[str, object] = {}
-        self.config_defaults: tuple[str, ...] = ()
         if sig is not None and all(p.kind in plain for p in params):
             self.names = tuple(p.name for p in params)
+            self.positional = sum(p.kind in positional for p in params)
             self.allowed = frozenset(self.names)
             self.defaults = {
                 p.name: p.default for p in params if p.default is not p.empty
             }
-            self.config_defaults = tuple(
-                name
-                for name, value in self.defaults.items()
-                if name not in RECEIVERS and is_config(value)
-            )
 
     def configs(
         self, args: tuple[object, ...], kwargs: Mapping[str, object]
     ) -> dict[str, object] | None:
         """Config arguments by parameter name, in signature order; None: bind instead.
 
-        The same answer as binding the call and picking the configs, without
-        building the bound arguments (the common case of a call without a cache).
+        The same answer as binding the call (defaults applied) and picking the
+        configs, without building the bound arguments: the common case of a call
+        without a cache. None when the call would not bind (it is going to fail).
         """
         names = self.names
-        if names is None or len(args) > len(names):
+        if names is None or len(args) > self.positional:
             return None
         if kwargs and (
             not kwargs.keys() <= self.allowed
             or not kwargs.keys().isdisjoint(names[: len(args)])
         ):
-            return None  # the call will fail; bind() decides what it means
+            return None
         found: dict[str, object] = {}
         for name, value in zip(names, args, strict=False):
             if is_config(value) and name not in RECEIVERS:
                 found[name] = value
-        if kwargs:
-            for name, value in kwargs.items():
-                if is_config(value) and name not in RECEIVERS:
-                    found[name] = value
-        for name in self.config_defaults:
-            if name not in kwargs and names.index(name) >= len(args):
-                found[name] = self.defaults[name]
-        if len(found) > 1 and (kwargs or self.config_defaults):
-            return {name: found[name] for name in names if name in found}
+        for name in names[len(args) :]:
+            if name in kwargs:
+                value = kwargs[name]
+            elif name in self.defaults:
+                value = self.defaults[name]
+            else:
+                return None  # a required argument is missing
+            if is_config(value) and name not in RECEIVERS:
+                found[name] = value
         return found
 
 

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,85 @@ def test_functions_returning_different_types_into_one_table_lose_nothing(
         frame["function_result"].tolist()[0] == 6
         and frame["function_result_str"].tolist()[1] == "done"
     )
+
+
+# -- the fast path that finds configs without binding the call -----------------------
+DEFAULT_OPTIM = Optim("default")
+
+
+def _positional(a: int, cfg: Optim, b: int = 1) -> None: ...
+
+
+def _defaults(cfg: Optim = DEFAULT_OPTIM, *, other: Optim = DEFAULT_OPTIM) -> None: ...
+
+
+def _keyword_only(a: int, *, cfg: Optim) -> None: ...
+
+
+def _variadic(*args: object, cfg: Optim) -> None: ...
+
+
+def _positional_only(cfg: Optim, /, n: int = 0) -> None: ...
+
+
+class _Holder:
+    def method(self, cfg: Optim, n: int = 0) -> None: ...
+
+    @classmethod
+    def build(cls, cfg: Optim) -> None: ...
+
+    def star(*args: object) -> None: ...
+
+
+_X, _Y = Optim("x"), Optim("y")
+_CALLS = [
+    (_positional, (1, _X), {}),
+    (_positional, (1,), {"cfg": _X}),
+    (_positional, (), {"a": 1, "cfg": _X, "b": 2}),
+    (_positional, (1, _X, 2, 3), {}),  # too many: does not bind
+    (_positional, (1,), {}),  # a required argument missing
+    (_positional, (1, _X), {"cfg": _Y}),  # given twice
+    (_positional, (1, _X), {"nope": 1}),  # unknown keyword
+    (_defaults, (), {}),
+    (_defaults, (_X,), {}),
+    (_defaults, (), {"other": _Y}),
+    (_defaults, (_X, _Y), {}),  # other is keyword-only
+    (_keyword_only, (1,), {"cfg": _X}),
+    (_keyword_only, (1, _X), {}),
+    (_variadic, (1, 2), {"cfg": _X}),
+    (_positional_only, (_X,), {"n": 2}),
+    (_Holder().method, (_X,), {}),
+    (_Holder().method, (), {"cfg": _X, "n": 1}),
+    (_Holder.method, (_Holder(), _X), {}),  # as a decorated method sees it
+    (_Holder.build, (_X,), {}),
+    (_Holder().star, (_X,), {}),
+]
+
+
+@pytest.mark.parametrize(("func", "args", "kwargs"), _CALLS)
+def test_configs_found_without_binding_match_the_bound_call(
+    func: Callable[..., None], args: tuple[object, ...], kwargs: dict[str, object]
+) -> None:
+    from xetrack.cache import bind
+    from xetrack.tracking import _bound_configs, shape_of
+
+    try:  # what Python itself makes of the call
+        truth = inspect.signature(func).bind(*args, **kwargs)
+        truth.apply_defaults()
+        arguments: dict[str, object] | None = dict(truth.arguments)
+    except TypeError:
+        arguments = None
+    assert bind(func, args, kwargs) == arguments
+    fast = shape_of(func).configs(args, kwargs)
+    if fast is not None:  # None: the call is bound the slow way, as just checked
+        assert arguments is not None, "the fast path accepted a call that cannot bind"
+        assert list(fast.items()) == list(_bound_configs(arguments).items())
+
+
+def test_a_config_default_is_unpacked_like_a_given_one(db_path: Path) -> None:
+    tracker = Tracker(db_path)
+    tracker.track(_defaults)
+    tracker.track(_defaults, kwargs={"other": _Y})
+    first, second = tracker[0], tracker[1]
+    assert first["cfg_name"] == "default" and first["other_name"] == "default"
+    assert second["cfg_name"] == "default" and second["other_name"] == "y"
