@@ -24,45 +24,29 @@ def work(cfg: Config, seed: int = 0) -> dict[str, float]:
     return {"accuracy": cfg.lr * cfg.layers + seed}
 
 
-def _raw_insert_seconds(folder: Path, rows: int) -> float:
-    """Seconds per row of a raw WAL INSERT+COMMIT with the same columns as a tracked row."""
+def _tracked_row(folder: Path) -> dict[str, object]:
+    """One row exactly as track() stores it, for the raw loop to write as is."""
+    with Tracker(folder / "shape.db") as tracker:
+        tracker.track(work, args=[Config("m", 0.1, 1)])
+        return tracker.latest
+
+
+def _raw_insert_seconds(folder: Path, row: dict[str, object], rows: int) -> float:
+    """Seconds per raw WAL INSERT+COMMIT of ``row``'s columns and values (the layers
+    column counting up), into a table made beforehand."""
     path = folder / f"raw-{time.perf_counter_ns()}.db"
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    columns = [
-        "timestamp",
-        "track_id",
-        "function_name",
-        "function_time",
-        "args",
-        "kwargs",
-        "error",
-        "cfg_model",
-        "cfg_lr",
-        "cfg_layers",
-        "accuracy",
-    ]
+    columns = list(row)
     conn.execute(f'CREATE TABLE "default" ({", ".join(columns)})')
     sql = f'INSERT INTO "default" VALUES ({", ".join("?" * len(columns))})'
+    layers = columns.index("cfg_layers")
+    values = list(row.values())
     start = time.perf_counter()
     for k in range(rows):
-        conn.execute(
-            sql,
-            (
-                "2026-01-01 00:00:00.000000+00:00",
-                "run",
-                "work",
-                1e-6,
-                "[]",
-                "{}",
-                "",
-                "m",
-                0.1,
-                k,
-                0.5,
-            ),
-        )
+        values[layers] = k
+        conn.execute(sql, values)
         conn.commit()
     elapsed = time.perf_counter() - start
     conn.close()
@@ -95,9 +79,10 @@ def run(report: Report) -> None:
         folder = Path(tmp)
         configs = [Config("m", 0.1, k) for k in range(calls)]
         # Alternated, best of each: drift on a shared machine hits both sides alike.
+        row = _tracked_row(folder)
         raw_row = direct = tracked = float("inf")
         for _ in range(7):
-            raw_row = min(raw_row, _raw_insert_seconds(folder, calls))
+            raw_row = min(raw_row, _raw_insert_seconds(folder, row, calls))
             direct = min(direct, _direct_seconds(configs))
             tracked = min(tracked, _tracked_seconds(folder, configs))
         overhead = tracked - direct

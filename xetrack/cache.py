@@ -37,6 +37,10 @@ def _qualname(kind: type) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
+#: Per config class: the start of its token and its field names, in order.
+_CONFIG_TOKENS: dict[type, tuple[str, tuple[str, ...]]] = {}
+
+
 def token(value: object) -> str:
     """A canonical text for ``value``: equal values, equal text, in any process.
 
@@ -44,6 +48,12 @@ def token(value: object) -> str:
     sets, mutable dataclasses, objects hashed by identity).
     """
     kind = type(value)
+    known = _CONFIG_TOKENS.get(kind)
+    if known is not None:  # a frozen dataclass or Pydantic model seen before
+        prefix, names = known
+        return (
+            prefix + ",".join([f"{n}={token(getattr(value, n))}" for n in names]) + ")"
+        )
     if value is None:
         return "N"
     if kind is bool:
@@ -69,14 +79,12 @@ def token(value: object) -> str:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if not kind.__dataclass_params__.frozen:  # type: ignore[attr-defined]
             raise Unhashable(kind)  # its fields may change after the call
-        fields = (
-            f"{f.name}={token(getattr(value, f.name))}"
-            for f in dataclasses.fields(value)
-        )
-        return f"d{_qualname(kind)}(" + ",".join(fields) + ")"
+        names = tuple(f.name for f in dataclasses.fields(value))
+        _CONFIG_TOKENS[kind] = (f"d{_qualname(kind)}(", names)
+        return token(value)
     if hasattr(kind, "model_fields") and callable(getattr(value, "model_dump", None)):
-        fields = (f"{name}={token(getattr(value, name))}" for name in kind.model_fields)
-        return f"p{_qualname(kind)}(" + ",".join(fields) + ")"
+        _CONFIG_TOKENS[kind] = (f"p{_qualname(kind)}(", tuple(kind.model_fields))
+        return token(value)
     item = getattr(value, "item", None)
     if kind.__module__ == "numpy" and callable(item) and getattr(value, "ndim", 1) == 0:
         return token(item())

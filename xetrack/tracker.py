@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.assets import AssetStore
-from xetrack.cache import ResultCache, Unhashable, bind, key_for, signature
+from xetrack.cache import ResultCache, Unhashable, bind, key_for
 from xetrack.errors import EngineUnavailableError, InvalidArgumentError
 from xetrack.git import git_info
 from xetrack.logs import Sinks, TrackerLogger
@@ -438,9 +438,8 @@ class Tracker:
         params: Mapping[str, object] | None = None,
     ) -> str | None:
         """The result-cache key of a call, or None when an argument is unhashable."""
-        args, kwargs = list(args or ()), dict(kwargs or {})
-        sig = signature(func)
-        kinds = {n: p.kind for n, p in sig.parameters.items()} if sig else None
+        args, kwargs = tuple(args or ()), dict(kwargs or {})
+        kinds = shape_of(func).kinds
         merged = {**self._flat_params, **self.flatten(params or {})}
         try:
             return key_for(func, bind(func, args, kwargs), args, kwargs, merged, kinds)

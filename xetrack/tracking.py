@@ -83,6 +83,7 @@ class Shape:
         "allowed",
         "coroutine",
         "defaults",
+        "kinds",
         "name",
         "names",
         "positional",
@@ -103,6 +104,8 @@ class Shape:
             if not params or params[0].kind not in positional:
                 sig = None
             params = params[1:]
+        #: parameter -> kind, as the signature of the call (a bound method's) has them
+        self.kinds = {p.name: p.kind for p in params}
         # A plain function whose first parameter is self/cls is a method decorated in
         # its class body: that argument is the receiver, not an input.
         self.receiver = not bound and bool(params) and params[0].name in RECEIVERS
@@ -231,11 +234,13 @@ class Call:
             self.configs = configs
 
     def _key(self, arguments: dict[str, object] | None) -> str | None:
-        sig = signature(self.func)
-        kinds = {n: p.kind for n, p in sig.parameters.items()} if sig else None
-        params = {**self.tracker.flat_params, **self.tracker.flatten(self.params)}
+        params = self.tracker.flat_params
+        if self.params:
+            params = {**params, **self.tracker.flatten(self.params)}
         try:
-            return key_for(self.func, arguments, self.args, self.kwargs, params, kinds)
+            return key_for(
+                self.func, arguments, self.args, self.kwargs, params, self.shape.kinds
+            )
         except Unhashable as exc:
             self.tracker.warn_unhashable(exc.kind)
             return None
