@@ -274,7 +274,7 @@ class Call:
                     f"the call is tracked but will run again next time",
                     stacklevel=4,
                 )
-        self.log(result, elapsed, lineage="", system=system)
+        self.log(result, elapsed, "", system)
 
     def failed(
         self, exc: BaseException, elapsed: float, system: dict[str, object]
@@ -312,11 +312,12 @@ class Call:
             flatten(system, sink, into=row)
         if returned:
             if type(result) is dict or isinstance(result, Mapping):
-                merged = {
-                    f"result_{name}" if name in CALL_COLUMNS else name: value
-                    for name, value in result.items()
-                }
-                flatten(merged, sink, into=row, hints=hints)
+                if not CALL_COLUMNS.isdisjoint(result):
+                    result = {
+                        f"result_{name}" if name in CALL_COLUMNS else name: value
+                        for name, value in result.items()
+                    }
+                flatten(result, sink, into=row, hints=hints)
             else:
                 row["function_result"] = _result_value(result)
         try:
