@@ -211,7 +211,7 @@ def test_scan_and_delete_cache_by_track_id(tmp_path: Path, db_path: Path) -> Non
     assert Reader.read_cache(tmp_path / "cache", "0" * 32) is None
 
 
-def test_hit_in_a_second_python_process(tmp_path: Path) -> None:
+def test_hit_in_a_second_python_process(tmp_path: Path, db_path: Path) -> None:
     """A frozen dataclass of strings keys the same in another interpreter (str hashing differs)."""
     module = tmp_path / "work_mod.py"
     module.write_text(
@@ -233,7 +233,7 @@ def test_hit_in_a_second_python_process(tmp_path: Path) -> None:
         sys.path.insert(0, {str(tmp_path)!r})
         from work_mod import Cfg, work
         from xetrack import Tracker
-        t = Tracker({str(tmp_path / "p.db")!r}, cache={str(tmp_path / "cache")!r})
+        t = Tracker({str(db_path)!r}, cache={str(tmp_path / "cache")!r})
         print(t.track(work, args=[Cfg("alpha", "beta")])["pid"], t.latest["cache"], t.track_id, sep="|")
         """
     )
@@ -250,6 +250,9 @@ def test_hit_in_a_second_python_process(tmp_path: Path) -> None:
     (pid1, lineage1, run1), (pid2, lineage2, _) = outputs
     assert pid1 == pid2  # the second process returned the first one's result
     assert lineage1 == "" and lineage2 == run1
+    assert (
+        len(Reader(db_path).to_df()) == 2
+    )  # both calls are rows in this engine's file
 
 
 def test_missing_cache_dir_is_a_clear_error(tmp_path: Path) -> None:
