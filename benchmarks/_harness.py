@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+
+def user_env() -> dict[str, str]:
+    """This environment with bytecode caching on, as users have it: where
+    PYTHONDONTWRITEBYTECODE is set (some containers), an editable install would be
+    compiled again by every subprocess we time."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def best_of(fn: Callable[[], object], repeat: int = 3) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
 import sys
@@ -11,22 +10,19 @@ import time
 from pathlib import Path
 
 import pytest
-from _harness import Report
+from _harness import Report, user_env
 
 from pytest_xetrack.timing import measure
 
 
 def _pytest(folder: Path, *args: str) -> float:
-    # Bytecode caching as on a user's machine: with PYTHONDONTWRITEBYTECODE set (as
-    # in some containers), an editable install would recompile the plugin each run.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         cwd=folder,
         check=True,
         capture_output=True,
-        env=env,
+        env=user_env(),
     )
     return time.perf_counter() - start
 
