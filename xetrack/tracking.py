@@ -69,7 +69,7 @@ def _describe(value: tuple[object, ...] | dict[str, object]) -> str:
     try:
         return _write_json(value)
     except ValueError:  # a circular structure: shown, not a reason to fail the call
-        return _shown(value)
+        return _shown(list(value) if type(value) is tuple else value)
 
 
 class Shape:

@@ -226,6 +226,26 @@ def test_list_with_an_object_inside_is_a_clear_error(db_path: Path) -> None:
         Tracker(db_path).log({"l": [object()]})
 
 
+def test_a_list_that_contains_itself_is_a_clear_error(db_path: Path) -> None:
+    tracker = Tracker(db_path)
+    tracker.log({"l": [1, 2]})
+    looped: list[object] = [1]
+    looped.append(looped)
+    with pytest.raises(InvalidValueError, match="value of 'l' cannot be written"):
+        tracker.log({"l": looped})
+    assert tracker.count_all() == 1  # the earlier row stays, nothing else was written
+
+
+def test_a_tracked_call_with_a_self_containing_argument_is_still_recorded(
+    db_path: Path,
+) -> None:
+    tracker = Tracker(db_path)
+    looped: list[object] = [1]
+    looped.append(looped)
+    assert tracker.track(len, args=[looped]) == 2
+    assert tracker.latest["args"] == "[[1, [...]]]"  # shown by its repr
+
+
 @dataclasses.dataclass(frozen=True)
 class Inner:
     depth: int
