@@ -337,17 +337,23 @@ def json_writer(default: Callable[[Any], Any]) -> Callable[[object], str]:
         return encoder.encode
     # No circular-reference bookkeeping (markers=None); a cycle ends in RecursionError
     # and is encoded again the checked way, which names it.
-    fast = make(
-        None,
-        default,
-        json.encoder.encode_basestring,
-        None,
-        ": ",
-        ", ",
-        False,
-        False,
-        True,
-    )
+    try:
+        fast = make(
+            None,
+            default,
+            json.encoder.encode_basestring,
+            None,
+            ": ",
+            ", ",
+            False,
+            False,
+            True,
+        )
+        sample = {"a": [1, 2.5, "é\n", None, True], "b": {}}
+        if "".join(fast(sample, 0)) != encoder.encode(sample):
+            return encoder.encode  # another Python's encoder: keep the public way
+    except TypeError:
+        return encoder.encode
 
     def write(value: object) -> str:
         try:
