@@ -116,6 +116,8 @@ def test_store_locked_error_is_a_xetrack_error() -> None:
 
 
 @pytest.mark.parametrize("start", ["fork"])
+# Forking on purpose; under xdist the worker has threads, which 3.12+ warns about.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")
 def test_a_forked_child_reopens_its_own_sqlite_connection(
     tmp_path: Path, start: str
 ) -> None:

@@ -34,7 +34,11 @@ T = TypeVar("T")
 
 #: How long a writer waits for the file's lock before it gives up.
 BUSY_TIMEOUT_S: Final = 120.0
-_BUSY_CODES: Final = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+#: SQLITE_BUSY and SQLITE_LOCKED (the sqlite3 module names them from Python 3.11 on)
+_BUSY_CODES: Final = {
+    getattr(sqlite3, "SQLITE_BUSY", 5),
+    getattr(sqlite3, "SQLITE_LOCKED", 6),
+}
 
 _LOGICAL: Final = {
     "INTEGER": INTEGER,
