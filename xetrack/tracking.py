@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Final
 from xetrack.cache import RECEIVERS, Unhashable, bind, function_id, key_for, signature
 from xetrack.errors import TypeConflictError
 from xetrack.values import (
-    field_names,
     flatten,
     is_config,
     json_default,
@@ -47,8 +46,6 @@ _REPR_LIMIT: Final = 200
 
 def _lenient(value: object) -> object:
     """JSON for the args/kwargs columns: what cannot be JSON is shown by its repr."""
-    if is_config(value):  # the usual one first
-        return {name: getattr(value, name) for name in field_names(type(value))}
     try:
         return json_default(value)
     except TypeError:

@@ -20,7 +20,7 @@ import math
 import time
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import Any, Final
 
@@ -96,12 +96,6 @@ def field_names(kind: type) -> tuple[str, ...]:
             names = tuple(getattr(kind, "model_fields", ()))
         _FIELD_NAMES[kind] = names
     return names
-
-
-def config_fields(value: object) -> Iterator[tuple[str, object]]:
-    """The fields of a dataclass or Pydantic model, without converting nested configs."""
-    for name in field_names(type(value)):
-        yield name, getattr(value, name)
 
 
 #: (config class, key) -> (field, column, logical type its annotation implies) per
