@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from pytest_xetrack.options import add_options, check_mark, read_options
-from pytest_xetrack.session import STATE, Session, TestState, run_tracked
+from pytest_xetrack.session import (
+    STATE,
+    Session,
+    TestState,
+    run_tracked,
+    timing_notes,
+)
 
 SESSION = pytest.StashKey[Session]()
 
@@ -24,8 +30,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "track(rounds=1, warmup=0, table=None, cache=False, params=None, metrics=None): "
-        "record this test as a benchmark or experiment with pytest-xetrack",
+        "track(rounds=None, warmup=None, table=None, cache=False, params=None, "
+        "metrics=None, iterations=None, min_rounds=None, min_time=None, "
+        "max_time=None, warmup_time=None, timer=None, disable_gc=None, setup=None, "
+        "teardown=None): record this test as a benchmark or experiment with "
+        "pytest-xetrack (rounds and warmup fix the counts; by default a time budget)",
     )
     options = read_options(config)
     workerinput = getattr(config, "workerinput", None)
@@ -64,9 +73,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _context(config: pytest.Config) -> dict[str, object]:
-    from pytest_xetrack.session import run_context
+    from pytest_xetrack.session import run_context, xdist_workers
 
-    return run_context(str(config.rootpath))
+    return run_context(str(config.rootpath), xdist_workers(config))
 
 
 def pytest_collection_modifyitems(
@@ -169,7 +178,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         line += f"; {session.served_from_cache} results served from cache"
     terminalreporter.write_sep("-", "xetrack")
     terminalreporter.write_line(line)
-    for note in session.notes:
+    for note in session.notes + timing_notes(session):
         terminalreporter.write_line(f"xetrack: {note}")
     if session.verdict is not None:
         from pytest_xetrack.report import write

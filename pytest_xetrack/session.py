@@ -13,8 +13,8 @@ import pytest
 from pytest_xetrack.options import Options
 
 if TYPE_CHECKING:
-    from pytest_xetrack.timing import Measurement
     from xetrack import Tracker
+    from xetrack.timing import Measurement
 
 # platform, hashlib, inspect and the timing statistics are imported where they are
 # used: a session that records nothing should not pay for them at start-up.
@@ -33,9 +33,18 @@ _TEST_COLUMNS = frozenset(
         "time_mean",
         "time_stddev",
         "time_iqr",
+        "time_ops",
+        "time_outliers",
         "rounds",
+        "iterations",
         "warmup",
         "time_samples",
+        "time_batches",
+        "timer",
+        "unstable",
+        "unstable_reason",
+        "remeasured",
+        "first_function_time",
         "function_result",
         "cache",
         "metrics",
@@ -53,8 +62,9 @@ CONTEXT_COLUMNS: dict[str, type] = {
 }
 
 
-def environment() -> dict[str, object]:
-    """Where the numbers were measured: Python, platform, CPU model and count."""
+def environment(workers: int = 0) -> dict[str, object]:
+    """Where the numbers were measured: Python, platform, CPU model and count, and
+    how many pytest-xdist workers shared the CPU (0: a serial session)."""
     import hashlib
     import platform
 
@@ -64,7 +74,11 @@ def environment() -> dict[str, object]:
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count() or 0,
     }
-    text = "|".join(str(env[k]) for k in sorted(env))
+    # Workers share the CPU, so a parallel session is another environment; a serial
+    # one keeps the fingerprint it had before worker counts were recorded.
+    fingerprinted = dict(env, xdist_workers=workers) if workers else env
+    text = "|".join(str(fingerprinted[k]) for k in sorted(fingerprinted))
+    env["xdist_workers"] = workers
     env["env_fingerprint"] = hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
     return env
 
@@ -82,7 +96,20 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def run_context(rootdir: str) -> dict[str, object]:
+def xdist_workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this session runs (0: serial)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return int(workerinput.get("workercount") or 0)
+    if not config.pluginmanager.hasplugin("xdist"):
+        return 0
+    count = getattr(config.option, "numprocesses", None)
+    if not isinstance(count, int) or getattr(config.option, "dist", "no") == "no":
+        return 0
+    return max(count, 0)
+
+
+def run_context(rootdir: str, workers: int = 0) -> dict[str, object]:
     """The columns every row of the session carries: git state and environment."""
     from xetrack.git import git_info
 
@@ -91,7 +118,7 @@ def run_context(rootdir: str) -> dict[str, object]:
         "git_commit": git.commit,
         "git_branch": git.branch,
         "git_dirty": git.dirty,
-        **environment(),
+        **environment(workers),
     }
 
 
@@ -126,6 +153,10 @@ class Session:
     notes: list[str] = field(default_factory=list)
     #: the comparison with the baseline, when --xetrack-compare asked for one
     verdict: Any = None
+    #: (test_nodeid, why) of benchmarks whose timings were unstable
+    unstable: list[tuple[str, str]] = field(default_factory=list)
+    #: benchmarks timed in this session (rows with a function_time)
+    timed: int = 0
 
     @property
     def track_id(self) -> str:
@@ -195,7 +226,9 @@ class Session:
                     )
         elif self.options.record_all and (self.recording or self.outbox is not None):
             if not self.context and not self.worker:
-                self.context = run_context(str(item.config.rootpath))
+                self.context = run_context(
+                    str(item.config.rootpath), xdist_workers(item.config)
+                )
             summary = self.tracker_for(item, state)
             summary.log(
                 {
@@ -233,6 +266,7 @@ class Session:
             by_table: dict[str, list[dict[str, object]]] = {}
             for entry in payload["rows"]:
                 by_table.setdefault(entry["table"], []).append(entry["row"])
+                self.note_timing(entry["row"])
             for table, rows in by_table.items():
                 target = root if table == root.table_name else root.derive(table=table)
                 try:
@@ -248,11 +282,43 @@ class Session:
                             )
             self.served_from_cache += int(payload.get("served", 0))
 
+    def note_timing(self, row: Mapping[str, object]) -> None:
+        """Count a benchmark's row for the summary; remember it if it was unstable."""
+        if row.get("time_samples") is None:
+            return
+        self.timed += 1
+        if row.get("unstable"):
+            self.unstable.append(
+                (str(row.get("test_nodeid")), str(row.get("unstable_reason") or ""))
+            )
+
     def close(self) -> None:
         if self.root is not None:
             self.root.close()
         if self.controller is not None:
             self.controller.close()
+
+
+def timing_notes(session: Session) -> list[str]:
+    """Summary lines about how this session's timings were taken."""
+    notes = []
+    workers = session.context.get("xdist_workers") or 0
+    if session.timed and isinstance(workers, int) and workers > 0:
+        notes.append(
+            f"{session.timed} benchmarks were timed under pytest-xdist with {workers} "
+            f"workers sharing the CPU: their timings are slower and noisier than a "
+            f"serial run's, and are compared only with runs of as many workers "
+            f"(run benchmarks with -n 0 for numbers you can compare)"
+        )
+    if session.unstable:
+        shown = "; ".join(f"{n}: {why}" for n, why in session.unstable[:5])
+        more = len(session.unstable) - 5
+        notes.append(
+            f"{len(session.unstable)} of {session.timed} benchmarks are unstable "
+            f"(unstable=1 on their rows; their verdicts are not to be trusted): "
+            f"{shown}" + (f"; and {more} more" if more > 0 else "")
+        )
+    return notes
 
 
 def test_columns(item: pytest.Item) -> dict[str, object]:
@@ -328,11 +394,12 @@ def run_tracked(
     session: Session, item: pytest.Function, state: TestState, kwargs: Mapping[str, Any]
 ) -> None:
     """Run a @track test: rounds, statistics, metrics, cache; write its row."""
-    from pytest_xetrack.timing import measure
+    from pytest_xetrack.timing import timing_config
     from xetrack.cache import ResultCache
+    from xetrack.errors import XetrackError
+    from xetrack.timing import measure
 
     testargs = {arg: item.funcargs[arg] for arg in item._fixtureinfo.argnames}
-    rounds, warmup = int(kwargs.get("rounds", 1)), int(kwargs.get("warmup", 0))
     metrics = dict(kwargs.get("metrics") or {})
     extra = dict(kwargs.get("params") or {})
     use_cache = bool(kwargs.get("cache")) and session.options.cache is not None
@@ -352,9 +419,13 @@ def run_tracked(
                 if not session.worker:
                     session.served_from_cache += 1
                 return
-        function = item.obj
-        measured = measure(lambda: function(**testargs), rounds, warmup)
-        row = _row(measured, rounds, warmup, metrics)
+        try:
+            config = timing_config(kwargs, session.options.timing, testargs)
+        except XetrackError as exc:  # the marker against the session's options
+            pytest.fail(f"{item.nodeid}: @track: {exc}", pytrace=False)
+        given = {} if config.setup is not None else testargs
+        measured = measure(item.obj, (), given, config)
+        row = _row(measured, metrics)
         if cache is not None:
             row["cache"] = ""
         failed = measured.error is not None and not isinstance(
@@ -362,6 +433,8 @@ def run_tracked(
         )
         if measured.error is None or failed:
             tracker.log(row)
+            if not session.worker:
+                session.note_timing({**row, "test_nodeid": item.nodeid})
         if measured.error is not None:
             raise measured.error
         if cache is not None and key is not None:
@@ -375,11 +448,18 @@ def run_tracked(
             cache.close()
 
 
-def _row(
-    measured: Measurement, rounds: int, warmup: int, metrics: Mapping[str, str]
-) -> dict[str, object]:
-    row: dict[str, object] = dict(measured.statistics())
-    row["warmup"] = warmup
+def _row(measured: Measurement, metrics: Mapping[str, str]) -> dict[str, object]:
+    row: dict[str, object] = {"rounds": 0}
+    stats = measured.stats()
+    if stats is not None:
+        row.update(stats.columns())
+        reason = stats.unstable()
+        row["unstable"] = int(bool(reason))
+        row["unstable_reason"] = reason
+        row["time_samples"] = measured.samples
+        row["time_batches"] = measured.batches
+    row["warmup"] = measured.warmup_rounds
+    row["timer"] = measured.config.timer
     row["outcome"] = "passed" if measured.error is None else "failed"
     row["error"] = (
         ""
