@@ -47,6 +47,11 @@ def pytest_configure(config: pytest.Config) -> None:
             worker=True,
         )
         if info:
+            session.expected = {
+                str(k): (float(v[0]), float(v[1]))
+                for k, v in dict(info.get("expected") or {}).items()
+            }
+        if info:
             from pytest_xetrack.xdist import WorkerOutbox
 
             session.outbox = WorkerOutbox(info["spool"])
@@ -65,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
             if str(options.db) not in str(exc)
             else str(exc)
         ) from None
+    session.load_expected(str(config.rootpath))
     if config.pluginmanager.hasplugin("xdist"):
         from pytest_xetrack.xdist import Controller
 

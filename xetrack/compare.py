@@ -2,13 +2,16 @@
 
 The one comparison engine: ``xt compare``, ``xt history`` and the pytest plugin's
 report all call it. Selecting runs is pushed into SQL (one grouped scan, then the
-rows of the two runs); statistics use scipy on the raw per-round samples.
+rows of the two runs and the values of their lineage); the verdict rule for
+timings is :mod:`xetrack.verdict`: a change must exceed both the minimum effect
+and that benchmark's run-to-run noise, estimated from its history and batches.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,6 +22,14 @@ from xetrack.errors import InvalidArgumentError, XetrackError
 from xetrack.git import run_git
 from xetrack.store import open_store
 from xetrack.store.schema import quote_ident
+from xetrack.verdict import (
+    LOOKBACK,
+    Evidence,
+    RunValue,
+    batch_noise,
+    floor_for,
+    judge_timing,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,7 +74,8 @@ class Run:
 
 @dataclass
 class Row:
-    """One benchmark and metric, base against head."""
+    """One benchmark and metric, base against head: the values, the verdict and the
+    evidence for it, as every renderer shows them (none of them recomputes)."""
 
     benchmark: str
     metric: str
@@ -75,10 +87,39 @@ class Row:
     base_iqr: float | None = None
     head_iqr: float | None = None
     ratio: float | None = None
-    p_value: float | None = None
     verdict: str = "unchanged"
+    #: the ratio head/base, give or take the noise (timings only)
+    interval: tuple[float, float] | None = None
+    #: the smallest relative change called a change here (0.07: 7%)
+    noise_floor: float | None = None
+    #: where that noise floor came from ("history of 9 runs", "batches x3, ...")
+    noise_source: str = ""
+    #: earlier runs of this benchmark that set the noise
+    history: int = 0
+    #: why the timings of base or head are not to be trusted ("" when they are)
+    unstable: str = ""
+    #: head's first reading, when the session measured it again as a suspect
+    remeasured: float | None = None
     base_samples: list[float] = field(default_factory=list)
     head_samples: list[float] = field(default_factory=list)
+
+    def evidence(self) -> str:
+        """The verdict's evidence in one line: effect, interval, noise floor, counts."""
+        if self.ratio is None:
+            return f"n={self.base_n}/{self.head_n}"
+        parts = [f"x{self.ratio:.3f}"]
+        if self.interval is not None:
+            parts.append(f"[{self.interval[0]:.3f}, {self.interval[1]:.3f}]")
+        if self.noise_floor is not None:
+            parts.append(f"noise floor {self.noise_floor:.1%} from {self.noise_source}")
+        parts.append(f"n={self.base_n}/{self.head_n}")
+        if self.remeasured is not None:
+            parts.append(
+                f"measured again after a first reading of {self.remeasured:.4g}"
+            )
+        if self.unstable:
+            parts.append(f"unstable: {self.unstable}")
+        return ", ".join(parts)
 
 
 @dataclass
@@ -88,7 +129,6 @@ class Comparison:
     rows: list[Row]
     notes: list[str]
     min_effect: float
-    alpha: float
 
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -103,7 +143,9 @@ class Comparison:
         counts = (
             ", ".join(f"{n} {v}" for v, n in self.counts().items()) or "no benchmarks"
         )
-        return f"{counts} vs {self.base.label()}"
+        unstable = sum(1 for r in self.rows if r.unstable)
+        tail = f" ({unstable} unstable)" if unstable else ""
+        return f"{counts} vs {self.base.label()}{tail}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,7 +155,6 @@ class Comparison:
             "counts": self.counts(),
             "notes": list(self.notes),
             "min_effect": self.min_effect,
-            "alpha": self.alpha,
             "rows": [asdict(r) for r in self.rows],
         }
 
@@ -212,11 +253,6 @@ def default_base(
 
 
 # -- statistics ---------------------------------------------------------------------------
-def _min_p(n1: int, n2: int) -> float:
-    """The smallest two-sided p-value an exact Mann-Whitney U test can give."""
-    return 2.0 / math.comb(n1 + n2, n1)
-
-
 def _iqr(values: Sequence[float]) -> float:
     if len(values) < 2:
         return 0.0
@@ -224,56 +260,20 @@ def _iqr(values: Sequence[float]) -> float:
     return q3 - q1
 
 
-def p_values(pairs: Sequence[tuple[Sequence[float], Sequence[float]]]) -> list[float]:
-    """Two-sided Mann-Whitney U p-values of many (base, head) sample pairs.
-
-    Pairs of the same sizes go to scipy in one vectorised call: a hundred
-    benchmarks cost about what one does.
-    """
-    import numpy as np
-    from scipy.stats import mannwhitneyu
-
-    out = [math.nan] * len(pairs)
-    groups: dict[tuple[int, int], list[int]] = {}
-    for index, (base, head) in enumerate(pairs):
-        groups.setdefault((len(base), len(head)), []).append(index)
-    for indices in groups.values():
-        x = np.array([pairs[i][0] for i in indices], dtype=float)
-        y = np.array([pairs[i][1] for i in indices], dtype=float)
-        result = mannwhitneyu(x, y, alternative="two-sided", axis=1)
-        for i, p in zip(indices, np.atleast_1d(result.pvalue), strict=True):
-            out[i] = float(p)
-    return out
-
-
 def judge(
-    base: Sequence[float],
-    head: Sequence[float],
-    direction: str,
-    min_effect: float,
-    alpha: float,
-    test: bool,
-    p: float | None = None,
-) -> tuple[str, float | None]:
-    """Verdict and p-value. ``test``: samples of a noisy quantity (timings), judged by
-    a Mann-Whitney U test (``p``, computed here if not given) and the minimum effect;
-    otherwise by the effect alone."""
+    base: Sequence[float], head: Sequence[float], direction: str, min_effect: float
+) -> str:
+    """Verdict on a declared metric (not a timing) by its direction and size alone:
+    such metrics (accuracy, loss) are computed, not measured against a clock."""
     base_mid, head_mid = statistics.median(base), statistics.median(head)
     if base_mid == 0:
         change = 0.0 if head_mid == 0 else math.inf
     else:
         change = (head_mid - base_mid) / abs(base_mid)
     worse = change > 0 if direction == "min" else change < 0
-    big = abs(change) >= min_effect
-    if not test:
-        return ("regressed" if worse else "improved") if big else "unchanged", None
-    if _min_p(len(base), len(head)) >= alpha:
-        return "inconclusive", None
-    if p is None:
-        (p,) = p_values([(base, head)])
-    if p < alpha and big:
-        return ("regressed" if worse else "improved"), p
-    return "unchanged", p
+    if abs(change) < min_effect:
+        return "unchanged"
+    return "regressed" if worse else "improved"
 
 
 # -- rows of a run ------------------------------------------------------------------------
@@ -282,19 +282,57 @@ class _Bench:
     samples: dict[str, list[float]] = field(default_factory=dict)
     directions: dict[str, str] = field(default_factory=dict)
     failed: bool = False
+    #: medians of the batches the timing samples were measured in (a row without
+    #: batches is one batch)
+    medians: list[float] = field(default_factory=list)
+    unstable: str = ""
+    #: the first reading of a benchmark the session measured again
+    first: float | None = None
 
 
-def _load(
-    store: SqlStore, table: str, track_ids: Sequence[str], metrics: Sequence[str]
-) -> dict[str, dict[str, _Bench]]:
-    """Benchmarks of each run, from one scan of the table."""
-    types = store.schema(table).types
+def _ident(types: Mapping[str, object], table: str) -> str:
     ident = "test_nodeid" if "test_nodeid" in types else "function_name"
     if ident not in types:
         raise InvalidArgumentError(
             f"table {table!r} has neither test_nodeid nor function_name: nothing identifies "
             f"a benchmark (rows of @track tests or tracker.track calls have them)"
         )
+    return ident
+
+
+def _floats(text: object) -> list[float]:
+    """A JSON list of numbers from a cell; [] for anything else (data is untrusted)."""
+    if not isinstance(text, str) or not text:
+        return []
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return []
+    if not isinstance(values, list):
+        return []
+    return [
+        float(v)
+        for v in values
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    ]
+
+
+def _batch_medians(samples: Sequence[float], sizes: Sequence[float]) -> list[float]:
+    from xetrack.timing.stats import split
+
+    counts = [int(s) for s in sizes if s >= 1]
+    if len(counts) < 2 or sum(counts) != len(samples):
+        return [statistics.median(samples)] if samples else []
+    return [statistics.median(part) for part in split(samples, counts)]
+
+
+def _load(
+    store: SqlStore, table: str, track_ids: Sequence[str], metrics: Sequence[str]
+) -> tuple[dict[str, dict[str, _Bench]], dict[str, set[int]]]:
+    """Benchmarks of each run, and the xdist worker counts each ran with, from one
+    scan of the table."""
+    types = store.schema(table).types
+    ident = _ident(types, table)
     # A run is a few hundred rows at most: take them whole, so declared metrics
     # (named only inside each row's "metrics") come along.
     marks = ", ".join("?" * len(track_ids))
@@ -303,35 +341,108 @@ def _load(
         list(track_ids),
     )
     runs: dict[str, dict[str, _Bench]] = {t: {} for t in track_ids}
+    workers: dict[str, set[int]] = {t: set() for t in track_ids}
     for raw in rows:
         row = dict(zip(names, raw, strict=True))
         if row[ident] is None:
             continue
         bench = runs[row["track_id"]].setdefault(str(row[ident]), _Bench())
+        if isinstance(row.get("xdist_workers"), int):
+            workers[row["track_id"]].add(row["xdist_workers"])
         if row.get("outcome") in ("failed", "error"):
             bench.failed = True
         declared = row.get("metrics")
         if isinstance(declared, str) and declared:
             try:
-                bench.directions.update(json.loads(declared))
+                found = json.loads(declared)
             except ValueError:
-                pass
-        samples = row.get("time_samples")
-        if isinstance(samples, str) and samples:
-            bench.samples.setdefault(TIME, []).extend(
-                float(s) for s in json.loads(samples)
+                found = None
+            if isinstance(found, dict):
+                bench.directions.update(
+                    {str(k): v for k, v in found.items() if v in ("min", "max")}
+                )
+        samples = _floats(row.get("time_samples"))
+        if not samples and _number(row.get(TIME)):
+            samples = [float(row[TIME])]
+        if samples:
+            bench.samples.setdefault(TIME, []).extend(samples)
+            bench.medians.extend(
+                _batch_medians(samples, _floats(row.get("time_batches")))
             )
-        elif isinstance(row.get(TIME), (int, float)):
-            bench.samples.setdefault(TIME, []).append(float(row[TIME]))
+        if _number(row.get("first_function_time")):
+            bench.first = float(row["first_function_time"])
+        if row.get("unstable") and not bench.unstable:
+            bench.unstable = str(row.get("unstable_reason") or "unstable")
         for metric in dict.fromkeys([*metrics, *bench.directions]):
             value = row.get(metric)
-            if (
-                metric != TIME
-                and isinstance(value, (int, float))
-                and not isinstance(value, bool)
-            ):
-                bench.samples.setdefault(metric, []).append(float(value))
-    return runs
+            if metric != TIME and _number(value):
+                bench.samples.setdefault(metric, []).append(float(value))  # type: ignore[arg-type]
+    return runs, workers
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# -- the lineage: earlier runs whose values tell a benchmark's noise -------------------------
+_SHA = re.compile(r"[0-9a-f]{4,64}")
+
+
+def lineage(
+    head: Run, base: Run | None, runs: Sequence[Run], repo: str | Path | None
+) -> list[Run]:
+    """Earlier runs of head's environment on its lineage, oldest first (at most
+    LOOKBACK): runs on ancestors of head's commit or on that commit itself, and
+    the baseline. Without git: the earlier runs of the same environment."""
+    ancestors: set[str] | None = None
+    if head.commit and repo is not None and _SHA.fullmatch(head.commit):
+        # the commit comes from the store: passed only when it is a plain sha
+        listed = run_git(repo, "rev-list", head.commit)
+        if listed is not None:
+            ancestors = set(listed.split())
+    chosen = [
+        r
+        for r in runs
+        if r.track_id != head.track_id
+        and r.last <= head.last
+        and r.fingerprint == head.fingerprint
+        and (ancestors is None or r.commit in ancestors)
+    ]
+    chosen.sort(key=lambda r: r.last)
+    chosen = chosen[-LOOKBACK:]
+    if base is not None and all(r.track_id != base.track_id for r in chosen):
+        chosen.append(base)
+    return chosen
+
+
+def _history(
+    store: SqlStore, table: str, earlier: Sequence[Run]
+) -> dict[str, list[float]]:
+    """Each benchmark's value (its median function_time) in each earlier run, in
+    the runs' order; one query."""
+    if not earlier:
+        return {}
+    types = store.schema(table).types
+    if TIME not in types:
+        return {}
+    ident = quote_ident(_ident(types, table))
+    marks = ", ".join("?" * len(earlier))
+    _, rows = store.query(
+        f"SELECT track_id, {ident}, {quote_ident(TIME)} FROM {quote_ident(table)} "
+        f"WHERE track_id IN ({marks}) AND {ident} IS NOT NULL",
+        [r.track_id for r in earlier],
+    )
+    found: dict[tuple[str, str], list[float]] = {}
+    for track_id, name, value in rows:
+        if _number(value) and math.isfinite(value):
+            found.setdefault((str(name), track_id), []).append(float(value))
+    order = [r.track_id for r in earlier]
+    out: dict[str, list[float]] = {}
+    for name in sorted({n for n, _ in found}):
+        out[name] = [
+            statistics.median(found[(name, t)]) for t in order if (name, t) in found
+        ]
+    return out
 
 
 def compare(
@@ -342,24 +453,23 @@ def compare(
     metrics: Sequence[str] | None = None,
     repo: str | Path | None = ".",
     min_effect: float = 0.05,
-    alpha: float = 0.05,
     any_env: bool = False,
 ) -> Comparison:
     """Compare two runs of ``db``: ``head`` (default: the latest run) against ``base``
     (default: the newest run on an ancestor commit, see :func:`default_base`).
 
     ``metrics`` limits the comparison to these columns; by default ``function_time``
-    and the metrics the benchmarks declared. Raises :class:`NoRunError` for a
-    reference that matches nothing.
+    and the metrics the benchmarks declared. Timings are judged against the noise of
+    each benchmark (see :mod:`xetrack.verdict`), estimated from its earlier runs on
+    head's lineage and from its batches. Raises :class:`NoRunError` for a reference
+    that matches nothing.
     """
     store = open_store(db, read_only=True)
     try:
         runs = _runs(store, table)
         notes: list[str] = []
         if not runs:
-            return Comparison(
-                None, None, [], ["no runs in the table yet"], min_effect, alpha
-            )
+            return Comparison(None, None, [], ["no runs in the table yet"], min_effect)
         head_run = resolve(head or "latest", runs, repo)
         base_run = (
             resolve(base, runs, repo)
@@ -371,18 +481,23 @@ def compare(
                 0,
                 f"no baseline for {head_run.label()}: no earlier run on an ancestor commit",
             )
-            return Comparison(None, head_run, [], notes, min_effect, alpha)
+            return Comparison(None, head_run, [], notes, min_effect)
         if base_run.fingerprint != head_run.fingerprint and base:
             notes.append(
                 f"base and head ran on different environments ({base_run.fingerprint} vs "
                 f"{head_run.fingerprint}): timings may differ for that reason alone"
             )
         asked = list(metrics) if metrics else []
-        loaded = _load(store, table, [base_run.track_id, head_run.track_id], asked)
-        base_rows, head_rows = loaded[base_run.track_id], loaded[head_run.track_id]
+        loaded, workers = _load(
+            store, table, [base_run.track_id, head_run.track_id], asked
+        )
+        earlier = lineage(head_run, base_run, runs, repo)
+        past = _history(store, table, earlier)
     finally:
         store.close()
-    rows = _compare_rows(base_rows, head_rows, asked, min_effect, alpha)
+    notes.extend(_worker_notes(workers[base_run.track_id], workers[head_run.track_id]))
+    base_rows, head_rows = loaded[base_run.track_id], loaded[head_run.track_id]
+    rows = _compare_rows(base_rows, head_rows, asked, min_effect, past)
     rows.sort(
         key=lambda r: (
             _ORDER[r.verdict],
@@ -391,7 +506,74 @@ def compare(
             r.metric,
         )
     )
-    return Comparison(base_run, head_run, rows, notes, min_effect, alpha)
+    return Comparison(base_run, head_run, rows, notes, min_effect)
+
+
+def expectations(
+    db: str | Path,
+    head: Run,
+    table: str = "default",
+    repo: str | Path | None = ".",
+    base: str | None = None,
+    min_effect: float = 0.05,
+    any_env: bool = False,
+) -> dict[str, tuple[float, float]]:
+    """Before a run is measured: each benchmark's baseline value and the smallest
+    relative slowdown that would be called a regression against it.
+
+    ``head`` describes the run about to be made (its commit, branch and
+    fingerprint; ``last`` later than any run). A session uses this to measure a
+    suspected regression again before it ends, so a passing spike does not fail
+    CI. Empty when there is no baseline yet.
+    """
+    try:
+        store = open_store(db, read_only=True)
+    except XetrackError:
+        return {}
+    try:
+        runs = _runs(store, table)
+        if not runs:
+            return {}
+        base_run = (
+            resolve(base, runs, repo)
+            if base
+            else default_base(head, runs, repo, any_env, [])
+        )
+        if base_run is None:
+            return {}
+        loaded, _ = _load(store, table, [base_run.track_id], [])
+        past = _history(store, table, lineage(head, base_run, runs, repo))
+    except XetrackError:
+        return {}  # no table yet, a reference that matches nothing: no expectations
+    finally:
+        store.close()
+    out = {}
+    for name, bench in loaded[base_run.track_id].items():
+        samples = bench.samples.get(TIME)
+        if samples:
+            value = _value(bench, samples)
+            found = floor_for(value, None, past.get(name, []), min_effect)
+            out[name] = (value.value, found.floor_ratio)
+    return out
+
+
+def _worker_notes(base: set[int], head: set[int]) -> list[str]:
+    def how(counts: set[int]) -> str:
+        n = max(counts, default=0)
+        return "serially" if n == 0 else f"under pytest-xdist with {n} workers"
+
+    notes = []
+    if max(base, default=0) != max(head, default=0):
+        notes.append(
+            f"base ran {how(base)} and head {how(head)}: workers share the CPU, so "
+            f"their timings differ for that reason alone"
+        )
+    elif max(head, default=0) > 0:
+        notes.append(
+            f"both runs were timed {how(head)}: parallel timings are noisier than "
+            f"serial ones"
+        )
+    return notes
 
 
 def _compare_rows(
@@ -399,10 +581,9 @@ def _compare_rows(
     head: Mapping[str, _Bench],
     asked: Sequence[str],
     min_effect: float,
-    alpha: float,
+    past: Mapping[str, Sequence[float]],
 ) -> list[Row]:
     rows: list[Row] = []
-    tested: list[Row] = []
     for name in sorted(set(base) | set(head)):
         b, h = base.get(name), head.get(name)
         directions = {**(b.directions if b else {}), **(h.directions if h else {})}
@@ -428,6 +609,13 @@ def _compare_rows(
                 )
             if row.base and row.head is not None:
                 row.ratio = row.head / row.base
+            if metric == TIME:
+                row.remeasured = h.first if h is not None else None
+                row.unstable = "; ".join(
+                    f"{side} {x.unstable}"
+                    for side, x in (("head", h), ("base", b))
+                    if x is not None and x.unstable
+                )
             if h is not None and h.failed:
                 row.verdict = "failed"
             elif not base_samples and not head_samples:
@@ -438,25 +626,34 @@ def _compare_rows(
                 row.verdict = "missing"
             elif direction is None:
                 row.verdict = "-"  # shown, not judged: nobody said which way is better
-            elif metric == TIME and _min_p(row.base_n, row.head_n) < alpha:
-                tested.append(row)  # judged below, all timing tests in one go
-            else:
-                row.verdict, row.p_value = judge(
-                    base_samples,
-                    head_samples,
-                    direction,
+            elif metric == TIME and b is not None and h is not None:
+                verdict, found = judge_timing(
+                    _value(b, base_samples),
+                    _value(h, head_samples),
+                    past.get(name, []),
                     min_effect,
-                    alpha,
-                    test=metric == TIME,
                 )
+                row.verdict = verdict
+                _with_evidence(row, found)
+            else:
+                row.verdict = judge(base_samples, head_samples, direction, min_effect)
             rows.append(row)
-    if tested:
-        found = p_values([(r.base_samples, r.head_samples) for r in tested])
-        for row, p in zip(tested, found, strict=True):
-            row.verdict, row.p_value = judge(
-                row.base_samples, row.head_samples, "min", min_effect, alpha, True, p
-            )
     return rows
+
+
+def _value(bench: _Bench, samples: Sequence[float]) -> RunValue:
+    return RunValue(
+        statistics.median(samples), batch_noise(bench.medians), len(bench.medians)
+    )
+
+
+def _with_evidence(row: Row, found: Evidence | None) -> None:
+    if found is None:
+        return
+    row.interval = found.interval
+    row.noise_floor = found.floor_ratio
+    row.noise_source = found.source
+    row.history = found.history
 
 
 # -- the gate -------------------------------------------------------------------------------
@@ -512,18 +709,33 @@ def gate(
 
 def evidence(threshold: Threshold, row: Row) -> str:
     """One line that says why a row fails the gate."""
-    p = f", p={row.p_value:.2g}" if row.p_value is not None else ""
     return (
         f"{row.benchmark} {row.metric}: {_num(row.base)} -> {_num(row.head)} "
-        f"(x{row.ratio:.2f}{p}, n={row.base_n}/{row.head_n}) exceeds {threshold}"
-        if row.ratio is not None
-        else f"{row.benchmark} {row.metric}: {_num(row.base)} -> {_num(row.head)} exceeds {threshold}"
+        f"({row.evidence()}) exceeds {threshold}"
     )
 
 
 # -- output ---------------------------------------------------------------------------------
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
+
+
+def _verdict(row: Row) -> str:
+    flags = [
+        flag
+        for flag, on in (
+            ("unstable", row.unstable),
+            ("measured twice", row.remeasured is not None),
+        )
+        if on
+    ]
+    return row.verdict + (f" ({', '.join(flags)})" if flags else "")
+
+
+def _floor(row: Row) -> str:
+    if row.noise_floor is None:
+        return "-"
+    return f"±{row.noise_floor:.1%}"
 
 
 def render(comparison: Comparison, fmt: str = "table") -> str:
@@ -543,17 +755,34 @@ def render(comparison: Comparison, fmt: str = "table") -> str:
             _num(row.base),
             _num(row.head),
             f"x{row.ratio:.2f}" if row.ratio is not None else "-",
-            row.verdict,
-            f"{row.p_value:.2g}" if row.p_value is not None else "-",
+            (
+                f"{row.interval[0]:.2f}-{row.interval[1]:.2f}"
+                if row.interval is not None
+                else "-"
+            ),
+            _verdict(row),
+            _floor(row),
+            row.noise_source or "-",
             f"{row.base_n}/{row.head_n}",
         ]
         for row in comparison.rows
     ]
-    headers = ["benchmark", "metric", "base", "head", "ratio", "verdict", "p", "n"]
+    headers = [
+        "benchmark",
+        "metric",
+        "base",
+        "head",
+        "ratio",
+        "interval",
+        "verdict",
+        "noise floor",
+        "noise from",
+        "n",
+    ]
     lines = [comparison.summary()]
     if body:
         style = "github" if fmt == "markdown" else "simple"
-        table = tabulate(body, headers=headers, tablefmt=style)
+        table = tabulate(body, headers=headers, tablefmt=style, disable_numparse=True)
         lines = (
             [table, "", comparison.summary()]
             if fmt == "markdown"
@@ -566,6 +795,9 @@ def render(comparison: Comparison, fmt: str = "table") -> str:
             f"base {comparison.base.label()} [{comparison.base.track_id}]",
         )
     lines.extend(f"note: {n}" for n in comparison.notes if n != lines[-1])
+    for row in comparison.rows:
+        if row.unstable:
+            lines.append(f"unstable: {row.benchmark}: {row.unstable}")
     return "\n".join(lines)
 
 

@@ -231,6 +231,6 @@ def test_unstable_says_why() -> None:
     steady = Stats.from_samples([1.0] * 20, batches=[5, 5, 5, 5])
     assert steady.unstable() == "" and steady.batch_noise() == 0.0
     drifting = Stats.from_samples([1.0] * 5 + [1.3] * 5 + [1.0] * 10, batches=[5] * 4)
-    assert "batch medians differ by 30%" in drifting.unstable()
+    assert "batch medians differ by 30.0%" in drifting.unstable()
     with pytest.raises(ValueError, match="no samples"):
         Stats.from_samples([])

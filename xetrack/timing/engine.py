@@ -9,6 +9,7 @@ them times anything itself.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -224,8 +225,13 @@ class _Run:
             self._close_batch(0)
             return
         planned = max(config.min_rounds, math.ceil(config.min_time / per_round))
-        size = max(1, math.ceil(planned / config.batches))
-        while not self._enough():
+        plan = _even(planned - len(samples), config.batches)
+        # the planned batches, then more of the same size while the budget is short
+        # (the first rounds estimated the time per round from too few calls)
+        more = itertools.repeat(max(plan, default=1))
+        for size in itertools.chain(plan, more):
+            if self._enough():
+                break
             if self.elapsed() >= config.max_time and samples:
                 out.capped = True
                 break

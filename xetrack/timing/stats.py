@@ -129,12 +129,12 @@ class Stats:
         spread = self.batch_spread
         if spread is not None and spread > BATCH_SPREAD_LIMIT:
             reasons.append(
-                f"batch medians differ by {spread:.0%} (more than "
+                f"batch medians differ by {spread:.1%} (more than "
                 f"{BATCH_SPREAD_LIMIT:.0%}): the machine's speed changed while timing"
             )
         if self.median > 0 and self.iqr / self.median > IQR_LIMIT:
             reasons.append(
-                f"the interquartile range is {self.iqr / self.median:.0%} of the "
+                f"the interquartile range is {self.iqr / self.median:.1%} of the "
                 f"median (more than {IQR_LIMIT:.0%})"
             )
         return "; ".join(reasons)
