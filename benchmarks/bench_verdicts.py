@@ -95,7 +95,7 @@ def cases():
     return out
 '''
 
-OURS = '''
+OURS = """
 import pytest
 from pytest_xetrack import track
 from workloads import cases
@@ -124,9 +124,9 @@ def test_garbage(n):
     for _ in range(n):
         cycle = []
         cycle.append(cycle)
-'''
+"""
 
-THEIRS = '''
+THEIRS = """
 import pytest
 from workloads import cases, empty, garbage, loop
 
@@ -146,9 +146,9 @@ def test_loop(benchmark, n):
 @pytest.mark.parametrize("n", GARBAGE)
 def test_garbage(benchmark, n):
     benchmark(garbage, n)
-'''
+"""
 
-REFERENCE = '''
+REFERENCE = """
 import json, sys, timeit
 sys.path.insert(0, sys.argv[1])
 import workloads
@@ -170,7 +170,7 @@ for _ in range(5):
         seconds = timer.timeit(number) / number
         out[case] = min(out.get(case, seconds), seconds)
 print(json.dumps(out))
-'''
+"""
 
 
 # -- the scratch repository ---------------------------------------------------------------
@@ -182,7 +182,14 @@ class Repo:
 
     def git(self, *args: str) -> str:
         done = subprocess.run(
-            ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", *args],
+            [
+                "git",
+                "-c",
+                "user.name=bench",
+                "-c",
+                "user.email=bench@example.com",
+                *args,
+            ],
             cwd=self.path,
             check=True,
             capture_output=True,
@@ -291,7 +298,9 @@ def _pytest(repo: Path, *args: str) -> tuple[float, int, str]:
     )
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):
-        raise SystemExit(f"pytest {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        raise SystemExit(
+            f"pytest {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        )
     return wall, done.returncode, done.stdout
 
 
@@ -300,7 +309,9 @@ def _latest_track_id(db: Path) -> str:
 
     reader = Reader(db)
     try:
-        frame = reader.sql('SELECT track_id, MAX(timestamp) AS t FROM "default" GROUP BY track_id ORDER BY t DESC LIMIT 1')
+        frame = reader.sql(
+            'SELECT track_id, MAX(timestamp) AS t FROM "default" GROUP BY track_id ORDER BY t DESC LIMIT 1'
+        )
     finally:
         reader.close()
     return str(frame.iloc[0]["track_id"])
@@ -468,7 +479,9 @@ def judge_theirs(bench: Bench) -> Verdicts:
             if name not in base:
                 continue
             slowed = session.kind == "slow" and variant != "aa"
-            verdict = "regressed" if median - base[name] > 0.05 * base[name] else "unchanged"
+            verdict = (
+                "regressed" if median - base[name] > 0.05 * base[name] else "unchanged"
+            )
             key = (workload, variant if slowed else "aa", history >= 2)
             out.found[key].append(verdict)
     return out
@@ -497,12 +510,19 @@ def _time(seconds: float | None) -> str:
 def _cv(readings: dict[str, list[float]]) -> float | None:
     """Session-to-session CV of each test's reading, averaged over the A/A variants."""
     cvs = [
-        statistics.stdev(v) / statistics.fmean(v) for v in readings.values() if len(v) > 2
+        statistics.stdev(v) / statistics.fmean(v)
+        for v in readings.values()
+        if len(v) > 2
     ]
     return statistics.fmean(cvs) if cvs else None
 
 
-def _pool(found: dict[tuple[str, str, bool], list[str]], workload: str, variant: str, history: bool | None = None) -> list[str]:
+def _pool(
+    found: dict[tuple[str, str, bool], list[str]],
+    workload: str,
+    variant: str,
+    history: bool | None = None,
+) -> list[str]:
     out: list[str] = []
     for (w, v, h), verdicts in found.items():
         if w == workload and v == variant and (history is None or h == history):
@@ -510,7 +530,9 @@ def _pool(found: dict[tuple[str, str, bool], list[str]], workload: str, variant:
     return out
 
 
-def tables(bench: Bench, ours: Verdicts, theirs: Verdicts, report: Report | None) -> str:
+def tables(
+    bench: Bench, ours: Verdicts, theirs: Verdicts, report: Report | None
+) -> str:
     best = {
         case: min(r[case] for r in bench.references if case in r)
         for case in bench.references[0]
@@ -562,8 +584,15 @@ def tables(bench: Bench, ours: Verdicts, theirs: Verdicts, report: Report | None
                 f"{_pct(_share(t, 'regressed'))}, {_pct(_share(o, 'inconclusive'))}"
             )
         lines.append(f"| {w} | " + " | ".join(cells) + " |")
-    lines += ["", "| xetrack, by evidence | A/A regressed | A/A inconclusive | +10% caught | +20% caught | pairs |", "| --- | --- | --- | --- | --- | --- |"]
-    for history, label in ((False, "first comparison (no history)"), (True, "with history (>= 2 earlier runs)")):
+    lines += [
+        "",
+        "| xetrack, by evidence | A/A regressed | A/A inconclusive | +10% caught | +20% caught | pairs |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for history, label in (
+        (False, "first comparison (no history)"),
+        (True, "with history (>= 2 earlier runs)"),
+    ):
         aa = [x for w in workloads for x in _pool(ours.found, w, "aa", history)]
         p10 = [x for w in workloads[1:5] for x in _pool(ours.found, w, "p10", history)]
         p20 = [x for w in workloads[1:5] for x in _pool(ours.found, w, "p20", history)]
@@ -575,7 +604,12 @@ def tables(bench: Bench, ours: Verdicts, theirs: Verdicts, report: Report | None
         tool: statistics.median([s.wall for s in bench.sessions if s.tool == tool])
         for tool in ("ours", "theirs")
     }
-    all_ours = [x for w in workloads for v in ("aa", *SLOWDOWNS) for x in _pool(ours.found, w, v)]
+    all_ours = [
+        x
+        for w in workloads
+        for v in ("aa", *SLOWDOWNS)
+        for x in _pool(ours.found, w, v)
+    ]
     lines += [
         "",
         f"Wall time per session (25 benchmarks): xetrack {walls['ours']:.1f} s, "
@@ -588,25 +622,73 @@ def tables(bench: Bench, ours: Verdicts, theirs: Verdicts, report: Report | None
     return "\n".join(lines)
 
 
-def _targets(report: Report, bench: Bench, ours: Verdicts, theirs: Verdicts, reference: dict[str, float], walls: dict[str, float]) -> None:
+def _targets(
+    report: Report,
+    bench: Bench,
+    ours: Verdicts,
+    theirs: Verdicts,
+    reference: dict[str, float],
+    walls: dict[str, float],
+) -> None:
     def median(found: Verdicts, w: str) -> float | None:
         values = found.readings[w].get("aa", [])
         return statistics.median(values) if values else None
 
     o, t = median(ours, "0.2us"), median(theirs, "0.2us")
     ref = reference["0.2us-aa"]
-    report.add("bias at 0.2 us (bare @track vs timeit)", _pct(o / ref - 1 if o else None, True), f"pytest-benchmark {_pct(t / ref - 1 if t else None, True)}", "-", "<= +10%")
+    report.add(
+        "bias at 0.2 us (bare @track vs timeit)",
+        _pct(o / ref - 1 if o else None, True),
+        f"pytest-benchmark {_pct(t / ref - 1 if t else None, True)}",
+        "-",
+        "<= +10%",
+    )
     o, t = median(ours, "empty"), median(theirs, "empty")
-    report.add("empty function reads", _time(o), f"pytest-benchmark {_time(t)}", "-", "< 60 ns")
-    report.add("CV across sessions at 2 ms", _pct(_cv(ours.readings["2ms"])), f"pytest-benchmark {_pct(_cv(theirs.readings['2ms']))}", "-", "<= pytest-benchmark's")
-    worst = max((_share(_pool(ours.found, w, "aa"), "regressed") or 0.0) for w in TARGETS)
-    best_theirs = min((_share(_pool(theirs.found, w, "aa"), "regressed") or 0.0) for w in TARGETS)
-    report.add("A/A called regressed, worst workload", _pct(worst), f"pytest-benchmark best {_pct(best_theirs)}", "-", "<= 5%")
+    report.add(
+        "empty function reads", _time(o), f"pytest-benchmark {_time(t)}", "-", "< 60 ns"
+    )
+    report.add(
+        "CV across sessions at 2 ms",
+        _pct(_cv(ours.readings["2ms"])),
+        f"pytest-benchmark {_pct(_cv(theirs.readings['2ms']))}",
+        "-",
+        "<= pytest-benchmark's",
+    )
+    worst = max(
+        (_share(_pool(ours.found, w, "aa"), "regressed") or 0.0) for w in TARGETS
+    )
+    best_theirs = min(
+        (_share(_pool(theirs.found, w, "aa"), "regressed") or 0.0) for w in TARGETS
+    )
+    report.add(
+        "A/A called regressed, worst workload",
+        _pct(worst),
+        f"pytest-benchmark best {_pct(best_theirs)}",
+        "-",
+        "<= 5%",
+    )
     for v, goal in (("p10", ">= 60%"), ("p20", ">= 90%")):
-        rates = [_share(_pool(ours.found, w, v), "regressed") for w in ("2us", "50us", "2ms")]
-        theirs_rates = [_share(_pool(theirs.found, w, v), "regressed") for w in ("2us", "50us", "2ms")]
-        report.add(f"+{v[1:]}% caught, worst of 2 us..2 ms", _pct(min((r or 0.0) for r in rates)), f"pytest-benchmark {_pct(min((r or 0.0) for r in theirs_rates))}", "-", goal)
-    report.add("wall time per session", f"{walls['ours']:.1f} s", f"pytest-benchmark {walls['theirs']:.1f} s", f"{walls['ours'] / walls['theirs']:.2f}x", "<= 0.5x")
+        rates = [
+            _share(_pool(ours.found, w, v), "regressed") for w in ("2us", "50us", "2ms")
+        ]
+        theirs_rates = [
+            _share(_pool(theirs.found, w, v), "regressed")
+            for w in ("2us", "50us", "2ms")
+        ]
+        report.add(
+            f"+{v[1:]}% caught, worst of 2 us..2 ms",
+            _pct(min((r or 0.0) for r in rates)),
+            f"pytest-benchmark {_pct(min((r or 0.0) for r in theirs_rates))}",
+            "-",
+            goal,
+        )
+    report.add(
+        "wall time per session",
+        f"{walls['ours']:.1f} s",
+        f"pytest-benchmark {walls['theirs']:.1f} s",
+        f"{walls['ours'] / walls['theirs']:.2f}x",
+        "<= 0.5x",
+    )
 
 
 def run(report: Report, quick: bool = True, keep: Path | None = None) -> None:
@@ -629,9 +711,15 @@ def run(report: Report, quick: bool = True, keep: Path | None = None) -> None:
 def main(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 A/A commits per tool")
-    parser.add_argument("--commits", type=int, default=None, help="A/A commits per tool (default 10)")
-    parser.add_argument("--keep", type=Path, default=None, help="keep the run in this folder")
-    parser.add_argument("--replay", type=Path, default=None, help="judge a kept run again")
+    parser.add_argument(
+        "--commits", type=int, default=None, help="A/A commits per tool (default 10)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep the run in this folder"
+    )
+    parser.add_argument(
+        "--replay", type=Path, default=None, help="judge a kept run again"
+    )
     args = parser.parse_args(argv)
     report = Report()
     if args.replay is not None:

@@ -26,9 +26,10 @@ from xetrack.verdict import (
     LOOKBACK,
     Evidence,
     RunValue,
-    batch_noise,
     floor_for,
     judge_timing,
+    min_spread,
+    pooled_noise,
 )
 
 if TYPE_CHECKING:
@@ -282,9 +283,9 @@ class _Bench:
     samples: dict[str, list[float]] = field(default_factory=dict)
     directions: dict[str, str] = field(default_factory=dict)
     failed: bool = False
-    #: medians of the batches the timing samples were measured in (a row without
-    #: batches is one batch)
-    medians: list[float] = field(default_factory=list)
+    #: the fastest sample of each batch the timings were measured in (a row
+    #: without batches is one batch)
+    batch_mins: list[float] = field(default_factory=list)
     unstable: str = ""
     #: the first reading of a benchmark the session measured again
     first: float | None = None
@@ -317,13 +318,13 @@ def _floats(text: object) -> list[float]:
     ]
 
 
-def _batch_medians(samples: Sequence[float], sizes: Sequence[float]) -> list[float]:
+def _batch_mins(samples: Sequence[float], sizes: Sequence[float]) -> list[float]:
     from xetrack.timing.stats import split
 
     counts = [int(s) for s in sizes if s >= 1]
     if len(counts) < 2 or sum(counts) != len(samples):
-        return [statistics.median(samples)] if samples else []
-    return [statistics.median(part) for part in split(samples, counts)]
+        return [min(samples)] if samples else []
+    return [min(part) for part in split(samples, counts)]
 
 
 def _load(
@@ -366,8 +367,8 @@ def _load(
             samples = [float(row[TIME])]
         if samples:
             bench.samples.setdefault(TIME, []).extend(samples)
-            bench.medians.extend(
-                _batch_medians(samples, _floats(row.get("time_batches")))
+            bench.batch_mins.extend(
+                _batch_mins(samples, _floats(row.get("time_batches")))
             )
         if _number(row.get("first_function_time")):
             bench.first = float(row["first_function_time"])
@@ -418,30 +419,31 @@ def lineage(
 def _history(
     store: SqlStore, table: str, earlier: Sequence[Run]
 ) -> dict[str, list[float]]:
-    """Each benchmark's value (its median function_time) in each earlier run, in
-    the runs' order; one query."""
+    """Each benchmark's value (its fastest call: ``time_min``, or ``function_time``
+    of rows without one) in each earlier run, in the runs' order; one query."""
     if not earlier:
         return {}
     types = store.schema(table).types
     if TIME not in types:
         return {}
     ident = quote_ident(_ident(types, table))
+    fastest = quote_ident("time_min") if "time_min" in types else "NULL"
     marks = ", ".join("?" * len(earlier))
     _, rows = store.query(
-        f"SELECT track_id, {ident}, {quote_ident(TIME)} FROM {quote_ident(table)} "
-        f"WHERE track_id IN ({marks}) AND {ident} IS NOT NULL",
+        f"SELECT track_id, {ident}, {fastest}, {quote_ident(TIME)} "
+        f"FROM {quote_ident(table)} WHERE track_id IN ({marks}) AND {ident} IS NOT NULL",
         [r.track_id for r in earlier],
     )
-    found: dict[tuple[str, str], list[float]] = {}
-    for track_id, name, value in rows:
+    found: dict[tuple[str, str], float] = {}
+    for track_id, name, low, value in rows:
+        value = low if _number(low) else value
         if _number(value) and math.isfinite(value):
-            found.setdefault((str(name), track_id), []).append(float(value))
+            key = (str(name), track_id)
+            found[key] = min(found.get(key, math.inf), float(value))
     order = [r.track_id for r in earlier]
     out: dict[str, list[float]] = {}
     for name in sorted({n for n, _ in found}):
-        out[name] = [
-            statistics.median(found[(name, t)]) for t in order if (name, t) in found
-        ]
+        out[name] = [found[(name, t)] for t in order if (name, t) in found]
     return out
 
 
@@ -548,11 +550,12 @@ def expectations(
     finally:
         store.close()
     out = {}
+    machine = pooled_noise(list(past.values()))
     for name, bench in loaded[base_run.track_id].items():
         samples = bench.samples.get(TIME)
         if samples:
             value = _value(bench, samples)
-            found = floor_for(value, None, past.get(name, []), min_effect)
+            found = floor_for(value, None, past.get(name, []), min_effect, 0.0, machine)
             out[name] = (value.value, found.floor_ratio)
     return out
 
@@ -584,6 +587,7 @@ def _compare_rows(
     past: Mapping[str, Sequence[float]],
 ) -> list[Row]:
     rows: list[Row] = []
+    machine = pooled_noise(list(past.values()))
     for name in sorted(set(base) | set(head)):
         b, h = base.get(name), head.get(name)
         directions = {**(b.directions if b else {}), **(h.directions if h else {})}
@@ -597,16 +601,13 @@ def _compare_rows(
             head_samples = h.samples.get(metric, []) if h else []
             row.base_samples, row.head_samples = base_samples, head_samples
             row.base_n, row.head_n = len(base_samples), len(head_samples)
+            # timings compare their fastest call (see xetrack.verdict), other
+            # metrics their median
+            centre = min if metric == TIME else statistics.median
             if base_samples:
-                row.base, row.base_iqr = (
-                    statistics.median(base_samples),
-                    _iqr(base_samples),
-                )
+                row.base, row.base_iqr = centre(base_samples), _iqr(base_samples)
             if head_samples:
-                row.head, row.head_iqr = (
-                    statistics.median(head_samples),
-                    _iqr(head_samples),
-                )
+                row.head, row.head_iqr = centre(head_samples), _iqr(head_samples)
             if row.base and row.head is not None:
                 row.ratio = row.head / row.base
             if metric == TIME:
@@ -632,6 +633,7 @@ def _compare_rows(
                     _value(h, head_samples),
                     past.get(name, []),
                     min_effect,
+                    machine,
                 )
                 row.verdict = verdict
                 _with_evidence(row, found)
@@ -642,9 +644,7 @@ def _compare_rows(
 
 
 def _value(bench: _Bench, samples: Sequence[float]) -> RunValue:
-    return RunValue(
-        statistics.median(samples), batch_noise(bench.medians), len(bench.medians)
-    )
+    return RunValue(min(samples), min_spread(bench.batch_mins))
 
 
 def _with_evidence(row: Row, found: Evidence | None) -> None:

@@ -6,7 +6,12 @@ cache and memory layout), so two sessions of the same code differ by far more
 than the spread of their rounds suggests. A test on rounds (Mann-Whitney and
 the like) pseudo-replicates and calls ordinary drift "significant". So:
 
-- the unit of evidence is a run's value (the median of its samples);
+- the unit of evidence is a run's value: its fastest call. Interference from
+  other work only ever adds time, so the fastest calls are the most repeatable
+  reading of a run (measured by benchmarks/bench_verdicts.py on a shared
+  2-core machine: run-to-run noise of the minimum 0.7-1.5% from 0.2 us to
+  2 ms, against 1.2-3.6% for the median); ``function_time`` on the rows stays
+  the median;
 - its noise is estimated from what is independent of it: the same benchmark's
   earlier runs on this lineage (ancestor commits, the baseline's, earlier runs of
   this commit, same environment), as the median of the absolute log-ratios of
@@ -14,9 +19,9 @@ the like) pseudo-replicates and calls ordinary drift "significant". So:
   inflate it), and, as a lower bound, the spread of the run's own batches;
 - a change is ``regressed``/``improved`` when it exceeds both the minimum effect
   and ``Z`` times the noise of a difference of two runs (the noise floor);
-  ``unchanged`` when it does not and that floor is at most twice the minimum
-  effect (a change that large would have shown); ``inconclusive`` otherwise: the
-  benchmark is too noisy, or too little is known of it, to tell.
+  ``unchanged`` when it is smaller than the minimum effect and the floor is at
+  most UNCHANGED_FLOOR minimum effects; ``inconclusive`` otherwise: a change that
+  would matter but lies within the noise, or a benchmark too noisy to tell.
 
 Everything here is pure arithmetic on numbers; :mod:`xetrack.compare` loads them.
 """
@@ -30,16 +35,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from xetrack.timing.stats import batch_noise
+
+__all__ = [
+    "Evidence",
+    "RunValue",
+    "batch_noise",
+    "floor_for",
+    "history_noise",
+    "judge_timing",
+    "min_spread",
+    "pooled_noise",
+]
+
 #: How many noise-widths a change must exceed (a one-sided normal tail of ~0.1%;
 #: wide because run-to-run noise has heavy tails and is itself estimated).
 Z: Final = 3.0
 #: Successive run-to-run ratios needed before the history alone sets the noise.
-HISTORY_MIN: Final = 3
-#: With less history, the spread of a run's own batches underestimates the
-#: run-to-run noise by about this factor (measured by benchmarks/bench_verdicts.py).
-BATCH_INFLATION: Final = 3.0
-#: Noise assumed for a run when nothing else is known: one run, no batches.
-PRIOR_NOISE: Final = 0.05
+HISTORY_MIN: Final = 5
+#: A noise floor wider than this many minimum effects makes even a small change
+#: ``inconclusive``: the benchmark could not have seen a change that matters.
+UNCHANGED_FLOOR: Final = 4.0
+#: The least run-to-run noise assumed for a benchmark nothing is known of (a first
+#: comparison: no history, here or for any other benchmark of the run).
+PRIOR_NOISE: Final = 0.02
+#: The noise assumed when nothing at all is known: one sample a run, no history.
+UNKNOWN_NOISE: Final = 0.05
+#: A run's own batches see only the noise of its second or so; run-to-run noise
+#: was several times that on a shared machine (benchmarks/bench_verdicts.py).
+WITHIN_INFLATION: Final = 2.0
 #: The most history runs looked at (a lookback window, like Conbench's).
 LOOKBACK: Final = 20
 _MAD: Final = 1.4826  # the MAD of a normal sample, in standard deviations
@@ -47,19 +71,33 @@ _MAD: Final = 1.4826  # the MAD of a normal sample, in standard deviations
 
 @dataclass(frozen=True)
 class RunValue:
-    """One run's reading of a benchmark: its median and how its batches spread."""
+    """One run's reading of a benchmark (its fastest call) and how much that
+    reading rests on a single batch."""
 
     value: float
-    #: robust spread of the run's batch medians, as a log-ratio (None: no batches)
-    batch_noise: float | None = None
-    batches: int = 0
+    #: the within-run uncertainty of ``value`` as a log-ratio (None: unknown)
+    within: float | None = None
 
-    @property
-    def within(self) -> float | None:
-        """The standard error of this run's value from its batches, as a log-ratio."""
-        if self.batch_noise is None or self.batches < 3:
-            return None
-        return self.batch_noise / math.sqrt(self.batches)
+    @classmethod
+    def of(cls, batch_mins: Sequence[float]) -> RunValue:
+        """From the fastest call of each of a run's batches."""
+        return cls(min(batch_mins), min_spread(batch_mins))
+
+
+def min_spread(batch_mins: Sequence[float]) -> float | None:
+    """The jackknife standard error of a minimum over batches, as a log-ratio:
+    leaving out the batch that holds the minimum moves it to the second-fastest
+    batch, so the error is that gap x (B - 1) / B. None for fewer than 3 batches
+    or a value that is not positive.
+
+    >>> round(min_spread([1.0, 1.1, 1.02, 1.3, 1.05]), 4)
+    0.0158
+    """
+    if len(batch_mins) < 3 or any(m <= 0 for m in batch_mins):
+        return None
+    first, second = sorted(batch_mins)[:2]
+    count = len(batch_mins)
+    return math.log(second / first) * (count - 1) / count
 
 
 @dataclass(frozen=True)
@@ -111,42 +149,55 @@ def history_noise(values: Sequence[float]) -> float | None:
     return _MAD * statistics.median(steps) / math.sqrt(2)
 
 
-def batch_noise(medians: Sequence[float]) -> float | None:
-    """Robust spread (log-ratio) of a run's batch medians; None for fewer than 3."""
-    positive = [m for m in medians if m > 0]
-    if len(positive) < 3 or len(positive) != len(medians):
-        return None
-    logs = [math.log(m) for m in positive]
-    centre = statistics.median(logs)
-    return _MAD * statistics.median(abs(x - centre) for x in logs)
-
-
 def noise(
-    base: RunValue, head: RunValue | None, history: Sequence[float]
+    base: RunValue,
+    head: RunValue | None,
+    history: Sequence[float],
+    pooled: float | None = None,
 ) -> tuple[float | None, str, int]:
     """(noise of one run's value, where it came from, history runs used).
 
     ``history`` are earlier runs' values, oldest first, the baseline's included.
+    With at least HISTORY_MIN successive ratios the history alone speaks: it is the
+    run-to-run noise of the very statistic compared. With less, the largest of
+    what is known: the short history, ``pooled`` (the typical history noise of the
+    other benchmarks in the comparison: the machine's noise) and the spread of the
+    runs' own batches.
     """
     steps = max(len([v for v in history if v > 0]) - 1, 0)
-    found = history_noise(history)
-    within = [r.within for r in (base, head) if r is not None and r.within is not None]
-    batch = max(within) if within else None
-    if found is not None and steps >= HISTORY_MIN:
-        if batch is not None and batch > found:
-            return batch, f"batches (above the history of {steps + 1} runs)", steps + 1
-        return found, f"history of {steps + 1} runs", steps + 1
-    inflated = batch * BATCH_INFLATION if batch is not None else None
-    candidates = [v for v in (found, inflated) if v is not None]
-    if not candidates:
-        return None, "nothing: one sample per run and no history", 0
-    chosen = max(candidates)
-    if found is not None and found >= (inflated or 0.0):
-        return chosen, f"a short history of {steps + 1} runs", steps + 1
-    label = f"batches x{BATCH_INFLATION:g}" + (
-        f", history of only {steps + 1} runs" if steps else ", no history"
-    )
-    return chosen, label, steps + 1 if steps else 0
+    own = history_noise(history)
+    if own is not None and steps >= HISTORY_MIN:
+        return own, f"history of {steps + 1} runs", steps + 1
+    within = [
+        r.within * WITHIN_INFLATION
+        for r in (base, head)
+        if r is not None and r.within is not None
+    ]
+    known = [
+        (value, label)
+        for value, label in (
+            (own, f"a short history of {steps + 1} runs"),
+            (pooled, "the other benchmarks' history"),
+            (max(within) if within else None, "its batches"),
+        )
+        if value is not None
+    ]
+    if not known:
+        return None, "nothing: no history and no batches", 0
+    value, label = max(known)
+    if value < PRIOR_NOISE and not steps and pooled is None:
+        # a first comparison: a run's batches alone say little of run-to-run noise
+        return PRIOR_NOISE, f"an assumed {PRIOR_NOISE:.0%} (no history yet)", 0
+    if not steps:
+        label += ", no history"
+    return value, label, steps + 1 if steps else 0
+
+
+def pooled_noise(histories: Sequence[Sequence[float]]) -> float | None:
+    """The machine's run-to-run noise: the median of the history noise of the
+    benchmarks that have any history (None when none has)."""
+    found = [n for n in (history_noise(h) for h in histories) if n is not None]
+    return statistics.median(found) if found else None
 
 
 def judge_timing(
@@ -154,6 +205,7 @@ def judge_timing(
     head: RunValue,
     history: Sequence[float],
     min_effect: float,
+    pooled: float | None = None,
 ) -> tuple[str, Evidence | None]:
     """The verdict on a timing (lower is better) and its evidence.
 
@@ -168,12 +220,15 @@ def judge_timing(
     if base.value <= 0 or head.value <= 0:
         return ("unchanged" if base.value == head.value else "inconclusive"), None
     effect = math.log(head.value / base.value)
-    evidence = floor_for(base, head, history, min_effect, effect)
+    evidence = floor_for(base, head, history, min_effect, effect, pooled)
+    minimum = math.log1p(min_effect)
     if abs(effect) >= evidence.floor:
         return ("regressed" if effect > 0 else "improved"), evidence
-    if evidence.floor > 2 * math.log1p(min_effect):
-        return "inconclusive", evidence  # too noisy to have seen twice the minimum
-    return "unchanged", evidence
+    if abs(effect) < minimum and evidence.floor <= UNCHANGED_FLOOR * minimum:
+        return "unchanged", evidence
+    # a change that would matter, but within the noise; or a benchmark too noisy
+    # to have seen one
+    return "inconclusive", evidence
 
 
 def floor_for(
@@ -182,11 +237,12 @@ def floor_for(
     history: Sequence[float],
     min_effect: float,
     effect: float = 0.0,
+    pooled: float | None = None,
 ) -> Evidence:
     """The noise floor for a comparison with ``base`` (``head`` may not be measured
     yet: a session asks before timing, to measure a suspect twice)."""
-    sigma, source, used = noise(base, head, history)
+    sigma, source, used = noise(base, head, history, pooled)
     if sigma is None:
-        sigma, source = PRIOR_NOISE, f"assumed {PRIOR_NOISE:.0%} ({source})"
+        sigma, source = UNKNOWN_NOISE, f"assumed {UNKNOWN_NOISE:.0%} ({source})"
     floor = max(math.log1p(min_effect), Z * sigma * math.sqrt(2))
     return Evidence(effect, sigma, floor, source, used)

@@ -71,6 +71,7 @@ def test_fixed():
     pytester.runpytest(
         f"--xetrack-db={db}",
         "--xetrack-min-time=0",
+        "--xetrack-max-time=30",  # never the limit, even on a starved machine
         "--xetrack-warmup=0",
         "--xetrack-timer=time.process_time",
     ).assert_outcomes(passed=3)
@@ -103,7 +104,9 @@ def test_min_time_above_max_time_is_a_usage_error(pytester: pytest.Pytester) -> 
     pytester.makepyfile("def test_a():\n    pass\n")
     result = pytester.runpytest("--xetrack-min-time=2", "--xetrack-max-time=500ms")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--xetrack-min-time=2 is above --xetrack-max-time=0.5*"])
+    result.stderr.fnmatch_lines(
+        ["*--xetrack-min-time=2 is above --xetrack-max-time=0.5*"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -195,14 +198,16 @@ calls = []
 @track(rounds=10, iterations=1)
 def test_drifting():
     calls.append(1)
-    time.sleep(0.001 if len(calls) <= 4 else 0.003)  # the machine "slows down"
+    time.sleep((0.001, 0.003, 0.001, 0.004, 0.002)[(len(calls) - 1) // 2])
 """
     )
     db = tmp_path / "u.db"
     result = pytester.runpytest(f"--xetrack-db={db}")
     result.assert_outcomes(passed=1)
     row = _rows(db)["test_drifting"]
-    assert row["unstable"] == 1 and "batch medians differ" in str(row["unstable_reason"])
+    assert row["unstable"] == 1 and "batch medians spread" in str(
+        row["unstable_reason"]
+    )
     result.stdout.fnmatch_lines(
         ["*xetrack: 1 of 1 benchmarks are unstable (unstable=1 on their rows*"]
     )
@@ -283,10 +288,15 @@ def test_bench():
             "test_nodeid": "test_burst.py::test_bench",
         },
     )
-    base.log({"function_time": 1e-3, "time_samples": [1e-3] * 20, "time_batches": [4] * 5})
+    base.log(
+        {"function_time": 1e-3, "time_samples": [1e-3] * 20, "time_batches": [4] * 5}
+    )
     base.close()
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", f"--xetrack-db={db}", "--xetrack-fail=function_time:5%"
+        "-p",
+        "no:cacheprovider",
+        f"--xetrack-db={db}",
+        "--xetrack-fail=function_time:5%",
     )
     assert result.ret == 0
     latest = Reader(db).latest().iloc[0]

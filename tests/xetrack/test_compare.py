@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import subprocess
@@ -21,8 +22,11 @@ from xetrack.compare import (
     render,
 )
 from xetrack.errors import InvalidArgumentError
+from xetrack.verdict import PRIOR_NOISE, Z
 
 BATCHES = [4, 4, 4, 4, 4]
+#: the noise floor of a first comparison of steady runs: an assumed noise
+FIRST_FLOOR = math.expm1(Z * math.sqrt(2) * PRIOR_NOISE)
 
 
 def _run(
@@ -53,7 +57,9 @@ def _run(
     return tracker.track_id
 
 
-def _noise(center: float, n: int = 20, seed: int = 1, spread: float = 0.01) -> list[float]:
+def _noise(
+    center: float, n: int = 20, seed: int = 1, spread: float = 0.01
+) -> list[float]:
     rng = random.Random(seed)
     return [center * (1 + rng.uniform(-spread, spread)) for _ in range(n)]
 
@@ -97,7 +103,8 @@ def test_verdicts_for_a_slowdown_noise_and_a_speedup(
     slow = next(r for r in result.rows if r.benchmark == "t::slow")
     assert slow.ratio == pytest.approx(2.0, rel=0.05) and slow.interval is not None
     assert slow.interval[0] < slow.ratio < slow.interval[1]
-    assert slow.noise_floor == pytest.approx(0.05) and "batches" in slow.noise_source
+    assert slow.noise_floor == pytest.approx(FIRST_FLOOR)
+    assert slow.noise_source == "an assumed 2% (no history yet)"
     assert (
         result.summary()
         == "1 regressed, 1 missing, 1 new, 1 unchanged, 1 improved vs aaaaaaa"
@@ -171,7 +178,9 @@ def test_any_sample_count_works(tmp_path: Path) -> None:
     from ~515), and the verdict is the same as with few."""
     db = tmp_path / "big.db"
     n = 100_000
-    base = _run(db, "sqlite", "a" * 40, {"t::x": _noise(1.0, n=n)}, batches=[n // 5] * 5)
+    base = _run(
+        db, "sqlite", "a" * 40, {"t::x": _noise(1.0, n=n)}, batches=[n // 5] * 5
+    )
     head = _run(
         db, "sqlite", "b" * 40, {"t::x": _noise(1.5, n=n, seed=2)}, batches=[n // 5] * 5
     )
@@ -250,7 +259,9 @@ def test_serial_and_parallel_runs_are_not_compared_silently(tmp_path: Path) -> N
     base = _run(db, "sqlite", "a" * 40, {"t::x": _noise(1.0)}, xdist_workers=0)
     head = _run(db, "sqlite", "b" * 40, {"t::x": _noise(1.0)}, xdist_workers=2)
     notes = compare(db, base=base, head=head, repo=None).notes
-    assert any("base ran serially and head under pytest-xdist with 2" in n for n in notes)
+    assert any(
+        "base ran serially and head under pytest-xdist with 2" in n for n in notes
+    )
 
 
 def test_another_environment_is_not_compared_silently(tmp_path: Path) -> None:
@@ -324,8 +335,8 @@ def test_thresholds_gate_and_evidence(tmp_path: Path) -> None:
 
     line = evidence(*failing[0])
     assert re.fullmatch(
-        r"t::x function_time: 0\.99\d* -> 1\.49\d* \(x1\.50\d, \[1\.4\d+, 1\.5\d+\], "
-        r"noise floor 5\.0% from batches x3, no history, n=20/20\) exceeds "
+        r"t::x function_time: 0\.99\d* -> 1\.48\d* \(x1\.50\d, \[1\.3\d+, 1\.6\d+\], "
+        r"noise floor 8\.9% from an assumed 2% \(no history yet\), n=20/20\) exceeds "
         r"function_time:5%",
         line,
     ), line
@@ -340,7 +351,7 @@ def test_render_formats_parse(tmp_path: Path) -> None:
     assert data["rows"][0]["verdict"] == "regressed" and data["counts"] == {
         "regressed": 1
     }
-    assert data["rows"][0]["noise_floor"] == pytest.approx(0.05)
+    assert data["rows"][0]["noise_floor"] == pytest.approx(FIRST_FLOOR)
     markdown = render(result, "markdown").splitlines()
     table = [line for line in markdown if line.startswith("|")]
     assert [c.strip() for c in table[0].split("|")[1:-1]] == [

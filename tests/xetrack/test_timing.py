@@ -43,7 +43,7 @@ def test_a_round_lasts_at_least_the_clock_floor() -> None:
 
 
 def test_the_time_budget_is_respected() -> None:
-    config = TimingConfig(min_rounds=5, min_time=0.03, max_time=0.5, warmup_time=0)
+    config = TimingConfig(min_rounds=5, min_time=0.03, max_time=10.0, warmup_time=0)
     m = measure(_spin, [50], config=config)
     timed = math.fsum(m.samples) * m.iterations
     one_round = max(m.samples) * m.iterations
@@ -230,7 +230,11 @@ def test_stats_scale_with_the_samples(samples: list[float], factor: float) -> No
 def test_unstable_says_why() -> None:
     steady = Stats.from_samples([1.0] * 20, batches=[5, 5, 5, 5])
     assert steady.unstable() == "" and steady.batch_noise() == 0.0
-    drifting = Stats.from_samples([1.0] * 5 + [1.3] * 5 + [1.0] * 10, batches=[5] * 4)
-    assert "batch medians differ by 30.0%" in drifting.unstable()
+    drifting = Stats.from_samples(
+        [1.0] * 4 + [1.3] * 4 + [0.8] * 4 + [1.2] * 4 + [1.0] * 4, batches=[4] * 5
+    )
+    assert "batch medians spread by 27.0%" in drifting.unstable()
+    wide = Stats.from_samples([1.0, 2.0, 3.0, 4.0])
+    assert "the interquartile range is 60.0% of the median" in wide.unstable()
     with pytest.raises(ValueError, match="no samples"):
         Stats.from_samples([])

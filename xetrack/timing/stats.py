@@ -8,11 +8,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-#: Batch medians further apart than this (relative to the median) flag a result
-#: as unstable: the machine changed speed during the measurement.
-BATCH_SPREAD_LIMIT: Final = 0.10
+#: Batch medians spread wider than this (a robust standard deviation of their
+#: logs) flag a result as unstable: the machine changed speed while it was timed.
+BATCH_NOISE_LIMIT: Final = 0.10
 #: An interquartile range wider than this share of the median flags it too.
-IQR_LIMIT: Final = 0.25
+IQR_LIMIT: Final = 0.50
+_MAD: Final = 1.4826  # the MAD of a normal sample, in standard deviations
+
+
+def batch_noise(medians: Sequence[float]) -> float | None:
+    """Robust spread of batch medians as a log-ratio (like a relative standard
+    deviation): 1.4826 x the median absolute deviation of their logs. None for
+    fewer than three, or any that is not positive.
+
+    >>> round(batch_noise([1.0, 1.1, 0.9, 1.0, 1.0]), 3)
+    0.0
+    >>> round(batch_noise([1.0, 1.1, 0.9, 1.05, 0.95]), 3)
+    0.076
+    """
+    if len(medians) < 3 or any(m <= 0 for m in medians):
+        return None
+    logs = [math.log(m) for m in medians]
+    centre = statistics.median(logs)
+    return _MAD * statistics.median(abs(x - centre) for x in logs)
 
 
 def _quartiles(ordered: Sequence[float]) -> tuple[float, float]:
@@ -105,32 +123,19 @@ class Stats:
         """Calls per second at the mean (pytest-benchmark's OPS); inf for 0 s."""
         return 1.0 / self.mean if self.mean > 0 else math.inf
 
-    @property
-    def batch_spread(self) -> float | None:
-        """Range of the batch medians relative to the median; None without batches."""
-        if len(self.batch_medians) < 2 or self.median <= 0:
-            return None
-        return (max(self.batch_medians) - min(self.batch_medians)) / self.median
-
     def batch_noise(self) -> float | None:
-        """A robust spread of the batch medians, as a log-ratio (like a relative
-        standard deviation): 1.4826 x the median absolute deviation of their logs.
-        None with fewer than three batches or a non-positive median."""
-        medians = [m for m in self.batch_medians if m > 0]
-        if len(medians) < 3 or len(medians) != len(self.batch_medians):
-            return None
-        logs = [math.log(m) for m in medians]
-        centre = statistics.median(logs)
-        return 1.4826 * statistics.median(abs(x - centre) for x in logs)
+        """:func:`batch_noise` of this result's batch medians."""
+        return batch_noise(self.batch_medians)
 
     def unstable(self) -> str:
-        """Why these numbers should not be trusted, or "" when they look sound."""
+        """Why these numbers should not be trusted, or "" when they look sound
+        (in the spirit of ``pyperf check``)."""
         reasons = []
-        spread = self.batch_spread
-        if spread is not None and spread > BATCH_SPREAD_LIMIT:
+        spread = self.batch_noise()
+        if spread is not None and spread > BATCH_NOISE_LIMIT:
             reasons.append(
-                f"batch medians differ by {spread:.1%} (more than "
-                f"{BATCH_SPREAD_LIMIT:.0%}): the machine's speed changed while timing"
+                f"batch medians spread by {spread:.1%} (more than "
+                f"{BATCH_NOISE_LIMIT:.0%}): the machine's speed changed while timing"
             )
         if self.median > 0 and self.iqr / self.median > IQR_LIMIT:
             reasons.append(
