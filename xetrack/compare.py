@@ -500,6 +500,7 @@ def compare(
     notes.extend(_worker_notes(workers[base_run.track_id], workers[head_run.track_id]))
     base_rows, head_rows = loaded[base_run.track_id], loaded[head_run.track_id]
     rows = _compare_rows(base_rows, head_rows, asked, min_effect, past)
+    notes.extend(_common_mode(rows, min_effect))
     rows.sort(
         key=lambda r: (
             _ORDER[r.verdict],
@@ -558,6 +559,25 @@ def expectations(
             found = floor_for(value, None, past.get(name, []), min_effect, 0.0, machine)
             out[name] = (value.value, found.floor_ratio)
     return out
+
+
+def _common_mode(rows: Sequence[Row], min_effect: float) -> list[str]:
+    """A note when most benchmarks moved together: often the machine, not the code."""
+    ratios = [
+        r.ratio
+        for r in rows
+        if r.metric == TIME and r.ratio is not None and r.ratio > 0
+    ]
+    if len(ratios) < 5:
+        return []
+    typical = statistics.median(ratios)
+    if abs(typical - 1) < min_effect:
+        return []
+    return [
+        f"the typical benchmark changed by {typical - 1:+.1%} (median of "
+        f"{len(ratios)}): when code that most benchmarks share did not change, the "
+        f"machine was {'slower' if typical > 1 else 'faster'} during one of the runs"
+    ]
 
 
 def _worker_notes(base: set[int], head: set[int]) -> list[str]:

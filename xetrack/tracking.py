@@ -26,6 +26,7 @@ from xetrack.values import (
 
 if TYPE_CHECKING:
     from xetrack.system import SystemSampler
+    from xetrack.timing import TimingConfig
     from xetrack.tracker import Tracker
 
 #: Columns a tracked call writes itself; a returned dict's key of the same name is
@@ -39,6 +40,22 @@ CALL_COLUMNS: Final = frozenset(
         "error",
         "cache",
         "function_result",
+        # a call timed by the engine (track(..., timing=...)) adds these
+        "time_min",
+        "time_max",
+        "time_mean",
+        "time_stddev",
+        "time_iqr",
+        "time_ops",
+        "time_outliers",
+        "rounds",
+        "iterations",
+        "warmup",
+        "time_samples",
+        "time_batches",
+        "timer",
+        "unstable",
+        "unstable_reason",
     }
 )
 _REPR_LIMIT: Final = 200
@@ -253,7 +270,11 @@ class Call:
         return True, entry.get("result")
 
     def succeeded(
-        self, result: Any, elapsed: float, system: dict[str, object] | None
+        self,
+        result: Any,
+        elapsed: float,
+        system: Mapping[str, object] | None,
+        timing: Mapping[str, object] | None = None,
     ) -> None:
         if self.key is not None:
             try:
@@ -271,13 +292,19 @@ class Call:
                     f"the call is tracked but will run again next time",
                     stacklevel=4,
                 )
-        self.log(result, elapsed, "", system)
+        self.log(result, elapsed, "", system, timing=timing)
 
     def failed(
-        self, exc: BaseException, elapsed: float, system: dict[str, object]
+        self,
+        exc: BaseException,
+        elapsed: float,
+        system: Mapping[str, object],
+        timing: Mapping[str, object] | None = None,
     ) -> None:
         self.error = f"{type(exc).__name__}: {exc}"
-        self.log(None, elapsed, lineage="", system=system, returned=False)
+        self.log(
+            None, elapsed, lineage="", system=system, returned=False, timing=timing
+        )
 
     def log(
         self,
@@ -286,6 +313,7 @@ class Call:
         lineage: str,
         system: Mapping[str, object] | None = None,
         returned: bool = True,
+        timing: Mapping[str, object] | None = None,
     ) -> None:
         tracker = self.tracker
         sink = tracker._asset_sink
@@ -299,6 +327,8 @@ class Call:
             "kwargs": self.described[1],
             "error": self.error,
         }
+        if timing:
+            flatten(timing, sink, into=row)
         if self.key is not None or tracker.cache_enabled:
             row["cache"] = lineage
         if self.configs:
@@ -381,6 +411,45 @@ async def run_async(call: Call, tracker: Tracker, force: bool = False) -> Any:
         return _raised(call, tracker, exc, start, sampler)
     call.succeeded(result, time.perf_counter() - start, _system(sampler))
     return result
+
+
+def run_timed(
+    call: Call, tracker: Tracker, config: TimingConfig, force: bool = False
+) -> Any:
+    """Time the call with the timing engine (many calls, see
+    :mod:`xetrack.timing`) and log one row with its statistics; the result of the
+    last call is returned. A cached result is served without timing."""
+    from xetrack.timing import measure
+
+    if call.key is not None and not force:
+        hit, value = call.cached()
+        if hit:
+            return value
+    sampler = tracker.sampler()
+    with sampler or _NO_SAMPLER:
+        measured = measure(call.func, call.args, call.kwargs, config)
+    system = _system(sampler)
+    stats = measured.stats()
+    columns: dict[str, object] = {"rounds": 0}
+    if stats is not None:
+        columns.update(stats.columns())
+        reason = stats.unstable()
+        columns.update(
+            unstable=int(bool(reason)),
+            unstable_reason=reason,
+            time_samples=measured.samples,
+            time_batches=measured.batches,
+        )
+    columns.update(warmup=measured.warmup_rounds, timer=config.timer)
+    elapsed = stats.median if stats is not None else 0.0
+    error = measured.error
+    if error is None:
+        call.succeeded(measured.result, elapsed, system, columns)
+        return measured.result
+    call.failed(error, elapsed, system, columns)
+    if tracker.raise_on_error or not isinstance(error, Exception):
+        raise error
+    return None
 
 
 def _system(sampler: SystemSampler | None) -> dict[str, object]:

@@ -264,6 +264,15 @@ def test_serial_and_parallel_runs_are_not_compared_silently(tmp_path: Path) -> N
     )
 
 
+def test_a_machine_wide_shift_is_noted(tmp_path: Path) -> None:
+    db = tmp_path / "m.db"
+    names = [f"t::{i}" for i in range(6)]
+    base = _run(db, "sqlite", "a" * 40, {n: _noise(1.0) for n in names})
+    head = _run(db, "sqlite", "b" * 40, {n: _noise(1.15, seed=2) for n in names})
+    notes = compare(db, base=base, head=head, repo=None).notes
+    assert any(n.startswith("the typical benchmark changed by +1") for n in notes)
+
+
 def test_another_environment_is_not_compared_silently(tmp_path: Path) -> None:
     db = tmp_path / "env.db"
     _run(db, "sqlite", "a" * 40, {"t::x": _noise(1.0)}, env="laptop")
