@@ -10,6 +10,8 @@ from typing import Any, Final
 
 import pytest
 
+from pytest_xetrack.timing import TIMING_ARGS
+
 ENGINES: Final = ("sqlite", "duckdb")
 MARK_ARGS: Final = (
     "rounds",
@@ -18,16 +20,7 @@ MARK_ARGS: Final = (
     "cache",
     "params",
     "metrics",
-    # how the timing engine measures (see pytest_xetrack.timing)
-    "iterations",
-    "min_rounds",
-    "min_time",
-    "max_time",
-    "warmup_time",
-    "timer",
-    "disable_gc",
-    "setup",
-    "teardown",
+    *TIMING_ARGS,  # how the timing engine measures
 )
 DIRECTIONS: Final = ("max", "min")
 #: the timing engine's clocks (xetrack.timing.TIMERS; not imported at start-up)

@@ -19,30 +19,15 @@ if TYPE_CHECKING:
 # platform, hashlib, inspect and the timing statistics are imported where they are
 # used: a session that records nothing should not pay for them at start-up.
 
-#: Columns a tracked test's row gets from the plugin; a returned dict's key of the
-#: same name is stored as ``result_<key>``.
+#: Columns a tracked test's row gets from the plugin, besides the timing engine's
+#: (xetrack.timing.TIMING_COLUMNS); a returned dict's key of the same name as either
+#: is stored as ``result_<key>``.
 _TEST_COLUMNS = frozenset(
     {
         "test_nodeid",
         "test_name",
         "outcome",
         "error",
-        "function_time",
-        "time_min",
-        "time_max",
-        "time_mean",
-        "time_stddev",
-        "time_iqr",
-        "time_ops",
-        "time_outliers",
-        "rounds",
-        "iterations",
-        "warmup",
-        "time_samples",
-        "time_batches",
-        "timer",
-        "unstable",
-        "unstable_reason",
         "remeasured",
         "first_function_time",
         "function_result",
@@ -533,17 +518,10 @@ def _confirmed(
 
 
 def _row(measured: Measurement, metrics: Mapping[str, str]) -> dict[str, object]:
-    row: dict[str, object] = {"rounds": 0}
-    stats = measured.stats()
-    if stats is not None:
-        row.update(stats.columns())
-        reason = stats.unstable()
-        row["unstable"] = int(bool(reason))
-        row["unstable_reason"] = reason
-        row["time_samples"] = measured.samples
-        row["time_batches"] = measured.batches
-    row["warmup"] = measured.warmup_rounds
-    row["timer"] = measured.config.timer
+    from xetrack.timing import TIMING_COLUMNS
+
+    taken = _TEST_COLUMNS | TIMING_COLUMNS
+    row = measured.columns()
     row["outcome"] = "passed" if measured.error is None else "failed"
     row["error"] = (
         ""
@@ -555,7 +533,7 @@ def _row(measured: Measurement, metrics: Mapping[str, str]) -> dict[str, object]
     result = measured.result
     if isinstance(result, Mapping):
         for name, value in result.items():
-            row[f"result_{name}" if name in _TEST_COLUMNS else name] = value
+            row[f"result_{name}" if name in taken else name] = value
     elif result is not None:
         row["function_result"] = _storable_result(result)
     return row

@@ -15,9 +15,8 @@ if TYPE_CHECKING:
 
 #: marker argument -> TimingConfig field, where the names differ
 _RENAMED: Final = {"warmup": "warmup_rounds"}
-_FIELDS: Final = (
-    "rounds",
-    "warmup",
+#: the marker's arguments for the timing engine, besides rounds and warmup
+TIMING_ARGS: Final = (
     "iterations",
     "min_rounds",
     "min_time",
@@ -28,6 +27,7 @@ _FIELDS: Final = (
     "setup",
     "teardown",
 )
+_FIELDS: Final = ("rounds", "warmup", *TIMING_ARGS)
 
 
 def timing_config(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.cache import RECEIVERS, Unhashable, bind, function_id, key_for, signature
 from xetrack.errors import TypeConflictError
+from xetrack.timing.engine import TIMING_COLUMNS
 from xetrack.values import (
     flatten,
     is_config,
@@ -31,33 +32,20 @@ if TYPE_CHECKING:
 
 #: Columns a tracked call writes itself; a returned dict's key of the same name is
 #: stored as ``result_<key>`` instead of overwriting it.
-CALL_COLUMNS: Final = frozenset(
-    {
-        "function_name",
-        "function_time",
-        "args",
-        "kwargs",
-        "error",
-        "cache",
-        "function_result",
-        # a call timed by the engine (track(..., timing=...)) adds these
-        "time_min",
-        "time_max",
-        "time_mean",
-        "time_stddev",
-        "time_iqr",
-        "time_ops",
-        "time_outliers",
-        "rounds",
-        "iterations",
-        "warmup",
-        "time_samples",
-        "time_batches",
-        "timer",
-        "unstable",
-        "unstable_reason",
-    }
-)
+CALL_COLUMNS: Final = (
+    frozenset(
+        {
+            "function_name",
+            "function_time",
+            "args",
+            "kwargs",
+            "error",
+            "cache",
+            "function_result",
+        }
+    )
+    | TIMING_COLUMNS
+)  # a call timed by the engine (track(..., timing=...)) has these
 _REPR_LIMIT: Final = 200
 
 
@@ -429,18 +417,8 @@ def run_timed(
     with sampler or _NO_SAMPLER:
         measured = measure(call.func, call.args, call.kwargs, config)
     system = _system(sampler)
+    columns = measured.columns()
     stats = measured.stats()
-    columns: dict[str, object] = {"rounds": 0}
-    if stats is not None:
-        columns.update(stats.columns())
-        reason = stats.unstable()
-        columns.update(
-            unstable=int(bool(reason)),
-            unstable_reason=reason,
-            time_samples=measured.samples,
-            time_batches=measured.batches,
-        )
-    columns.update(warmup=measured.warmup_rounds, timer=config.timer)
     elapsed = stats.median if stats is not None else 0.0
     error = measured.error
     if error is None:

@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 from xetrack.timing.config import TIMERS, TimingConfig, timer_name
-from xetrack.timing.engine import Measurement, measure
+from xetrack.timing.engine import TIMING_COLUMNS, Measurement, measure
 from xetrack.timing.loops import Clock, clock
 from xetrack.timing.stats import Stats
 
 __all__ = [
     "TIMERS",
+    "TIMING_COLUMNS",
     "Clock",
     "Measurement",
     "Stats",

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from xetrack.errors import InvalidArgumentError
 from xetrack.timing.config import TimingConfig
@@ -22,6 +22,29 @@ from xetrack.timing.loops import Clock, clock, make_round
 from xetrack.timing.stats import Stats
 
 _WALL = time.perf_counter
+
+#: The columns :meth:`Measurement.columns` writes (a returned dict's keys of the same
+#: names are stored as ``result_<key>`` by the front ends).
+TIMING_COLUMNS: Final = frozenset(
+    {
+        "function_time",
+        "time_min",
+        "time_max",
+        "time_mean",
+        "time_stddev",
+        "time_iqr",
+        "time_ops",
+        "time_outliers",
+        "rounds",
+        "iterations",
+        "warmup",
+        "time_samples",
+        "time_batches",
+        "timer",
+        "unstable",
+        "unstable_reason",
+    }
+)
 
 
 @dataclass
@@ -57,6 +80,23 @@ class Measurement:
         if not self.samples:
             return None
         return Stats.from_samples(self.samples, self.iterations, self.batches)
+
+    def columns(self) -> dict[str, object]:
+        """The row of a measured benchmark (``rounds`` is 0 when no round finished):
+        the statistics, every sample and batch, the warmup, the timer, and whether
+        the result is unstable and why."""
+        row: dict[str, object] = {"rounds": 0}
+        stats = self.stats()
+        if stats is not None:
+            row.update(stats.columns())
+            reason = stats.unstable()
+            row["unstable"] = int(bool(reason))
+            row["unstable_reason"] = reason
+            row["time_samples"] = self.samples
+            row["time_batches"] = self.batches
+        row["warmup"] = self.warmup_rounds
+        row["timer"] = self.config.timer
+        return row
 
 
 class _Stop(Exception):
