@@ -11,6 +11,7 @@ from xetrack.cache import ResultCache
 from xetrack.errors import QueryError, XetrackError
 from xetrack.logs import read_jsonl, read_logs
 from xetrack.store import open_store
+from xetrack.store.base import read_only_refusal
 from xetrack.store.schema import (
     ASSETS_TABLE,
     FIXED_COLUMNS,
@@ -118,13 +119,19 @@ class Reader:
     def sql(self, query: str, params: Sequence[object] = ()) -> pd.DataFrame:
         """Run a read-only query in the store's own SQL dialect (tables by their names).
 
-        Raises :class:`~xetrack.errors.QueryError` with the engine's message.
+        Nothing it runs changes or creates a file: no writes, ATTACH, VACUUM INTO or
+        COPY TO, also after :meth:`set_value`. Raises
+        :class:`~xetrack.errors.QueryError` with the engine's message.
         """
         try:
-            return self._store.query_df(query, params)
+            return self._store.read_query_df(query, params)
         except Exception as exc:
             if isinstance(exc, XetrackError):
                 raise
+            if self._store.refused is not None:
+                raise QueryError(
+                    read_only_refusal(self._store.refused, self._db)
+                ) from exc
             first = (
                 str(exc).strip().splitlines()[0]
                 if str(exc).strip()

@@ -95,3 +95,120 @@ def test_a_typed_ref_that_looks_like_an_option_is_not_one(
     ok = runner.invoke(app, ["compare", str(db), "HEAD~1", "--repo", str(repo)])
     assert ok.exit_code == 0, ok.stderr
     assert "base-run" in ok.stdout
+
+
+# -- read-only SQL ----------------------------------------------------------------------
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+ATTACKS = {
+    "sqlite": [
+        "ATTACH 'file:{dir}/attached.db?mode=rwc' AS a",
+        "ATTACH '{dir}/plain.db' AS b",
+        "VACUUM INTO '{dir}/vacuumed.db'",
+        "PRAGMA query_only = 0",
+        "PRAGMA journal_mode = DELETE",
+        'DELETE FROM "default"',
+        'CREATE TABLE "new" (x)',
+    ],
+    "duckdb": [
+        "ATTACH '{dir}/attached.duckdb' AS a",
+        "COPY (SELECT 1) TO '{dir}/copied.csv'",
+        "COPY \"default\" TO '{dir}/copied.parquet' (FORMAT parquet)",
+        "EXPORT DATABASE '{dir}/exported'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "PRAGMA enable_profiling",
+        'DELETE FROM "default"',
+        'CREATE TABLE "new" (x INTEGER)',
+        "SELECT * FROM read_csv('{dir}/none.csv')",
+        "CHECKPOINT",
+    ],
+}
+
+
+@pytest.fixture
+def logged(tmp_path: Path, engine: str) -> Path:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    db = folder / f"exp.{engine}"
+    with Tracker(db, engine=engine) as tracker:
+        tracker.log_batch([{"x": i} for i in range(3)])
+    return db
+
+
+def _attacks(engine: str, folder: Path) -> list[str]:
+    return [attack.format(dir=folder) for attack in ATTACKS[engine]]
+
+
+def test_reader_sql_refuses_every_write_and_creates_nothing(
+    logged: Path, engine: str
+) -> None:
+    from xetrack import Reader
+    from xetrack.errors import QueryError
+
+    folder = logged.parent
+    with Reader(logged) as reader:
+        assert reader.sql('SELECT COUNT(*) AS n FROM "default"')["n"].tolist() == [3]
+        before = _files(folder)
+        for attack in _attacks(engine, folder):
+            with pytest.raises(QueryError):
+                reader.sql(attack)
+        assert _files(folder) == before
+        reader.set_value("flag", True)  # an explicit write opens a writable connection
+        before = _files(folder)
+        for attack in _attacks(engine, folder):
+            with pytest.raises(QueryError):
+                reader.sql(attack)
+        assert _files(folder) == before
+        assert reader.sql('SELECT COUNT(*) AS n FROM "default"')["n"].tolist() == [3]
+    assert len(Reader.read_db(logged)) == 3
+
+
+def test_xt_sql_refuses_every_write_with_one_line(logged: Path, engine: str) -> None:
+    folder = logged.parent
+    ok = runner.invoke(app, ["sql", str(logged), 'SELECT COUNT(*) FROM "default"'])
+    assert ok.exit_code == 0
+    before = _files(folder)
+    for attack in _attacks(engine, folder):
+        result = runner.invoke(app, ["sql", str(logged), attack])
+        assert result.exit_code == 1, attack
+        assert result.stderr.startswith("xt: ") and result.stderr.count("\n") == 1
+    assert _files(folder) == before
+    refused = runner.invoke(app, ["sql", str(logged), _attacks(engine, folder)[0]])
+    assert "read-only SQL" in refused.stderr and "ATTACH" in refused.stderr
+
+
+def test_sql_on_a_file_a_tracker_of_this_process_writes_is_still_read_only(
+    logged: Path, engine: str
+) -> None:
+    """DuckDB shares one (writable) connection per file and process."""
+    from xetrack import Reader
+    from xetrack.errors import QueryError
+
+    with Tracker(logged, engine=engine) as tracker, Reader(logged) as reader:
+        tracker.log({"x": 9})
+        with pytest.raises(QueryError, match="read-only SQL"):
+            reader.sql(_attacks(engine, logged.parent)[0])
+        with pytest.raises(QueryError):
+            reader.sql('DELETE FROM "default"')
+        assert len(reader) == 4
+
+
+def test_duckdb_connections_never_install_or_load_extensions(tmp_path: Path) -> None:
+    from xetrack import Reader
+
+    db = tmp_path / "ext.duckdb"
+    settings = (
+        "SELECT current_setting('autoinstall_known_extensions') AS i, "
+        "current_setting('autoload_known_extensions') AS l"
+    )
+    with Tracker(db, engine="duckdb") as tracker:
+        tracker.log({"x": 1})
+        assert tracker.conn.execute(settings).fetchall() == [(False, False)]
+    with Reader(db) as reader:
+        assert reader.sql(settings).values.tolist() == [[False, False]]
+    with Tracker(Tracker.IN_MEMORY, engine="duckdb") as memory:
+        assert memory.conn.execute(settings).fetchall() == [(False, False)]

@@ -92,6 +92,10 @@ class Store(Protocol):
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame: ...
 
+    def read_query_df(
+        self, sql: str, params: Sequence[object] = ()
+    ) -> pd.DataFrame: ...
+
     def close(self) -> None: ...
 
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
@@ -130,6 +134,8 @@ class SqlStore(ABC):
         self._lock = threading.RLock()
         self._schemas: dict[str, Schema] = {}
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+        #: what a read-only connection last refused to run, to name it in the error
+        self.refused: str | None = None
 
     # -- primitives for subclasses -------------------------------------------------
     @property
@@ -433,6 +439,15 @@ class SqlStore(ABC):
             return _rowcount(self._execute(sql, params))
 
     # -- reading -------------------------------------------------------------------------
+    def read_query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """Run SQL a user typed, which must not change or create anything.
+
+        Engines refuse writes on their read-only connections; an engine whose
+        connection may be writable here checks the statements first.
+        """
+        self.refused = None
+        return self.query_df(sql, params)
+
     def query(
         self, sql: str, params: Sequence[object] = ()
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -440,6 +455,14 @@ class SqlStore(ABC):
             cursor = self._execute(sql, params)
             names = [d[0] for d in cursor.description or ()]
             return names, cursor.fetchall()
+
+
+def read_only_refusal(what: str, path: str) -> str:
+    """The error for user SQL that would change or create something."""
+    return (
+        f"read-only SQL: {what} is refused on {path}; run queries only "
+        f"(write rows with a Tracker, values with xt set)"
+    )
 
 
 def where_clause(where: Mapping[str, object]) -> tuple[str, list[object]]:

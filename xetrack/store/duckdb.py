@@ -2,7 +2,8 @@
 
 DuckDB lets one process write a file; inside the process every connection to the
 same file must share one configuration, so connections are kept in a registry and
-handed out as cursors. Nothing here loads an extension: nothing is downloaded.
+handed out as cursors. No connection installs or loads an extension by itself, so
+nothing reaches the network; a read-only one cannot touch any file but its own.
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from xetrack.errors import EngineUnavailableError, StoreLockedError, XetrackError
-from xetrack.store.base import SqlStore, fork_generation
+from xetrack.errors import (
+    EngineUnavailableError,
+    QueryError,
+    StoreLockedError,
+    XetrackError,
+)
+from xetrack.store.base import SqlStore, fork_generation, read_only_refusal
 from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
@@ -46,6 +52,18 @@ _LOGICAL: Final = {
 #: which DuckDB runs one statement at a time.
 _FRAME_BATCH: Final = 64
 
+#: Every connection: extensions are never installed or loaded behind the user's back.
+_CONFIG: Final = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+}
+#: A read-only connection also reaches no file but its database (no COPY TO, no
+#: ATTACH, no read_csv of /etc/passwd); the setting cannot be turned back on.
+_READ_ONLY_CONFIG: Final = {**_CONFIG, "enable_external_access": False}
+#: Statement types user SQL (Reader.sql, xt sql) may run.
+_READING_STATEMENTS: Final = frozenset({"SELECT", "EXPLAIN"})
+
 _registry_lock = threading.Lock()
 #: resolved path -> (connection, opened read-only, number of stores using it)
 _registry: dict[str, tuple[Any, bool, int]] = {}
@@ -66,7 +84,7 @@ def _open(path: str, read_only: bool) -> Any:
     """A connection to ``path`` from the registry, opening the file if needed."""
     duckdb = _import_duckdb()
     if path == ":memory:":
-        return duckdb.connect(":memory:")
+        return duckdb.connect(":memory:", config=dict(_CONFIG))
     key = str(Path(path).resolve())
     with _registry_lock:
         entry = _registry.get(key)
@@ -80,7 +98,11 @@ def _open(path: str, read_only: bool) -> Any:
             _registry[key] = (conn, opened_read_only, users + 1)
             return conn
         try:
-            conn = duckdb.connect(path, read_only=read_only)
+            conn = duckdb.connect(
+                path,
+                read_only=read_only,
+                config=dict(_READ_ONLY_CONFIG if read_only else _CONFIG),
+            )
         except duckdb.IOException as exc:
             raise StoreLockedError(
                 f"{path} is locked by another process: DuckDB allows one process to "
@@ -228,4 +250,29 @@ class DuckDBStore(SqlStore):
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         with self._lock:
             frame: pd.DataFrame = self.conn.execute(sql, list(params)).df()
+            return frame
+
+    def read_query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """User SQL: queries only, and rolled back, even on a writable connection.
+
+        A Reader shares the process's connection to a file (DuckDB allows one
+        configuration per file), which is writable when a Tracker or an explicit
+        ``set_value`` opened it so; the statement types are checked first.
+        """
+        with self._lock:
+            self.refused = None
+            conn = self.conn
+            for statement in conn.extract_statements(sql):
+                kind = str(statement.type).rsplit(".", 1)[-1]
+                if kind not in _READING_STATEMENTS:
+                    self.refused = f"the {kind} statement"
+                    raise QueryError(read_only_refusal(self.refused, self.path))
+            if self._depth:
+                frame: pd.DataFrame = conn.execute(sql, list(params)).df()
+                return frame
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                frame = conn.execute(sql, list(params)).df()
+            finally:
+                conn.execute("ROLLBACK")
             return frame

@@ -40,6 +40,28 @@ _BUSY_CODES: Final = {
     getattr(sqlite3, "SQLITE_LOCKED", 6),
 }
 
+#: PRAGMAs a read-only connection may run with an argument: they name a table or an
+#: index to describe. Any other PRAGMA with a value is a setting, and is refused.
+_DESCRIBING_PRAGMAS: Final = frozenset(
+    {
+        "table_info",
+        "table_xinfo",
+        "table_list",
+        "index_list",
+        "index_info",
+        "index_xinfo",
+        "foreign_key_list",
+        "integrity_check",
+        "quick_check",
+    }
+)
+#: What a read-only connection refuses even though ``mode=ro`` would let it through:
+#: ATTACH (and VACUUM INTO, which attaches its output) creates files anywhere.
+_REFUSED_ACTIONS: Final = {
+    sqlite3.SQLITE_ATTACH: "ATTACH (and VACUUM INTO)",
+    sqlite3.SQLITE_DETACH: "DETACH",
+}
+
 _LOGICAL: Final = {
     "INTEGER": INTEGER,
     "INT": INTEGER,
@@ -112,14 +134,7 @@ class SQLiteStore(SqlStore):
                 ":memory:", isolation_level=None, check_same_thread=False
             )
         elif self.read_only:
-            uri = "file:" + quote(str(Path(self.path).resolve())) + "?mode=ro"
-            conn = sqlite3.connect(
-                uri,
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=BUSY_TIMEOUT_S,
-            )
+            conn = self._connect_read_only()
         else:
             conn = sqlite3.connect(
                 self.path,
@@ -139,6 +154,67 @@ class SQLiteStore(SqlStore):
         self._conn = conn
         self._generation = fork_generation()
         return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that cannot change or create any file.
+
+        ``mode=ro`` refuses writes to this database; ``query_only`` and an authorizer
+        refuse what ``mode=ro`` lets through (ATTACH, VACUUM INTO, settings). In a
+        read-only directory, where SQLite cannot make the WAL's shared-memory file,
+        the file is opened ``immutable``: nobody can be writing it there.
+        """
+        path = Path(self.path).resolve()
+        base = "file:" + quote(str(path))
+        conn = None
+        try:
+            conn = sqlite3.connect(
+                base + "?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_S,
+            )
+            retry_busy(
+                lambda: conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall(),  # type: ignore[union-attr]
+                "opening",
+                self.path,
+            )
+        except sqlite3.OperationalError as exc:
+            if conn is not None:
+                conn.close()
+            wal = path.with_name(path.name + "-wal")
+            if (
+                getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_CANTOPEN)
+                != (sqlite3.SQLITE_CANTOPEN)
+                or wal.exists()
+            ):
+                raise
+            conn = sqlite3.connect(
+                base + "?immutable=1",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        conn.execute("PRAGMA query_only = 1")
+        conn.set_authorizer(self._authorize)
+        return conn
+
+    def _authorize(
+        self,
+        action: int,
+        first: str | None,
+        second: str | None,
+        _database: str | None,
+        _trigger: str | None,
+    ) -> int:
+        refused = _REFUSED_ACTIONS.get(action)
+        if refused is None and action == sqlite3.SQLITE_PRAGMA and second is not None:
+            if (first or "").lower() not in _DESCRIBING_PRAGMAS:
+                refused = f"PRAGMA {first} = ..."
+        if refused is None:
+            return sqlite3.SQLITE_OK
+        self.refused = refused
+        return sqlite3.SQLITE_DENY
 
     @property
     def conn(self) -> sqlite3.Connection:
