@@ -19,7 +19,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any, Final
 
-from xetrack.errors import DatabaseNotFoundError, EngineUnavailableError
+from xetrack.errors import (
+    DatabaseNotFoundError,
+    EngineUnavailableError,
+    NotADatabaseError,
+)
 
 #: Parameters that are the receiver of a method, not an input to cache on by name.
 RECEIVERS: Final = ("self", "cls")
@@ -191,11 +195,129 @@ def key_for(
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
+#: The version of the metadata kept in each entry's diskcache tag.
+_META_VERSION: Final = 1
+
+
+class CacheEntry(Mapping[str, Any]):
+    """One entry as listed: its metadata, read without unpickling anything.
+
+    ``entry["cache"]`` (the track_id that computed it), ``["function"]``,
+    ``["size"]`` (bytes), ``["time"]`` (when stored, ISO 8601 UTC) and ``["parts"]``
+    (what the key was made of) come from metadata stored beside the value. Only
+    ``entry["result"]`` unpickles the value, which runs code if the cache came
+    from someone else: read it only from caches you trust. An entry written before
+    metadata existed has None for ``cache`` and ``function``.
+    """
+
+    _FIELDS: Final = ("result", "cache", "function", "size", "time", "parts")
+
+    def __init__(self, directory: Path, key: str, meta: Mapping[str, Any]) -> None:
+        self._directory = directory
+        self.key = key
+        self._meta = dict(meta)
+
+    @property
+    def labelled(self) -> bool:
+        """False for an entry without metadata (written by an older xetrack)."""
+        return bool(self._meta.get("labelled"))
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "result":
+            return _load_result(self._directory, self.key)
+        if name not in self._FIELDS:
+            raise KeyError(name)
+        return self._meta.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._FIELDS)
+
+    def __len__(self) -> int:
+        return len(self._FIELDS)
+
+    def __repr__(self) -> str:
+        shown = {k: self._meta.get(k) for k in self._FIELDS[1:]}
+        return f"CacheEntry({self.key!r}, {shown})"
+
+
+def _load_result(directory: Path, key: str) -> Any:
+    cache = ResultCache(directory, create=False)
+    try:
+        entry = cache.get(key)
+    finally:
+        cache.close()
+    return None if entry is None else entry.get("result")
+
+
+def scan_metadata(directory: str | Path) -> list[CacheEntry]:
+    """Every entry of a cache directory, from diskcache's index alone.
+
+    The index (``cache.db``) is opened read-only (``immutable`` when no process has
+    it open, so not even SQLite's WAL files appear), no value and no key that
+    diskcache pickled is ever loaded: listing a cache from anywhere runs no code
+    and creates no file. Raises DatabaseNotFoundError without a cache there.
+    """
+    import json
+    import sqlite3
+    from urllib.parse import quote
+
+    folder = Path(directory)
+    index = folder / "cache.db"
+    if not index.is_file():
+        raise DatabaseNotFoundError(
+            f"no cache directory at {folder} (no cache.db in it); pass the folder "
+            f"given to Tracker(cache=...) or --xetrack-cache"
+        )
+    busy = index.with_name("cache.db-wal").exists()
+    mode = "mode=ro" if busy else "immutable=1"
+    uri = f"file:{quote(str(index.resolve()))}?{mode}"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            conn.execute("PRAGMA query_only = 1")
+            rows = conn.execute(
+                "SELECT key, raw, tag, store_time, COALESCE(NULLIF(size, 0), "
+                "length(value), 0) FROM Cache ORDER BY rowid"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise NotADatabaseError(
+            f"{index} is not a readable diskcache index ({exc}); is {folder} a "
+            f"result cache?"
+        ) from exc
+    entries = []
+    for key, raw, tag, stored, size in rows:
+        if not raw or not isinstance(key, str):
+            continue  # a key diskcache pickled: not one of ours, and never loaded
+        meta: dict[str, Any] = {}
+        if isinstance(tag, str):
+            try:
+                found = json.loads(tag)
+            except ValueError:
+                found = None
+            if isinstance(found, dict) and found.get("xetrack") == _META_VERSION:
+                meta = {k: found.get(k) for k in ("cache", "function", "parts")}
+                meta["labelled"] = True
+        meta["size"] = int(size or 0)
+        meta["time"] = _iso(stored)
+        entries.append(CacheEntry(folder, key, meta))
+    return entries
+
+
+def _iso(stamp: object) -> str | None:
+    if not isinstance(stamp, (int, float)):
+        return None
+    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).isoformat()
+
+
 class ResultCache:
     """Results of tracked calls in a diskcache directory, with their lineage.
 
-    Each entry is ``{"result": ..., "cache": <track_id that computed it>,
-    "function": "module.qualname"}``.
+    Each value is ``{"result": ..., "cache": <track_id that computed it>,
+    "function": "module.qualname"}``; its metadata (lineage, function, the key's
+    parts) is also kept as JSON in the entry's diskcache tag, so listing and
+    deleting never unpickle a value.
     """
 
     def __init__(self, directory: str | Path, create: bool = True) -> None:
@@ -217,17 +339,28 @@ class ResultCache:
         entry = self._cache.get(key)
         return entry if isinstance(entry, dict) else None
 
-    def set(self, key: str, entry: Mapping[str, Any]) -> None:
-        self._cache.set(key, dict(entry))
+    def set(
+        self,
+        key: str,
+        entry: Mapping[str, Any],
+        parts: Mapping[str, object] | None = None,
+    ) -> None:
+        """Store ``entry``; its lineage, function and ``parts`` go to the tag too."""
+        import json
 
-    def scan(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        for key in self._cache.iterkeys():
-            entry = self.get(key)
-            if entry is not None:
-                yield key, entry
+        meta = {
+            "xetrack": _META_VERSION,
+            "cache": entry.get("cache"),
+            "function": entry.get("function"),
+            "parts": dict(parts or {}),
+        }
+        self._cache.set(key, dict(entry), tag=json.dumps(meta, default=str))
 
     def delete_by_track_id(self, track_id: str) -> int:
-        doomed = [key for key, entry in self.scan() if entry.get("cache") == track_id]
+        """Delete the entries ``track_id`` computed, found by metadata alone."""
+        doomed = [
+            e.key for e in scan_metadata(self.directory) if e["cache"] == track_id
+        ]
         for key in doomed:
             self._cache.delete(key)
         return len(doomed)

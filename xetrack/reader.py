@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xetrack.assets import AssetStore
-from xetrack.cache import ResultCache
+from xetrack.cache import CacheEntry, ResultCache, scan_metadata
 from xetrack.errors import QueryError, XetrackError
 from xetrack.logs import read_jsonl, read_logs
 from xetrack.store import open_store
@@ -212,17 +212,24 @@ class Reader:
             cache.close()
 
     @staticmethod
-    def scan_cache(cache_path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Every ``(key, entry)`` of a cache directory."""
-        cache = ResultCache(cache_path, create=False)
-        try:
-            yield from cache.scan()
-        finally:
-            cache.close()
+    def scan_cache(cache_path: str | Path) -> Iterator[tuple[str, CacheEntry]]:
+        """Every ``(key, entry)`` of a cache directory, without unpickling anything.
+
+        ``entry["cache"]``, ``["function"]``, ``["size"]``, ``["time"]`` and
+        ``["parts"]`` are metadata; only ``entry["result"]`` loads the value (a
+        pickle: it runs code, so read results only from caches you trust).
+        """
+        for entry in scan_metadata(cache_path):
+            yield entry.key, entry
 
     @staticmethod
     def delete_cache_by_track_id(cache_path: str | Path, track_id: str) -> int:
-        """Delete the entries computed by ``track_id``; return how many."""
+        """Delete the entries computed by ``track_id``; return how many.
+
+        Entries are chosen by their metadata alone; one written before metadata
+        existed is left alone (see :meth:`scan_cache`).
+        """
+        scan_metadata(cache_path)  # a missing or foreign folder: the error, no file
         cache = ResultCache(cache_path, create=False)
         try:
             return cache.delete_by_track_id(track_id)

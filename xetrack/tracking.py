@@ -264,6 +264,7 @@ class Call:
                         "cache": self.tracker.track_id,
                         "function": function_id(self.func),
                     },
+                    {"function": function_id(self.func)},
                 )
             except Exception as exc:  # an unpicklable result: computed, just not cached
                 warnings.warn(

@@ -212,3 +212,78 @@ def test_duckdb_connections_never_install_or_load_extensions(tmp_path: Path) -> 
         assert reader.sql(settings).values.tolist() == [[False, False]]
     with Tracker(Tracker.IN_MEMORY, engine="duckdb") as memory:
         assert memory.conn.execute(settings).fetchall() == [(False, False)]
+
+
+# -- listing a cache never unpickles ----------------------------------------------------
+class _Trap:
+    """Unpickling this creates the marker file: proof that something was unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.marker), "w"))
+
+
+def _booby_trapped_cache(tmp_path: Path) -> tuple[Path, Path, str]:
+    """A cache with an entry by a real run, one whose value and one whose key are
+    traps, and one written without metadata (as before metadata existed)."""
+    import diskcache
+
+    from xetrack.cache import ResultCache
+
+    folder, marker = tmp_path / "cache", tmp_path / "PWNED"
+    with Tracker(tmp_path / "c.db", cache=folder, track_id="honest-run") as tracker:
+        tracker.track(pow, args=[2, 10])
+    cache = ResultCache(folder)
+    cache.set(
+        "a" * 32,
+        {"result": _Trap(marker), "cache": "evil-run", "function": "evil"},
+    )
+    cache.close()
+    raw = diskcache.Cache(str(folder))
+    raw.set(("key", _Trap(marker)), 1)  # diskcache pickles a tuple key
+    raw.set("b" * 32, {"result": _Trap(marker), "cache": "old-run"})  # no tag
+    raw.set("c" * 32, 1, tag="not json {")
+    raw.close()
+    assert not marker.exists()
+    return folder, marker, "a" * 32
+
+
+def test_listing_and_deleting_a_cache_unpickles_nothing(tmp_path: Path) -> None:
+    from xetrack import Reader
+
+    folder, marker, trapped = _booby_trapped_cache(tmp_path)
+    before = _files(folder)
+    entries = dict(Reader.scan_cache(folder))
+    assert not marker.exists()
+    assert entries[trapped]["cache"] == "evil-run"
+    assert entries["b" * 32]["cache"] is None  # old entry: metadata unavailable
+    honest = [e for e in entries.values() if e["cache"] == "honest-run"]
+    assert len(honest) == 1 and honest[0]["function"] == "builtins.pow"
+    assert honest[0]["size"] > 0 and honest[0]["time"].endswith("+00:00")
+    assert honest[0]["result"] == 1024  # only an explicit read loads a value
+
+    listed = runner.invoke(app, ["cache", "ls", str(folder), "--json"])
+    assert listed.exit_code == 0 and not marker.exists()
+    assert "metadata unavailable" in listed.stdout and "evil-run" in listed.stdout
+    assert _files(folder) == before  # listing created nothing, not even WAL files
+
+    deleted = runner.invoke(app, ["cache", "delete", str(folder), "evil-run"])
+    assert deleted.exit_code == 0, deleted.stderr
+    assert Reader.delete_cache_by_track_id(folder, "old-run") == 0
+    assert not marker.exists()
+    assert trapped not in dict(Reader.scan_cache(folder))
+
+
+def test_listing_a_missing_cache_creates_nothing(tmp_path: Path) -> None:
+    from xetrack import Reader
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["cache", "ls", str(empty)])
+    assert result.exit_code == 1 and "no cache directory" in result.stderr
+    assert list(empty.iterdir()) == []
+    with pytest.raises(FileNotFoundError, match="no cache directory"):
+        Reader.delete_cache_by_track_id(tmp_path / "nowhere", "x")
+    assert not (tmp_path / "nowhere").exists()
