@@ -15,6 +15,7 @@ import functools
 import hashlib
 import inspect
 import pickle
+import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any, Final
@@ -115,10 +116,116 @@ def function_id(func: Callable[..., Any]) -> str:
     """``module.qualname``: two functions both named ``run`` never share keys."""
     target = getattr(func, "__func__", func)
     module = getattr(target, "__module__", None) or "?"
-    name = getattr(target, "__qualname__", None) or getattr(
-        target, "__name__", repr(target)
-    )
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None)
+    if not isinstance(name, str):  # a callable object: its class (never an address)
+        kind = type(target)
+        module, name = kind.__module__, kind.__qualname__
     return f"{module}.{name}"
+
+
+#: code object -> its token; code objects compare (and hash) by value
+_CODE_TOKENS: dict[types.CodeType, str] = {}
+
+
+def _const_token(value: object) -> str:
+    """A constant of compiled code: literals, tuples and frozensets of them, code."""
+    if isinstance(value, types.CodeType):
+        return _code_token(value)
+    if isinstance(value, tuple):
+        return "t(" + ",".join(map(_const_token, value)) + ")"
+    if isinstance(value, frozenset):
+        return "F(" + ",".join(sorted(map(_const_token, value))) + ")"
+    # Literals only (int, float, complex, str, bytes, bool, None, Ellipsis): their
+    # repr is the same in every process.
+    return f"{type(value).__name__}:{value!r}"
+
+
+def _code_token(code: types.CodeType) -> str:
+    """What a code object does: bytecode, constants (nested code too) and names.
+
+    Line numbers and file names are left out: moving a function does not change
+    what it computes. Bytecode differs between Python versions, and so do keys.
+    """
+    found = _CODE_TOKENS.get(code)
+    if found is None:
+        text = "|".join(
+            [
+                code.co_code.hex(),
+                ",".join(map(_const_token, code.co_consts)),
+                ",".join(code.co_names),
+                ",".join(code.co_varnames),
+                ",".join(code.co_freevars),
+                str(code.co_argcount),
+                str(code.co_kwonlyargcount),
+                str(code.co_flags),
+            ]
+        )
+        found = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        if len(_CODE_TOKENS) > 4096:  # code made on the fly: do not keep it all
+            _CODE_TOKENS.clear()
+        _CODE_TOKENS[code] = found
+    return found
+
+
+def code_token(func: object, _seen: frozenset[int] = frozenset()) -> str:
+    """What ``func`` is, beyond its name: code, defaults and closure values.
+
+    ``lambda x: x + 1`` and ``lambda x: x * 100`` differ, and so do ``scale(2)``
+    and ``scale(3)`` of one closure factory. Functions inside closures and
+    partials are followed (each once: a recursive closure ends). Raises
+    :class:`Unhashable` for a closure value with no stable identity.
+    """
+    target = getattr(func, "__func__", func)
+    if id(target) in _seen:  # only to stop recursion: never part of the token
+        return "R"
+    seen = _seen | {id(target)}
+    if isinstance(target, functools.partial):
+        return (
+            "P("
+            + code_token(target.func, seen)
+            + ";"
+            + ",".join(_value_token(a, seen) for a in target.args)
+            + ";"
+            + ",".join(
+                f"{k}={_value_token(v, seen)}"
+                for k, v in sorted(target.keywords.items())
+            )
+            + ")"
+        )
+    code = getattr(target, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        if isinstance(target, (types.BuiltinFunctionType, type)):
+            return "B"  # builtins and classes: their name says what they are
+        return "O" + token(target)  # a callable object: by its (hashable) state
+    parts = [_code_token(code)]
+    defaults = getattr(target, "__defaults__", None)
+    if defaults:
+        parts.append(",".join(_value_token(v, seen) for v in defaults))
+    kwdefaults = getattr(target, "__kwdefaults__", None)
+    if kwdefaults:
+        parts.append(
+            ",".join(
+                f"{k}={_value_token(v, seen)}" for k, v in sorted(kwdefaults.items())
+            )
+        )
+    for cell in getattr(target, "__closure__", None) or ():
+        try:
+            contents = cell.cell_contents
+        except ValueError:  # a cell not filled yet
+            parts.append("empty")
+            continue
+        parts.append(_value_token(contents, seen))
+    return ";".join(parts)
+
+
+def _value_token(value: object, seen: frozenset[int]) -> str:
+    if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
+        return "f" + function_id(value) + ":" + code_token(value, seen)
+    if isinstance(value, types.ModuleType):
+        return f"m{value.__name__}"
+    if isinstance(value, type):
+        return f"c{_qualname(value)}"
+    return token(value)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -181,7 +288,7 @@ def key_for(
     kinds: Mapping[str, inspect._ParameterKind] | None = None,
 ) -> str:
     """The cache key of a call. Raises :class:`Unhashable` naming the argument's type."""
-    parts = [function_id(func)]
+    parts = [function_id(func), code_token(func)]
     if arguments is None:
         parts.append(token(tuple(args)))
         parts.append(token(tuple(sorted((k, token(v)) for k, v in kwargs.items()))))
