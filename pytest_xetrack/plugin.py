@@ -56,10 +56,13 @@ def pytest_configure(config: pytest.Config) -> None:
             if str(options.db) not in str(exc)
             else str(exc)
         ) from None
+    from pytest_xetrack.xdist import recover_spools
+
+    recover_spools(session, options.db)
     if config.pluginmanager.hasplugin("xdist"):
         from pytest_xetrack.xdist import Controller
 
-        session.controller = Controller(session)
+        session.controller = Controller(session, options.db)
         config.pluginmanager.register(session.controller, "xetrack-xdist-controller")
 
 
@@ -130,7 +133,11 @@ def pytest_runtest_makereport(
     if report.when == "teardown":
         session = item.config.stash[SESSION]
         if not session.options.disabled:
-            session.finish_test(item, state)
+            payload = session.finish_test(item, state)
+            if payload is not None:  # a worker's: xdist carries it to the controller
+                from pytest_xetrack.xdist import PAYLOAD_ATTR
+
+                setattr(report, PAYLOAD_ATTR, payload)
     return report
 
 
@@ -145,8 +152,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None:
         return
     if state.worker:
-        if state.outbox is not None:
-            state.outbox.finish(session.config)
         return
     if state.recording and state.options.compare is not None:
         # Every row is written (xdist workers are down): judge the run, and let a

@@ -181,8 +181,11 @@ class Session:
         """What a worker needs to tag rows like the controller (execnet-safe values)."""
         return {"track_id": self.track_id, "context": dict(self.context)}
 
-    def finish_test(self, item: pytest.Item, state: TestState) -> None:
-        """After a test's teardown: its outcome on its rows, then write or ship them."""
+    def finish_test(self, item: pytest.Item, state: TestState) -> dict[str, Any] | None:
+        """After a test's teardown: its outcome on its rows, then write or ship them.
+
+        On an xdist worker, returns the payload to attach to the teardown report.
+        """
         rows = state.rows
         if rows:
             for _, row in rows:
@@ -206,15 +209,17 @@ class Session:
             )
             rows = state.rows
         if self.worker and self.outbox is not None and (rows or state.served):
-            self.outbox.send(
+            sent: dict[str, Any] = self.outbox.send(
                 {
                     "rows": [{"table": t, "row": dict(r)} for t, r in rows],
                     "assets": self._new_assets(),
                     "served": state.served,
                 }
             )
-        elif self.recording:
+            return sent
+        if self.recording:
             self.rows_written += len(rows)
+        return None
 
     def _new_assets(self) -> dict[str, bytes]:
         store = self.open_root().assets
