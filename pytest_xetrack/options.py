@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Final
 
 import pytest
 
 ENGINES: Final = ("sqlite", "duckdb")
 MARK_ARGS: Final = ("rounds", "warmup", "table", "cache", "params", "metrics")
+#: What else a cached result depends on: files (by content) and version strings.
+CACHE_MARK_ARGS: Final = ("depends",)
 DIRECTIONS: Final = ("max", "min")
 
 
@@ -241,10 +243,10 @@ def check_mark(
     if args:
         return f"{nodeid}: @track takes keyword arguments only, got {args!r}"
     for name in kwargs:
-        if name not in MARK_ARGS:
+        if name not in MARK_ARGS and name not in CACHE_MARK_ARGS:
             return (
                 f"{nodeid}: @track got an unknown argument {name!r}; "
-                f"allowed: {', '.join(MARK_ARGS)}"
+                f"allowed: {', '.join((*MARK_ARGS, *CACHE_MARK_ARGS))}"
             )
     rounds, warmup = kwargs.get("rounds", 1), kwargs.get("warmup", 0)
     if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
@@ -265,4 +267,17 @@ def check_mark(
     params = kwargs.get("params")
     if params is not None and not isinstance(params, dict):
         return f"{nodeid}: @track(params=...) must be a dict"
+    return _check_depends(nodeid, kwargs.get("depends"))
+
+
+def _check_depends(nodeid: str, depends: object) -> str | None:
+    if depends is None:
+        return None
+    if not isinstance(depends, (list, tuple)) or not all(
+        isinstance(d, (str, PurePath)) for d in depends
+    ):
+        return (
+            f"{nodeid}: @track(depends={depends!r}) must be a list of file paths and "
+            f"version strings, like ['data/train.csv', 'v2']"
+        )
     return None

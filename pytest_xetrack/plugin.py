@@ -24,7 +24,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "track(rounds=1, warmup=0, table=None, cache=False, params=None, metrics=None): "
+        "track(rounds=1, warmup=0, table=None, cache=False, params=None, metrics=None, "
+        "depends=None): "
         "record this test as a benchmark or experiment with pytest-xetrack",
     )
     options = read_options(config)
@@ -171,7 +172,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         f"as run {session.track_id}"
     )
     if session.served_from_cache:
-        line += f"; {session.served_from_cache} results served from cache"
+        line += (
+            f"; {session.served_from_cache} results served from cache (each matched "
+            f"its test's source, parameters, the source of the project modules its "
+            f"test module imports and its depends=; `xt cache ls "
+            f"{session.options.cache}` shows the parts)"
+        )
     terminalreporter.write_sep("-", "xetrack")
     terminalreporter.write_line(line)
     for note in session.notes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Mapping
@@ -119,6 +120,8 @@ class Session:
     root: Tracker | None = None
     rows_written: int = 0
     served_from_cache: int = 0
+    #: the most project modules a served test's key covered, for the summary
+    cache_modules: int = 0
     shipped_assets: set[str] = field(default_factory=set)
     outbox: Any = None
     controller: Any = None
@@ -291,11 +294,19 @@ def _param_id(callspec: Any, name: str) -> str:
     return f"{name}{callspec.indices.get(name, 0)}"
 
 
-def cache_key(item: pytest.Function, mark_kwargs: Mapping[str, Any]) -> str | None:
-    """Source of the test function + parameter values + marker settings, or None."""
+def cache_key(
+    item: pytest.Function, mark_kwargs: Mapping[str, Any]
+) -> tuple[str, dict[str, object]] | None:
+    """The shared cache's key of a test and the parts it is made of, or None.
+
+    Parts: the test function's source, its parameter values, the marker settings,
+    the source of every project module its test module imports (transitively,
+    within the rootdir) and what ``@track(depends=[...])`` names.
+    """
     import hashlib
     import inspect
 
+    from pytest_xetrack.depends import declared, project_modules
     from xetrack.cache import Unhashable, token
 
     try:
@@ -305,12 +316,19 @@ def cache_key(item: pytest.Function, mark_kwargs: Mapping[str, Any]) -> str | No
     callspec = getattr(item, "callspec", None)
     params = dict(callspec.params) if callspec is not None else {}
     settings = {k: mark_kwargs.get(k) for k in ("rounds", "warmup", "params")}
+    rootdir = item.config.rootpath
     try:
-        parts = [
-            source,
-            token(tuple(sorted((k, token(v)) for k, v in params.items()))),
-            token(tuple(sorted((k, token(_freeze(v))) for k, v in settings.items()))),
-        ]
+        parts: dict[str, object] = {
+            "test": hashlib.blake2b(source.encode(), digest_size=16).hexdigest(),
+            "params": token(tuple(sorted((k, token(v)) for k, v in params.items()))),
+            "settings": token(
+                tuple(sorted((k, token(_freeze(v))) for k, v in settings.items()))
+            ),
+            "modules": project_modules(item.module, rootdir),
+            "depends": declared(mark_kwargs.get("depends") or (), rootdir),
+        }
+    except FileNotFoundError as exc:  # a declared dependency is missing: say so
+        pytest.fail(f"{item.nodeid}: {exc}", pytrace=False)
     except Unhashable as exc:
         warnings.warn(
             f"{item.nodeid}: parameter of type {exc.kind.__qualname__} has no stable "
@@ -318,7 +336,8 @@ def cache_key(item: pytest.Function, mark_kwargs: Mapping[str, Any]) -> str | No
             stacklevel=2,
         )
         return None
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+    text = json.dumps(parts, sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest(), parts
 
 
 def _freeze(value: object) -> object:
@@ -343,7 +362,8 @@ def run_tracked(
     use_cache = bool(kwargs.get("cache")) and session.options.cache is not None
     tracker = session.tracker_for(item, state, table=kwargs.get("table"), extra=extra)
 
-    key = cache_key(item, kwargs) if use_cache else None
+    keyed = cache_key(item, kwargs) if use_cache else None
+    key, parts = keyed if keyed is not None else (None, {})
     directory = session.options.cache
     cache = ResultCache(directory) if key is not None and directory else None
     try:
@@ -356,6 +376,10 @@ def run_tracked(
                 state.served += 1
                 if not session.worker:
                     session.served_from_cache += 1
+                    session.cache_modules = max(
+                        session.cache_modules,
+                        len(parts["modules"]),  # type: ignore[arg-type]
+                    )
                 return
         function = item.obj
         measured = measure(lambda: function(**testargs), rounds, warmup)
@@ -374,6 +398,7 @@ def run_tracked(
             cache.set(
                 key,
                 {"result": stored, "cache": session.track_id, "function": item.nodeid},
+                parts,
             )
     finally:
         if cache is not None:
