@@ -33,9 +33,11 @@ RECEIVERS: Final = ("self", "cls")
 class Unhashable(Exception):
     """An argument whose value cannot be part of a stable key (internal)."""
 
-    def __init__(self, kind: type) -> None:
+    def __init__(self, kind: type, where: str | None = None) -> None:
         super().__init__(kind.__name__)
         self.kind = kind
+        #: what holds the value, when it is not an argument ("closure variable 'x' of f")
+        self.where = where
 
 
 def _qualname(kind: type) -> str:
@@ -208,13 +210,23 @@ def code_token(func: object, _seen: frozenset[int] = frozenset()) -> str:
                 f"{k}={_value_token(v, seen)}" for k, v in sorted(kwdefaults.items())
             )
         )
-    for cell in getattr(target, "__closure__", None) or ():
+    names = code.co_freevars
+    for name, cell in zip(
+        names, getattr(target, "__closure__", None) or (), strict=False
+    ):
         try:
             contents = cell.cell_contents
         except ValueError:  # a cell not filled yet
             parts.append("empty")
             continue
-        parts.append(_value_token(contents, seen))
+        try:
+            parts.append(_value_token(contents, seen))
+        except Unhashable as exc:
+            if exc.where is not None:
+                raise
+            raise Unhashable(
+                exc.kind, f"closure variable {name!r} of {function_id(target)  # type: ignore[arg-type]}"
+            ) from exc
     return ";".join(parts)
 
 

@@ -100,14 +100,18 @@ class Tracker:
                     f"is missing); rows get git_commit = NULL",
                     stacklevel=2,
                 )
-        if params:
-            self.set_params(params)
         # SKIP_INSERT keeps an in-memory store so queries answer (empty) and no
         # file is ever created.
         store = open_store(self._db if self._insert else MEMORY, engine)
         self._store: SqlStore = store
         self._events = EventTable(store, self._table_name)
         self._assets = AssetStore(lambda: self._store, compress=compress)
+        if params:  # after the asset store: a param may be an object stored there
+            try:
+                self.set_params(params)
+            except BaseException:
+                store.close()
+                raise
         self._sinks = Sinks(logs_path, logs_file_format, logs_stdout, jsonl)
         self._logging = self._sinks.active
         self.logger = TrackerLogger(self)
@@ -297,20 +301,24 @@ class Tracker:
             for observer in self._observers:
                 observer(self._table_name, row)
 
-    def write_rows(self, rows: Iterable[Mapping[str, object]]) -> int:
+    def write_rows(
+        self, rows: Iterable[Mapping[str, object]], fill: bool = True
+    ) -> int:
         """Write rows that carry their own ``timestamp`` and ``track_id``, all or nothing.
 
         For rows as stored elsewhere (another database, a pytest-xdist worker): the
         tracker's params are not added; a row without ``timestamp`` or ``track_id``
-        gets this run's. Keys and values are checked as in :meth:`log`.
+        gets this run's (with ``fill=False`` it keeps NULL, as ``copy`` does). Keys
+        and values are checked as in :meth:`log`.
         """
-        stamp = now()
+        stamp = now() if fill else None
+        track_id = self._track_id if fill else None
         batch: list[dict[str, object]] = []
         hints: dict[str, str] = {}
         for row in rows:
             fixed = {
                 "timestamp": row.get("timestamp") or stamp,
-                "track_id": row.get("track_id") or self._track_id,
+                "track_id": row.get("track_id") or track_id,
             }
             rest = {k: v for k, v in row.items() if k not in fixed}
             batch.append(flatten(rest, self._asset_sink, into=fixed, hints=hints))
@@ -444,7 +452,7 @@ class Tracker:
         try:
             return key_for(func, bind(func, args, kwargs), args, kwargs, merged, kinds)
         except Unhashable as exc:
-            self.warn_unhashable(exc.kind)
+            self.warn_unhashable(exc.kind, exc.where)
             return None
 
     _generate_cache_key = cache_key
@@ -481,12 +489,21 @@ class Tracker:
             self._sinks.emit(row, level)
         return row
 
-    def warn_unhashable(self, kind: type) -> None:
+    def warn_unhashable(self, kind: type, where: str | None = None) -> None:
         if kind in self._warned or not self.warnings:
             return
         self._warned.add(kind)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        if where is not None:
+            _warnings.warn(
+                f"the {where} is a {name}, which has no stable value to key the cache "
+                f"on, so calls of it are not cached; make it a tuple, a frozen "
+                f"dataclass or a module-level name",
+                stacklevel=4,
+            )
+            return
         _warnings.warn(
-            f"an argument of type {kind.__module__}.{kind.__qualname__} has no stable "
+            f"an argument of type {name} has no stable "
             f"value to key the cache on, so calls with it are not cached; pass a tuple, "
             f"a frozen dataclass or a Pydantic model instead",
             stacklevel=4,

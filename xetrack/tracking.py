@@ -239,7 +239,7 @@ class Call:
                 self.func, arguments, self.args, self.kwargs, params, self.shape.kinds
             )
         except Unhashable as exc:
-            self.tracker.warn_unhashable(exc.kind)
+            self.tracker.warn_unhashable(exc.kind, exc.where)
             return None
 
     def cached(self) -> tuple[bool, Any]:

@@ -178,6 +178,10 @@ class SqlStore(ABC):
     def _widen_to_float(self, table: str, column: str) -> None:
         """Let an integer column take floats from now on."""
 
+    @abstractmethod
+    def _is_schema_error(self, exc: BaseException) -> bool:
+        """True when ``exc`` says the table or a column is not what we cached."""
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the store's lock and the file's write lock; writes inside commit together."""
@@ -270,9 +274,22 @@ class SqlStore(ABC):
                 known = self._schemas.get(table)
                 if known is not None:  # a hint matters only until its column exists
                     hints = {k: v for k, v in hints.items() if k not in known.types}
-            if not hints and len(rows) == 1 and self._insert_planned(table, rows[0]):
-                return
-            self._insert_prepared(table, rows, hints)
+            try:
+                if (
+                    not hints
+                    and len(rows) == 1
+                    and self._insert_planned(table, rows[0])
+                ):
+                    return
+                self._insert_prepared(table, rows, hints)
+            except Exception as exc:
+                if not self._is_schema_error(exc):
+                    raise
+                # Another connection dropped and recreated the table (a Tracker with
+                # reset=True) since we read its schema: read it again, retry once.
+                self._forget(table)
+                self.ensure_table(table)
+                self._insert_prepared(table, rows, hints)
 
     def insert_row(self, table: str, row: Mapping[str, object]) -> bool:
         """Insert one row shaped exactly like an earlier one (same keys, same order,
@@ -288,7 +305,13 @@ class SqlStore(ABC):
         if tuple(map(type, values)) != plan.seen:
             return False
         with self._lock:
-            self._insert_fast(plan.sql, values)
+            try:
+                self._insert_fast(plan.sql, values)
+            except Exception as exc:
+                if not self._is_schema_error(exc):
+                    raise
+                self._forget(table)  # the table changed under us: insert() retries
+                return False
         return True
 
     def _insert_planned(self, table: str, row: Mapping[str, object]) -> bool:

@@ -241,6 +241,10 @@ class DuckDBStore(SqlStore):
     def _insert_fast(self, sql: str, row: tuple[object, ...]) -> None:
         self.conn.execute(sql, list(row))
 
+    def _is_schema_error(self, exc: BaseException) -> bool:
+        duckdb = _import_duckdb()
+        return isinstance(exc, (duckdb.CatalogException, duckdb.BinderException))
+
     def _widen_to_float(self, table: str, column: str) -> None:
         self._execute(
             f"ALTER TABLE {quote_ident(table)} ALTER COLUMN {quote_ident(column)} "

@@ -283,6 +283,14 @@ class SQLiteStore(SqlStore):
                 raise
             retry_busy(lambda: conn.execute(sql, row), "inserting a row", self.path)
 
+    def _is_schema_error(self, exc: BaseException) -> bool:
+        # sqlite3 has one exception class for these; the messages are SQLite's own
+        # and stable across versions.
+        if not isinstance(exc, sqlite3.OperationalError):
+            return False
+        text = str(exc)
+        return text.startswith("no such table") or "has no column named" in text
+
     def _widen_to_float(self, table: str, column: str) -> None:
         """Nothing to do: SQLite stores a float exactly in an INTEGER column (a float
         with no fraction reads back as an int of the same value)."""
