@@ -224,9 +224,8 @@ def code_token(func: object, _seen: frozenset[int] = frozenset()) -> str:
         except Unhashable as exc:
             if exc.where is not None:
                 raise
-            raise Unhashable(
-                exc.kind, f"closure variable {name!r} of {function_id(target)  # type: ignore[arg-type]}"
-            ) from exc
+            owner = function_id(target)  # type: ignore[arg-type]
+            raise Unhashable(exc.kind, f"closure variable {name!r} of {owner}") from exc
     return ";".join(parts)
 
 
