@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from xetrack.assets import AssetStore
 from xetrack.cache import CacheEntry, ResultCache, scan_metadata
-from xetrack.errors import QueryError, XetrackError
+from xetrack.errors import QueryError, StorePermissionError, XetrackError
 from xetrack.logs import read_jsonl, read_logs
 from xetrack.store import open_store
 from xetrack.store.base import read_only_refusal
@@ -125,6 +125,8 @@ class Reader:
         """
         try:
             return self._store.read_query_df(query, params)
+        except StorePermissionError as exc:  # the connection is open: a write
+            raise QueryError(read_only_refusal("writing", self._db)) from exc
         except Exception as exc:
             if isinstance(exc, XetrackError):
                 raise

@@ -14,7 +14,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
-from xetrack.errors import UnknownColumnError, UnknownTableError
+from xetrack.errors import (
+    InvalidArgumentError,
+    UnknownColumnError,
+    UnknownTableError,
+    XetrackError,
+)
 from xetrack.store.prepare import Prepared, prepare
 from xetrack.store.schema import (
     ASSETS_TABLE,
@@ -182,10 +187,28 @@ class SqlStore(ABC):
     def _is_schema_error(self, exc: BaseException) -> bool:
         """True when ``exc`` says the table or a column is not what we cached."""
 
+    @abstractmethod
+    def _translate(self, exc: Exception, what: str) -> XetrackError | None:
+        """The error a user should see for a driver error (disk full, permission,
+        a damaged file), or None to let the driver's error through."""
+
+    @contextlib.contextmanager
+    def _driver(self, what: str) -> Iterator[None]:
+        """Driver errors that have a real cause (see :meth:`_translate`) as ours."""
+        try:
+            yield
+        except XetrackError:
+            raise
+        except Exception as exc:
+            found = self._translate(exc, what)
+            if found is None:
+                raise
+            raise found from exc
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the store's lock and the file's write lock; writes inside commit together."""
-        with self._lock, self._write_transaction():
+        with self._lock, self._driver("writing to"), self._write_transaction():
             yield
 
     # -- schema ----------------------------------------------------------------------
@@ -235,7 +258,7 @@ class SqlStore(ABC):
         fixed = ", ".join(
             f"{quote_ident(c)} {self.SQL_TYPES[TEXT]}" for c in FIXED_COLUMNS
         )
-        with self._lock, self._write_transaction():
+        with self._lock, self._driver("creating a table in"), self._write_transaction():
             self._execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({fixed})")
             existing = self.schema(table, refresh=True)
             for name, logical in wanted.items():
@@ -247,7 +270,7 @@ class SqlStore(ABC):
         self.schema(table, refresh=True)
 
     def drop_table(self, table: str) -> None:
-        with self._lock, self._write_transaction():
+        with self._lock, self._driver("dropping a table of"), self._write_transaction():
             self._execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
         self._forget(table)
 
@@ -269,7 +292,7 @@ class SqlStore(ABC):
         """
         if not rows:
             return
-        with self._lock:
+        with self._lock, self._driver("writing rows to"):
             if hints:
                 known = self._schemas.get(table)
                 if known is not None:  # a hint matters only until its column exists
@@ -309,7 +332,10 @@ class SqlStore(ABC):
                 self._insert_fast(plan.sql, values)
             except Exception as exc:
                 if not self._is_schema_error(exc):
-                    raise
+                    found = self._translate(exc, "writing a row to")
+                    if found is None:
+                        raise
+                    raise found from exc
                 self._forget(table)  # the table changed under us: insert() retries
                 return False
         return True
@@ -409,9 +435,10 @@ class SqlStore(ABC):
         self, table: str, values: Mapping[str, object], where: Mapping[str, object]
     ) -> int:
         """Set ``values`` on the rows matching every ``column = value`` in ``where``."""
-        with self._lock:
+        with self._lock, self._driver("updating rows of"):
             schema = self.require_table(table)
             self._check_where(table, schema, where)
+            self._check_base_table(table, "set values")
             clause, params = where_clause(where)
             with self._write_transaction():
                 schema = self.schema(table, refresh=True)
@@ -436,15 +463,23 @@ class SqlStore(ABC):
             return count
 
     def delete(self, table: str, where: Mapping[str, object]) -> int:
-        with self._lock:
+        with self._lock, self._driver("deleting rows of"):
             schema = self.require_table(table)
             self._check_where(table, schema, where)
+            self._check_base_table(table, "delete rows")
             clause, params = where_clause(where)
             with self._write_transaction():
                 cursor = self._execute(
                     f"DELETE FROM {quote_ident(table)}{clause}", params
                 )
                 return _rowcount(cursor)
+
+    def _check_base_table(self, table: str, action: str) -> None:
+        if table not in self.tables():
+            raise InvalidArgumentError(
+                f"{table!r} in {self.path} is a view, not a table: cannot {action} "
+                f"there; change the table it selects from"
+            )
 
     def _check_where(
         self, table: str, schema: Schema, where: Mapping[str, object]
@@ -458,7 +493,7 @@ class SqlStore(ABC):
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> int:
         """Run one statement (identifiers quoted, values bound); return rows changed."""
-        with self._lock, self._write_transaction():
+        with self._lock, self._driver("writing to"), self._write_transaction():
             return _rowcount(self._execute(sql, params))
 
     # -- reading -------------------------------------------------------------------------
@@ -474,7 +509,7 @@ class SqlStore(ABC):
     def query(
         self, sql: str, params: Sequence[object] = ()
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        with self._lock:
+        with self._lock, self._driver("reading"):
             cursor = self._execute(sql, params)
             names = [d[0] for d in cursor.description or ()]
             return names, cursor.fetchall()

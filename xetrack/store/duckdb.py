@@ -9,6 +9,8 @@ nothing reaches the network; a read-only one cannot touch any file but its own.
 from __future__ import annotations
 
 import contextlib
+import re
+import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -16,11 +18,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from xetrack.errors import (
     EngineUnavailableError,
+    NotADatabaseError,
     QueryError,
     StoreLockedError,
     XetrackError,
 )
 from xetrack.store.base import SqlStore, fork_generation, read_only_refusal
+from xetrack.store.diagnose import disk_full, explain
 from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
@@ -103,14 +107,33 @@ def _open(path: str, read_only: bool) -> Any:
                 read_only=read_only,
                 config=dict(_READ_ONLY_CONFIG if read_only else _CONFIG),
             )
-        except duckdb.IOException as exc:
-            raise StoreLockedError(
-                f"{path} is locked by another process: DuckDB allows one process to "
-                f"open a file for writing. Use engine='sqlite' for several writing "
-                f"processes, or let one process write ({exc})"
-            ) from exc
+        except duckdb.Error as exc:
+            raise _open_failure(path, read_only, exc) from exc
         _registry[key] = (conn, read_only, 1)
         return conn
+
+
+#: How DuckDB names the process holding a file's lock (the only words we match).
+_LOCK_HOLDER: Final = re.compile(r"Conflicting lock is held in (.*) \(PID (\d+)\)")
+
+
+def _open_failure(path: str, read_only: bool, exc: Exception) -> XetrackError:
+    """Why DuckDB could not open ``path``: the file system's reason first (no
+    permission, read-only mount, truncated), then the lock and who holds it."""
+    found = explain(path, write=not read_only)
+    if found is not None:
+        return found
+    text = str(exc)
+    holder = _LOCK_HOLDER.search(text)
+    if holder is not None:
+        return StoreLockedError(
+            f"{path} is locked by another process (PID {holder.group(2)}, "
+            f"{holder.group(1)}): DuckDB lets one process open a file for writing. "
+            f"Use engine='sqlite' for several writing processes, or let one process "
+            f"write"
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return NotADatabaseError(f"DuckDB cannot open {path}: {first}")
 
 
 def _release(path: str) -> None:
@@ -206,7 +229,10 @@ class DuckDBStore(SqlStore):
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except _import_duckdb().Error:
+                pass  # the error that aborted the transaction is the one to see
             raise
         else:
             conn.execute("COMMIT")
@@ -229,14 +255,18 @@ class DuckDBStore(SqlStore):
         frame = pd.DataFrame.from_records(
             rows, columns=[f"c{i}" for i in range(width)], coerce_float=False
         )
-        view = "__xetrack_batch"
+        # A fresh name each time: a user's table cannot be shadowed by (or shadow) it.
+        view = f"__xetrack_batch_{secrets.token_hex(8)}"
         conn = self.conn
         conn.register(view, frame)
         try:
             select = ", ".join(f"c{i}" for i in range(width))
             conn.execute(f"{head} SELECT {select} FROM {quote_ident(view)}")
         finally:
-            conn.unregister(view)
+            try:
+                conn.unregister(view)
+            except _import_duckdb().Error:
+                pass  # an aborted transaction refuses even this; keep the real error
 
     def _insert_fast(self, sql: str, row: tuple[object, ...]) -> None:
         self.conn.execute(sql, list(row))
@@ -245,6 +275,16 @@ class DuckDBStore(SqlStore):
         duckdb = _import_duckdb()
         return isinstance(exc, (duckdb.CatalogException, duckdb.BinderException))
 
+    def _translate(self, exc: Exception, what: str) -> XetrackError | None:
+        duckdb = _import_duckdb()
+        if not isinstance(exc, duckdb.Error):
+            return None
+        if "No space left on device" in str(exc):  # ENOSPC, as DuckDB words it
+            return disk_full(self.path, what)
+        if isinstance(exc, (duckdb.IOException, duckdb.PermissionException)):
+            return explain(self.path, write=not self.read_only)
+        return None
+
     def _widen_to_float(self, table: str, column: str) -> None:
         self._execute(
             f"ALTER TABLE {quote_ident(table)} ALTER COLUMN {quote_ident(column)} "
@@ -252,9 +292,8 @@ class DuckDBStore(SqlStore):
         )
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-        with self._lock:
-            frame: pd.DataFrame = self.conn.execute(sql, list(params)).df()
-            return frame
+        with self._lock, self._driver("reading"):
+            return _frame(self.conn.execute(sql, list(params)))
 
     def read_query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         """User SQL: queries only, and rolled back, even on a writable connection.
@@ -272,11 +311,20 @@ class DuckDBStore(SqlStore):
                     self.refused = f"the {kind} statement"
                     raise QueryError(read_only_refusal(self.refused, self.path))
             if self._depth:
-                frame: pd.DataFrame = conn.execute(sql, list(params)).df()
-                return frame
+                return _frame(conn.execute(sql, list(params)))
             conn.execute("BEGIN TRANSACTION")
             try:
-                frame = conn.execute(sql, list(params)).df()
+                return _frame(conn.execute(sql, list(params)))
             finally:
                 conn.execute("ROLLBACK")
-            return frame
+
+
+def _frame(cursor: Any) -> pd.DataFrame:
+    """A result as a DataFrame, BLOBs as ``bytes`` (pandas gets ``bytearray``)."""
+    blobs = [d[0] for d in cursor.description or () if str(d[1]) == "BLOB"]
+    frame: pd.DataFrame = cursor.df()
+    for name in blobs:
+        frame[name] = frame[name].map(
+            lambda v: bytes(v) if isinstance(v, (bytearray, memoryview)) else v
+        )
+    return frame
