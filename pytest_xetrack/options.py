@@ -61,6 +61,18 @@ def parse_fraction(value: str) -> float:
     return number
 
 
+def parse_seconds(value: str) -> float:
+    try:
+        seconds = float(value.strip().removesuffix("s"))
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds >= 0 like 30 or 2.5, got {value!r}"
+        )
+    return seconds
+
+
 def parse_threshold(value: str) -> str:
     from xetrack.compare import parse_threshold as parse
 
@@ -86,6 +98,8 @@ class Options:
     fail: tuple[str, ...] = ()
     any_env: bool = False
     min_effect: float = 0.05
+    #: how long a write waits for another process's lock (None: the store's 120 s)
+    timeout: float | None = None
 
 
 _STRING_OPTIONS: Final = {
@@ -109,6 +123,12 @@ _STRING_OPTIONS: Final = {
         "xetrack_cache",
         parse_path,
         "directory of the shared result cache for @track(cache=True)",
+    ),
+    "--xetrack-timeout": (
+        "xetrack_timeout",
+        parse_seconds,
+        "seconds a write waits for another process's lock on the database "
+        "(default 120)",
     ),
 }
 _FLAG_OPTIONS: Final = {
@@ -230,6 +250,7 @@ def read_options(config: pytest.Config) -> Options:
         engine=strings["xetrack_engine"],
         table=strings["xetrack_table"] or "default",
         cache=cache,
+        timeout=strings["xetrack_timeout"],
         cache_force=flags["xetrack_cache_force"],
         record_all=flags["xetrack_all"],
         disabled=flags["xetrack_disable"],

@@ -158,6 +158,7 @@ class Session:
                 table=self.options.table,
                 cache=self.options.cache,
                 warnings=True,
+                timeout=self.options.timeout,
             )
             if self.recording and not self.worker:
                 # NULL outside a repository, yet always there to query
@@ -353,7 +354,6 @@ def run_tracked(
 ) -> None:
     """Run a @track test: rounds, statistics, metrics, cache; write its row."""
     from pytest_xetrack.timing import measure
-    from xetrack.cache import ResultCache
 
     testargs = {arg: item.funcargs[arg] for arg in item._fixtureinfo.argnames}
     rounds, warmup = int(kwargs.get("rounds", 1)), int(kwargs.get("warmup", 0))
@@ -365,7 +365,7 @@ def run_tracked(
     keyed = cache_key(item, kwargs) if use_cache else None
     key, parts = keyed if keyed is not None else (None, {})
     directory = session.options.cache
-    cache = ResultCache(directory) if key is not None and directory else None
+    cache = _open_cache(directory) if key is not None and directory else None
     try:
         if cache is not None and key is not None and not session.options.cache_force:
             entry = cache.get(key)
@@ -403,6 +403,23 @@ def run_tracked(
     finally:
         if cache is not None:
             cache.close()
+
+
+def _open_cache(directory: str) -> Any:
+    """The shared cache, or None (warned) when its directory cannot be written."""
+    import sqlite3
+
+    from xetrack.cache import ResultCache
+
+    try:
+        return ResultCache(directory)
+    except (OSError, sqlite3.Error) as exc:
+        warnings.warn(
+            f"--xetrack-cache={directory} cannot be used ({exc}); cached tests run "
+            f"every time",
+            stacklevel=2,
+        )
+        return None
 
 
 def _row(

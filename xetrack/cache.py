@@ -299,6 +299,20 @@ def key_for(
     kinds: Mapping[str, inspect._ParameterKind] | None = None,
 ) -> str:
     """The cache key of a call. Raises :class:`Unhashable` naming the argument's type."""
+    try:
+        return _key(func, arguments, args, kwargs, params, kinds)
+    except RecursionError as exc:  # a value nested thousands deep: no key, no crash
+        raise Unhashable(tuple, "an argument nested too deeply") from exc
+
+
+def _key(
+    func: Callable[..., Any],
+    arguments: Mapping[str, object] | None,
+    args: Sequence[object],
+    kwargs: Mapping[str, object],
+    params: Mapping[str, object],
+    kinds: Mapping[str, inspect._ParameterKind] | None,
+) -> str:
     parts = [function_id(func), code_token(func)]
     if arguments is None:
         parts.append(token(tuple(args)))

@@ -262,9 +262,12 @@ class Reader:
         return self._writable
 
     def delete_run(self, track_id: str) -> int:
-        """Delete every row of ``track_id`` and the assets only it named; return the row count."""
-        deleted = self._writer().delete({"track_id": track_id})
-        self._assets.remove_orphans()
+        """Delete every row of ``track_id`` and the assets only it named; return the
+        row count. All of it or nothing: one transaction."""
+        writer = self._writer()
+        with writer.store.transaction():
+            deleted = writer.delete({"track_id": track_id})
+            self._assets.remove_orphans()
         return deleted
 
     def remove_asset(

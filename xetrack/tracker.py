@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import secrets
+import sqlite3
 import warnings as _warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -66,6 +67,7 @@ class Tracker:
         git_root: str | Path | None = None,
         engine: str | None = None,
         table: str = "default",
+        timeout: float | None = None,
     ) -> None:
         self._table_name = check_table_name(table)
         self._insert = str(db) != self.SKIP_INSERT
@@ -102,7 +104,18 @@ class Tracker:
                 )
         # SKIP_INSERT keeps an in-memory store so queries answer (empty) and no
         # file is ever created.
-        store = open_store(self._db if self._insert else MEMORY, engine)
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not timeout >= 0
+        ):
+            raise InvalidArgumentError(
+                f"timeout={timeout!r} must be seconds >= 0 (how long a write waits "
+                f"for another process's lock), like timeout=30"
+            )
+        store = open_store(
+            self._db if self._insert else MEMORY, engine, timeout=timeout
+        )
         self._store: SqlStore = store
         self._events = EventTable(store, self._table_name)
         self._assets = AssetStore(lambda: self._store, compress=compress)
@@ -471,6 +484,20 @@ class Tracker:
                 )
             self._result_cache = ResultCache(self._cache_dir)
         return self._result_cache
+
+    def usable_cache(self) -> ResultCache | None:
+        """The result cache, or None (warned once) when its directory cannot be
+        opened for writing (read-only, no permission): calls run uncached then."""
+        try:
+            return self.result_cache
+        except (OSError, sqlite3.Error) as exc:
+            _warnings.warn(
+                f"the cache directory {self._cache_dir} cannot be used ({exc}); "
+                f"tracked calls run without the cache",
+                stacklevel=4,
+            )
+            self._cache_dir = None
+            return None
 
     @property
     def flat_params(self) -> dict[str, object]:

@@ -65,7 +65,7 @@ def _describe(value: tuple[object, ...] | dict[str, object]) -> str:
         return "[]" if type(value) is tuple else "{}"
     try:
         return _write_json(value)
-    except ValueError:  # a circular structure: shown, not a reason to fail the call
+    except (ValueError, RecursionError):  # circular or deep: shown, never a failure
         return _shown(list(value) if type(value) is tuple else value)
 
 
@@ -246,7 +246,11 @@ class Call:
         """(True, result) when the cache holds this call; the hit is logged."""
         if self.key is None:
             return False, None
-        entry = self.tracker.result_cache.get(self.key)
+        cache = self.tracker.usable_cache()
+        if cache is None:
+            self.key = None
+            return False, None
+        entry = cache.get(self.key)
         if entry is None:
             return False, None
         self.log(entry.get("result"), 0.0, lineage=str(entry.get("cache", "")))

@@ -374,6 +374,11 @@ def to_json(key: str, value: object) -> str:
         return check_text(key, _write_json(value))
     except InvalidValueError:
         raise
+    except RecursionError as exc:
+        raise InvalidValueError(
+            f"value of {key!r} is nested too deeply to be written as JSON; flatten "
+            f"it, or log the object under its own key to store it as an asset"
+        ) from exc
     except (TypeError, ValueError) as exc:
         raise InvalidValueError(
             f"value of {key!r} cannot be written as JSON ({exc}); keep lists and dicts "

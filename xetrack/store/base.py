@@ -251,7 +251,8 @@ class SqlStore(ABC):
         ``columns`` (name -> logical type) is for columns that must exist before any
         value arrives, such as ``git_commit`` when it may be NULL on every row.
         """
-        wanted = dict(columns or {})
+        # The fixed columns too: a table made by another tool may lack them.
+        wanted = {**dict.fromkeys(FIXED_COLUMNS, TEXT), **(columns or {})}
         known = self.schema(table).types
         if known and all(name in known for name in wanted):
             return
