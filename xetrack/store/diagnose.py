@@ -66,6 +66,8 @@ def explain(path: str, write: bool) -> XetrackError | None:
             return CorruptDatabaseError(truncated)
     if not write:
         return None
+    if _free_bytes(folder) == 0:
+        return disk_full(path, "opening")
     if _read_only_mount(file if exists else folder):
         return StorePermissionError(
             f"cannot write {path}: it is on a read-only file system; read it with "
@@ -115,13 +117,18 @@ def truncation(file: Path) -> str | None:
     return None
 
 
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        found = os.statvfs(folder)
+    except OSError:
+        return None
+    return found.f_bavail * found.f_frsize
+
+
 def disk_full(path: str, what: str) -> DiskFullError:
     folder = Path(path).parent
-    try:
-        free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
-        room = f" ({free} bytes free in {str(folder)!r})"
-    except OSError:
-        room = ""
+    free = _free_bytes(folder)
+    room = "" if free is None else f" ({free} bytes free in {str(folder)!r})"
     return DiskFullError(
         f"disk is full while {what} {path}{room}; nothing of this write was kept: "
         f"free some space and try again"

@@ -227,12 +227,9 @@ class SQLiteStore(SqlStore):
         except sqlite3.OperationalError as exc:
             if conn is not None:
                 conn.close()
+            # SQLite says CANTOPEN or READONLY when it cannot make the -shm file.
             wal = path.with_name(path.name + "-wal")
-            if (
-                getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_CANTOPEN)
-                != (sqlite3.SQLITE_CANTOPEN)
-                or wal.exists()
-            ):
+            if _primary_code(exc) not in (_CANTOPEN, _READONLY) or wal.exists():
                 raise
             conn = sqlite3.connect(
                 base + "?immutable=1",
