@@ -213,3 +213,25 @@ def test_a_live_sessions_spools_are_not_taken_a_dead_ones_are(
     assert set(Reader(db).to_df()["track_id"]) >= {"run-dead", "run-reused"}
     assert "run-live" not in set(Reader(db).to_df()["track_id"])
     assert live.exists() and not dead.exists() and not reused.exists()
+
+
+def test_xetrack_timeout_is_validated_and_reaches_the_store(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    db = tmp_path / "busy.db"
+    pytester.makepyfile("def test_a(tracker):\n    tracker.log({'a': 1})\n")
+    bad = pytester.runpytest(f"--xetrack-db={db}", "--xetrack-timeout=soon")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*expected seconds >= 0 like 30 or 2.5, got 'soon'*"])
+    pytester.runpytest(f"--xetrack-db={db}").assert_outcomes(passed=1)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        pytester.makeini("[pytest]\nxetrack_timeout = 0.3\n")
+        held = pytester.runpytest(f"--xetrack-db={db}", "-p", "no:xdist")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    held.stdout.fnmatch_lines(["*stayed locked by another connection for 0.3 s*"])
