@@ -61,6 +61,7 @@ def test_head_of_a_duckdb_view_and_set_on_a_view(tmp_path: Path, engine: str) ->
             tracker.conn.commit()
     code, out, stderr = xt("head", db, "--table", "v", "--json")
     assert code == 0, stderr
+    assert out.count('"x"') == 3
     code, _, stderr = xt("set", db, "x", "9", "--table", "v")
     assert code == 1 and "is a view" in one_line(stderr)
     assert sorted(Reader.read_db(db)["x"]) == [0, 1, 2]
