@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -261,11 +262,23 @@ class Reader:
                 self._writable = open_store(self._db, self._store.engine)
         return self._writable
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[EventTable]:
+        """An explicit write; afterwards a DuckDB Reader is read-only again (its
+        connection restricted as before), so ``sql`` after a write reads only."""
+        try:
+            yield self._writer()
+        finally:
+            if self._store.engine == "duckdb" and self._writable is self._store:
+                self._store.close()
+                self._writable = None
+                self._store = open_store(self._db, "duckdb", read_only=True)
+                self._events = EventTable(self._store, self._table_name)
+
     def delete_run(self, track_id: str) -> int:
         """Delete every row of ``track_id`` and the assets only it named; return the
         row count. All of it or nothing: one transaction."""
-        writer = self._writer()
-        with writer.store.transaction():
+        with self._writing() as writer, writer.store.transaction():
             deleted = writer.delete({"track_id": track_id})
             self._assets.remove_orphans()
         return deleted
@@ -278,9 +291,14 @@ class Reader:
         ``column`` limits that to one column; by default every text column of the
         table is cleared where it holds ``hashed``.
         """
+        with self._writing() as writer:
+            return self._remove_asset(writer, hashed, column, remove_keys)
+
+    def _remove_asset(
+        self, writer: EventTable, hashed: str, column: str | None, remove_keys: bool
+    ) -> bool:
         removed = self._assets.remove(hashed)
         if remove_keys:
-            writer = self._writer()
             if column is not None:
                 writer.require_column(column)
                 columns = [column]
@@ -300,7 +318,8 @@ class Reader:
     def set_value(self, key: str, value: object, track_id: str | None = None) -> int:
         """Set ``key`` on every row (of ``track_id``); return the row count."""
         where = {} if track_id is None else {"track_id": track_id}
-        return self._writer().set_values(flatten({key: value}), where)
+        with self._writing() as writer:
+            return writer.set_values(flatten({key: value}), where)
 
     def set_where(
         self,
@@ -314,7 +333,8 @@ class Reader:
         where: dict[str, object] = {where_key: to_storable(where_key, where_value)}
         if track_id is not None:
             where["track_id"] = track_id
-        return self._writer().set_values(flatten({key: value}), where)
+        with self._writing() as writer:
+            return writer.set_values(flatten({key: value}), where)
 
     # -- lifetime ----------------------------------------------------------------------
     def close(self) -> None:

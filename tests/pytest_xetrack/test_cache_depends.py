@@ -108,3 +108,20 @@ def test_a_missing_declared_file_fails_the_test_and_bad_depends_is_refused(
     bad = _run(pytester, tmp_path / "b.db", tmp_path / "c")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*@track(depends='v2') must be a list*"])
+
+
+def test_a_read_only_cache_directory_runs_the_test_with_one_warning(
+    pytester: pytest.Pytester, tmp_path: Path, read_only: object
+) -> None:
+    pytester.makepyfile(
+        "from pytest_xetrack import track\n"
+        "@track(cache=True)\ndef test_x():\n    return {'v': 1}\n"
+    )
+    db, cache = tmp_path / "b.db", tmp_path / "cache"
+    cache.mkdir()
+    read_only(cache)  # type: ignore[operator]
+    result = _run(pytester, db, cache)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*--xetrack-cache=*cannot be used*"])
+    assert Reader(db).to_df()["v"].tolist() == [1]
+    assert list(cache.iterdir()) == []

@@ -123,7 +123,7 @@ ATTACKS = {
         "PRAGMA enable_profiling",
         'DELETE FROM "default"',
         'CREATE TABLE "new" (x INTEGER)',
-        "SELECT * FROM read_csv('{dir}/none.csv')",
+        "SELECT * FROM read_csv('{dir}/data.csv')",
         "CHECKPOINT",
     ],
 }
@@ -136,6 +136,7 @@ def logged(tmp_path: Path, engine: str) -> Path:
     db = folder / f"exp.{engine}"
     with Tracker(db, engine=engine) as tracker:
         tracker.log_batch([{"x": i} for i in range(3)])
+    (folder / "data.csv").write_text("secret\n1\n")  # a file SQL must not reach
     return db
 
 
