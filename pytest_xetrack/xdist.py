@@ -120,13 +120,15 @@ def _owner_alive(folder: Path) -> bool | None:
     """True while the session that made ``folder`` runs; None: another host's."""
     try:
         owner = json.loads((folder / _OWNER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False  # no owner file: made by a session killed while starting
-    if owner.get("host") != socket.gethostname():
+        host, pid = owner["host"], int(owner["pid"])
+        recorded = float(owner.get("started") or 0)
+    except (OSError, ValueError, TypeError, KeyError):
+        return False  # no readable owner: made by a session killed while starting
+    if host != socket.gethostname():
         return None
-    started = _process_started(int(owner.get("pid", -1)))
+    started = _process_started(pid)
     # A pid can be reused: the same pid started at another time is another process.
-    return started is not None and abs(started - float(owner.get("started", 0))) < 1
+    return started is not None and abs(started - recorded) < 1
 
 
 class WorkerOutbox:
