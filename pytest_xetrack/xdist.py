@@ -153,16 +153,19 @@ class Controller:
 
     def __init__(self, session: Session, db: str) -> None:
         self.session = session
-        self.spool_dir = spool_root(db) / (
-            f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        )
-        self.spool_dir.mkdir(parents=True)
+        name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.spool_dir = spool_root(db) / name
+        # Made under a hidden name and renamed once its owner is written: another
+        # session never sees this folder without an owner and takes it for dead.
+        making = spool_root(db) / f".{name}"
+        making.mkdir(parents=True)
         owner = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "started": _process_started(os.getpid()),
         }
-        (self.spool_dir / _OWNER).write_text(json.dumps(owner), encoding="utf-8")
+        (making / _OWNER).write_text(json.dumps(owner), encoding="utf-8")
+        making.rename(self.spool_dir)
         #: spool file name -> numbers of the payloads already written
         self.received: dict[str, set[int]] = {}
 
@@ -233,7 +236,9 @@ def recover_spools(session: Session, db: str) -> int:
     if not root.is_dir():
         return 0
     written = 0
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    for folder in sorted(
+        p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+    ):
         alive = _owner_alive(folder)
         if alive is None:
             session.notes.append(
