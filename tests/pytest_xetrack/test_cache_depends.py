@@ -23,7 +23,9 @@ def test_accuracy():
 
 
 def _run(pytester: pytest.Pytester, db: Path, cache: Path) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
+    # In-process: pytester forgets the modules each run imported, so an edited
+    # module is imported afresh by the next run, as in a new session.
+    return pytester.runpytest(
         f"--xetrack-db={db}", f"--xetrack-cache={cache}", "-p", "no:xdist"
     )
 
