@@ -5,7 +5,8 @@ The plugin is active once installed; ``pytest --xetrack-db=bench.db`` writes row
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ def track(
     cache: bool = False,
     params: Mapping[str, object] | None = None,
     metrics: Mapping[str, str] | None = None,
+    depends: Sequence[str | PurePath] | None = None,
     *,
     iterations: int | None = None,
     min_rounds: int | None = None,
@@ -47,7 +49,9 @@ def track(
 
     A returned dict becomes columns; ``metrics={"accuracy": "max"}`` says which way
     is better. With ``cache=True`` and ``--xetrack-cache DIR``, a test whose source
-    and parameters already ran is served from the cache instead of running.
+    and parameters already ran is served from the cache instead of running, as long as
+    the project modules its test module imports are unchanged too, and what
+    ``depends`` names: files (by content) and strings such as a data version.
 
     >>> @track(rounds=5, warmup=1, metrics={"accuracy": "max"})
     ... def test_model():
@@ -64,6 +68,7 @@ def track(
         "cache": cache or None,
         "params": params,
         "metrics": metrics,
+        "depends": depends,
         "iterations": iterations,
         "min_rounds": min_rounds,
         "min_time": min_time,

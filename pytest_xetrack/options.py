@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Final
 
 import pytest
@@ -22,6 +22,8 @@ MARK_ARGS: Final = (
     "metrics",
     *TIMING_ARGS,  # how the timing engine measures
 )
+#: What else a cached result depends on: files (by content) and version strings.
+CACHE_MARK_ARGS: Final = ("depends",)
 DIRECTIONS: Final = ("max", "min")
 #: the timing engine's clocks (xetrack.timing.TIMERS; not imported at start-up)
 TIMERS: Final = ("perf_counter", "process_time", "thread_time")
@@ -92,6 +94,18 @@ def parse_duration(value: str) -> float:
     return seconds
 
 
+def parse_seconds(value: str) -> float:
+    try:
+        seconds = float(value.strip().removesuffix("s"))
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds >= 0 like 30 or 2.5, got {value!r}"
+        )
+    return seconds
+
+
 def parse_count(value: str) -> int:
     try:
         number = int(value.strip())
@@ -140,6 +154,8 @@ class Options:
     min_effect: float = 0.05
     #: the timing engine's defaults for @track (None: the engine's own)
     timing: Mapping[str, object] = field(default_factory=dict)
+    #: how long a write waits for another process's lock (None: the store's 120 s)
+    timeout: float | None = None
 
 
 _STRING_OPTIONS: Final = {
@@ -163,6 +179,12 @@ _STRING_OPTIONS: Final = {
         "xetrack_cache",
         parse_path,
         "directory of the shared result cache for @track(cache=True)",
+    ),
+    "--xetrack-timeout": (
+        "xetrack_timeout",
+        parse_seconds,
+        "seconds a write waits for another process's lock on the database "
+        "(default 120)",
     ),
 }
 _TIMING_OPTIONS: Final = {
@@ -340,6 +362,7 @@ def read_options(config: pytest.Config) -> Options:
         engine=strings["xetrack_engine"],
         table=strings["xetrack_table"] or "default",
         cache=cache,
+        timeout=strings["xetrack_timeout"],
         cache_force=flags["xetrack_cache_force"],
         record_all=flags["xetrack_all"],
         disabled=flags["xetrack_disable"],
@@ -354,10 +377,10 @@ def check_mark(
     if args:
         return f"{nodeid}: @track takes keyword arguments only, got {args!r}"
     for name in kwargs:
-        if name not in MARK_ARGS:
+        if name not in MARK_ARGS and name not in CACHE_MARK_ARGS:
             return (
                 f"{nodeid}: @track got an unknown argument {name!r}; "
-                f"allowed: {', '.join(MARK_ARGS)}"
+                f"allowed: {', '.join((*MARK_ARGS, *CACHE_MARK_ARGS))}"
             )
     rounds, warmup = kwargs.get("rounds"), kwargs.get("warmup")
     if rounds is not None and (
@@ -387,4 +410,17 @@ def check_mark(
     params = kwargs.get("params")
     if params is not None and not isinstance(params, dict):
         return f"{nodeid}: @track(params=...) must be a dict"
+    return _check_depends(nodeid, kwargs.get("depends"))
+
+
+def _check_depends(nodeid: str, depends: object) -> str | None:
+    if depends is None:
+        return None
+    if not isinstance(depends, (list, tuple)) or not all(
+        isinstance(d, (str, PurePath)) for d in depends
+    ):
+        return (
+            f"{nodeid}: @track(depends={depends!r}) must be a list of file paths and "
+            f"version strings, like ['data/train.csv', 'v2']"
+        )
     return None

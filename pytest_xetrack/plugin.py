@@ -31,10 +31,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "track(rounds=None, warmup=None, table=None, cache=False, params=None, "
-        "metrics=None, iterations=None, min_rounds=None, min_time=None, "
-        "max_time=None, warmup_time=None, timer=None, disable_gc=None, setup=None, "
-        "teardown=None): record this test as a benchmark or experiment with "
-        "pytest-xetrack (rounds and warmup fix the counts; by default a time budget)",
+        "metrics=None, depends=None, iterations=None, min_rounds=None, "
+        "min_time=None, max_time=None, warmup_time=None, timer=None, "
+        "disable_gc=None, setup=None, teardown=None): record this test as a "
+        "benchmark or experiment with pytest-xetrack (rounds and warmup fix the "
+        "counts; by default a time budget)",
     )
     options = read_options(config)
     workerinput = getattr(config, "workerinput", None)
@@ -70,11 +71,15 @@ def pytest_configure(config: pytest.Config) -> None:
             if str(options.db) not in str(exc)
             else str(exc)
         ) from None
+    from pytest_xetrack.xdist import recover_spools
+
+    recover_spools(session, options.db)
+    # after recovery: a recovered session's rows may be the baseline
     session.load_expected(str(config.rootpath))
     if config.pluginmanager.hasplugin("xdist"):
         from pytest_xetrack.xdist import Controller
 
-        session.controller = Controller(session)
+        session.controller = Controller(session, options.db)
         config.pluginmanager.register(session.controller, "xetrack-xdist-controller")
 
 
@@ -145,7 +150,11 @@ def pytest_runtest_makereport(
     if report.when == "teardown":
         session = item.config.stash[SESSION]
         if not session.options.disabled:
-            session.finish_test(item, state)
+            payload = session.finish_test(item, state)
+            if payload is not None:  # a worker's: xdist carries it to the controller
+                from pytest_xetrack.xdist import PAYLOAD_ATTR
+
+                setattr(report, PAYLOAD_ATTR, payload)
     return report
 
 
@@ -160,8 +169,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None:
         return
     if state.worker:
-        if state.outbox is not None:
-            state.outbox.finish(session.config)
         return
     if state.recording and state.options.compare is not None:
         # Every row is written (xdist workers are down): judge the run, and let a
@@ -181,7 +188,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         f"as run {session.track_id}"
     )
     if session.served_from_cache:
-        line += f"; {session.served_from_cache} results served from cache"
+        line += (
+            f"; {session.served_from_cache} results served from cache (each matched "
+            f"its test's source, parameters, the source of the project modules its "
+            f"test module imports and its depends=; `xt cache ls "
+            f"{session.options.cache}` shows the parts)"
+        )
     terminalreporter.write_sep("-", "xetrack")
     terminalreporter.write_line(line)
     for note in session.notes + timing_notes(session):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from xetrack.comparison import TIME, Row
 from xetrack.errors import InvalidArgumentError
-from xetrack.git import run_git
+from xetrack.git import ancestors as git_ancestors
 from xetrack.store.schema import quote_ident
 from xetrack.verdict import (
     LOOKBACK,
@@ -166,28 +165,22 @@ def is_number(value: object) -> bool:
 
 
 # -- the lineage: earlier runs whose values tell a benchmark's noise -------------------------
-_SHA = re.compile(r"[0-9a-f]{4,64}")
-
-
 def lineage(
     head: Run, base: Run | None, runs: Sequence[Run], repo: str | Path | None
 ) -> list[Run]:
     """Earlier runs of head's environment on its lineage, oldest first (at most
     LOOKBACK): runs on ancestors of head's commit or on that commit itself, and
     the baseline. Without git: the earlier runs of the same environment."""
-    ancestors: set[str] | None = None
-    if head.commit and repo is not None and _SHA.fullmatch(head.commit):
-        # the commit comes from the store: passed only when it is a plain sha
-        listed = run_git(repo, "rev-list", head.commit)
-        if listed is not None:
-            ancestors = set(listed.split())
+    reachable: set[str] | None = None
+    if head.commit and repo is not None:
+        reachable = git_ancestors(repo, head.commit)  # only a hex id reaches git
     chosen = [
         r
         for r in runs
         if r.track_id != head.track_id
         and r.last <= head.last
         and r.fingerprint == head.fingerprint
-        and (ancestors is None or r.commit in ancestors)
+        and (reachable is None or r.commit in reachable)
     ]
     chosen.sort(key=lambda r: r.last)
     chosen = chosen[-LOOKBACK:]

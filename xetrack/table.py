@@ -16,12 +16,36 @@ if TYPE_CHECKING:
 class EventTable:
     """Rows of one table, optionally narrowed to one ``track_id``."""
 
-    __slots__ = ("_q", "name", "store")
+    __slots__ = ("_q", "_rowid", "name", "store")
 
     def __init__(self, store: SqlStore, name: str) -> None:
         self.store = store
         self.name = name
         self._q = quote_ident(name)
+        self._rowid: bool | None = None
+
+    @property
+    def ordered(self) -> bool:
+        """Whether rows have a ``rowid`` to keep insertion order by: not in a SQLite
+        WITHOUT ROWID table or a DuckDB view (foreign tables, read as they come)."""
+        if self._rowid is None:
+            try:
+                self.store.query(f"SELECT rowid FROM {self._q} LIMIT 0")
+                self._rowid = True
+            except Exception:  # the engine's "no such column": there is none
+                self._rowid = False
+        return self._rowid
+
+    def require_run_columns(self) -> None:
+        """Runs need ``track_id`` and ``timestamp``; a foreign table may lack them."""
+        types = self.store.schema(self.name, refresh=True).types
+        for column in ("track_id", "timestamp"):
+            if column not in types:
+                raise UnknownColumnError(
+                    f"table {self.name!r} of {self.store.path} has no {column!r} "
+                    f"column, so it has no runs (it was not written by xetrack); "
+                    f"read it with xt head or xt sql"
+                )
 
     # -- schema ----------------------------------------------------------------------
     @property
@@ -60,8 +84,17 @@ class EventTable:
 
         With both, the last ``tail`` of the first ``head`` rows.
         """
+        if track_id is not None:
+            self.require_run_columns()
         clause, params = self._where(track_id)
         sql = f"SELECT * FROM {self._q}{clause}"
+        if not self.ordered:  # no order to page by: the rows as the engine gives them
+            frame = self.store.query_df(sql, params)
+            if head is not None:
+                frame = frame.head(_count(head))
+            if tail is not None:
+                frame = frame.tail(_count(tail)) if _count(tail) else frame.head(0)
+            return self._restore_bools(frame.reset_index(drop=True))
         if head is not None:
             sql += " ORDER BY rowid LIMIT ?"
             params.append(_count(head))
@@ -101,8 +134,9 @@ class EventTable:
                 f"{self.name!r}"
             )
         clause, params = self._where(track_id)
+        order = " ORDER BY rowid" if self.ordered else ""
         names, rows = self.store.query(
-            f"SELECT * FROM {self._q}{clause} ORDER BY rowid LIMIT 1 OFFSET ?",
+            f"SELECT * FROM {self._q}{clause}{order} LIMIT 1 OFFSET ?",
             [*params, position],
         )
         record = dict(zip(names, rows[0], strict=True))
@@ -114,6 +148,7 @@ class EventTable:
 
     def track_ids(self) -> list[str]:
         """Run ids, oldest first (by their first timestamp)."""
+        self.require_run_columns()
         _, rows = self.store.query(
             f"SELECT track_id FROM {self._q} WHERE track_id IS NOT NULL "
             f"GROUP BY track_id ORDER BY MIN(timestamp), track_id"
@@ -122,9 +157,11 @@ class EventTable:
 
     def latest_track_id(self) -> str | None:
         """The run with the most recent row."""
+        self.require_run_columns()
+        tie = ", MAX(rowid) DESC" if self.ordered else ""
         _, rows = self.store.query(
             f"SELECT track_id FROM {self._q} WHERE track_id IS NOT NULL "
-            f"GROUP BY track_id ORDER BY MAX(timestamp) DESC, MAX(rowid) DESC LIMIT 1"
+            f"GROUP BY track_id ORDER BY MAX(timestamp) DESC{tie} LIMIT 1"
         )
         return rows[0][0] if rows else None
 
@@ -135,6 +172,10 @@ class EventTable:
         self.require_column(column)
         name = quote_ident(column)
         clause, params = self._where(track_id)
+        if not self.ordered:
+            _, rows = self.store.query(f"SELECT {name} FROM {self._q}{clause}", params)
+            found = [self._restore(column, r[0]) for r in rows]
+            return list(dict.fromkeys(found)) if unique else found
         if unique:
             sql = (
                 f"SELECT {name} FROM {self._q}{clause} GROUP BY {name} "
@@ -147,6 +188,7 @@ class EventTable:
 
     def runs(self) -> pd.DataFrame:
         """One row per run: track_id, first and last timestamp, rows, git_commit."""
+        self.require_run_columns()
         has_git = "git_commit" in self.store.schema(self.name, refresh=True).types
         git = ', MAX("git_commit") AS git_commit' if has_git else ""
         return self.store.query_df(
@@ -166,9 +208,10 @@ class EventTable:
         order = "DESC" if highest else "ASC"
         partition = f"PARTITION BY {quote_ident(by)} " if by is not None else ""
         # The window ranks rows inside the database: no full table in memory.
+        tie = ", rowid" if self.ordered else ""
         sql = (
             f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER ({partition}ORDER BY {name} "
-            f"{order}, rowid) AS __rank FROM {self._q} WHERE {name} IS NOT NULL) "
+            f"{order}{tie}) AS __rank FROM {self._q} WHERE {name} IS NOT NULL) "
             f"WHERE __rank = 1"
         )
         frame = self.store.query_df(sql)
@@ -179,7 +222,8 @@ class EventTable:
 
     def rows(self) -> tuple[list[str], list[tuple[object, ...]]]:
         """Every row as stored, booleans restored, in insertion order."""
-        names, rows = self.store.query(f"SELECT * FROM {self._q} ORDER BY rowid")
+        order = " ORDER BY rowid" if self.ordered else ""
+        names, rows = self.store.query(f"SELECT * FROM {self._q}{order}")
         types = self.store.schema(self.name).types
         flags = [i for i, n in enumerate(names) if types.get(n) == BOOLEAN]
         if flags and self.store.engine == "sqlite":
