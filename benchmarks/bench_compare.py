@@ -57,16 +57,23 @@ def run(
         )
 
         def raw() -> None:
-            # the same question in plain SQL: the two newest runs, then per-benchmark
-            # aggregates of both, in one scan each
+            # the same question in plain SQL: the newest runs, per-benchmark
+            # aggregates of the two newest, and each benchmark's value in the 20 runs
+            # before (the lookback the verdicts' noise comes from), a scan each
             conn = sqlite3.connect(db)
             runs = conn.execute(
-                'SELECT track_id, MAX(timestamp) AS last FROM "default" GROUP BY track_id ORDER BY last DESC LIMIT 2'
+                'SELECT track_id, MAX(timestamp) AS last FROM "default" GROUP BY track_id ORDER BY last DESC LIMIT 22'
             ).fetchall()
             conn.execute(
                 'SELECT track_id, test_nodeid, AVG(function_time), COUNT(*), MAX(time_samples) FROM "default" '
                 "WHERE track_id IN (?, ?) GROUP BY track_id, test_nodeid",
                 [runs[0][0], runs[1][0]],
+            ).fetchall()
+            marks = ", ".join("?" * (len(runs) - 1))
+            conn.execute(
+                f'SELECT track_id, test_nodeid, MIN(function_time) FROM "default" '
+                f"WHERE track_id IN ({marks}) GROUP BY track_id, test_nodeid",
+                [r[0] for r in runs[1:]],
             ).fetchall()
             conn.close()
 
