@@ -149,8 +149,8 @@ def add_options(parser: pytest.Parser) -> None:
         type=parse_threshold,
         default=None,
         metavar="METRIC:THRESHOLD",
-        help="exit non-zero when a regression of METRIC passes THRESHOLD (N% relative, "
-        "N absolute), e.g. function_time:5%; repeatable; implies --xetrack-compare",
+        help="exit non-zero when a regression of METRIC passes THRESHOLD (N%% relative, "
+        "N absolute), e.g. function_time:5%%; repeatable; implies --xetrack-compare",
     )
     parser.addini(
         "xetrack_fail",
