@@ -11,13 +11,7 @@ from xetrack.cache import ResultCache
 from xetrack.errors import QueryError, XetrackError
 from xetrack.logs import read_jsonl, read_logs
 from xetrack.store import open_store
-from xetrack.store.schema import (
-    ASSETS_TABLE,
-    FIXED_COLUMNS,
-    TEXT,
-    check_table_name,
-    quote_ident,
-)
+from xetrack.store.schema import ASSETS_TABLE, check_table_name
 from xetrack.table import EventTable
 from xetrack.values import flatten, parse_text, to_storable
 
@@ -261,21 +255,7 @@ class Reader:
         """
         removed = self._assets.remove(hashed)
         if remove_keys:
-            writer = self._writer()
-            if column is not None:
-                writer.require_column(column)
-                columns = [column]
-            else:
-                types = writer.store.schema(self._table_name, refresh=True).types
-                columns = [
-                    c for c, t in types.items() if t == TEXT and c not in FIXED_COLUMNS
-                ]
-            for name in columns:
-                writer.store.execute(
-                    f"UPDATE {quote_ident(self._table_name)} SET {quote_ident(name)} = NULL "
-                    f"WHERE {quote_ident(name)} = ?",
-                    [hashed],
-                )
+            self._writer().clear_cells(hashed, column)
         return removed
 
     def set_value(self, key: str, value: object, track_id: str | None = None) -> int:

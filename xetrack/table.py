@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from xetrack.errors import UnknownColumnError
 from xetrack.store.base import SqlStore, where_clause
-from xetrack.store.schema import BOOLEAN, quote_ident
+from xetrack.store.schema import BOOLEAN, FIXED_COLUMNS, TEXT, quote_ident
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,13 +92,23 @@ class EventTable:
         return self._restore_bools(frame)[column]
 
     def row(self, index: int, track_id: str | None = None) -> dict[str, object]:
-        """Row number ``index`` (0-based, negative from the end) as a dict."""
+        """Row at ``index`` (0-based, negative from the end) as a dict.
+
+        The :class:`IndexError` speaks of rows numbered from 1, as ``tracker[i]`` does.
+        """
         size = self.count(track_id)
         position = index + size if index < 0 else index
         if not 0 <= position < size:
+            shown = index + 1 if index >= 0 else index
+            if size == 0:
+                raise IndexError(
+                    f"row {shown} is out of range: this run has no rows yet in "
+                    f"table {self.name!r}"
+                )
             raise IndexError(
-                f"row {index} is out of range: this run has {size} rows in table "
-                f"{self.name!r}"
+                f"row {shown} is out of range: this run has {size} rows in table "
+                f"{self.name!r}; use 1..{size} (tracker[1] is the first row) or "
+                f"-{size}..-1 (tracker[-1] is the last)"
             )
         clause, params = self._where(track_id)
         names, rows = self.store.query(
@@ -209,6 +219,24 @@ class EventTable:
 
     def delete(self, where: Mapping[str, object]) -> int:
         return self.store.delete(self.name, where)
+
+    def clear_cells(self, value: str, column: str | None = None) -> None:
+        """Set to NULL the cells holding ``value`` (an asset's hash): in ``column``, or
+        in every text column but the fixed ones."""
+        if column is not None:
+            self.require_column(column)
+            columns = [column]
+        else:
+            types = self.store.schema(self.name, refresh=True).types
+            columns = [
+                c for c, t in types.items() if t == TEXT and c not in FIXED_COLUMNS
+            ]
+        for name in columns:
+            self.store.execute(
+                f"UPDATE {self._q} SET {quote_ident(name)} = NULL "
+                f"WHERE {quote_ident(name)} = ?",
+                [value],
+            )
 
     def _restore_bools(self, frame: pd.DataFrame) -> pd.DataFrame:
         """SQLite keeps booleans as 0/1; give BOOLEAN columns back their type."""

@@ -301,10 +301,12 @@ class Call:
         }
         if self.key is not None or tracker.cache_enabled:
             row["cache"] = lineage
+        # The call has run: a value that contains itself is shown, not a reason to
+        # lose the row (cycles=True).
         if self.configs:
-            flatten(self.configs, sink, into=row, hints=hints)
+            flatten(self.configs, sink, into=row, hints=hints, cycles=True)
         if self.params:
-            flatten(self.params, sink, into=row, hints=hints)
+            flatten(self.params, sink, into=row, hints=hints, cycles=True)
         if system:
             flatten(system, sink, into=row)
         if returned:
@@ -314,7 +316,7 @@ class Call:
                         f"result_{name}" if name in CALL_COLUMNS else name: value
                         for name, value in result.items()
                     }
-                flatten(result, sink, into=row, hints=hints)
+                flatten(result, sink, into=row, hints=hints, cycles=True)
             else:
                 row["function_result"] = _result_value(result)
         try:

@@ -59,7 +59,7 @@ def test_configs_unpack_by_signature_name_positional_or_keyword(
     data = Data("cifar", [1, 2])
     tracker.track(train, args=[cfg, data])
     tracker.track(train, kwargs={"data": data, "cfg": cfg})
-    first, second = tracker[0], tracker[1]
+    first, second = tracker[1], tracker[2]
     for key in (
         "cfg_seed",
         "cfg_optim_name",
@@ -276,6 +276,6 @@ def test_a_config_default_is_unpacked_like_a_given_one(db_path: Path) -> None:
     tracker = Tracker(db_path)
     tracker.track(_defaults)
     tracker.track(_defaults, kwargs={"other": _Y})
-    first, second = tracker[0], tracker[1]
+    first, second = tracker[1], tracker[2]
     assert first["cfg_name"] == "default" and first["other_name"] == "default"
     assert second["cfg_name"] == "default" and second["other_name"] == "y"

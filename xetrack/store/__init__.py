@@ -97,6 +97,9 @@ def open_store(
     if chosen == "duckdb":
         from xetrack.store.duckdb import DuckDBStore
 
+        if found is None and not read_only and text != MEMORY:
+            _remove_if_empty(Path(text))
+
         return DuckDBStore(text, read_only=read_only)
     from xetrack.store.sqlite import SQLiteStore
 
@@ -110,3 +113,13 @@ def open_store(
                 f"{text} cannot be opened as SQLite: {exc}"
             ) from exc
         raise
+
+
+def _remove_if_empty(path: Path) -> None:
+    """DuckDB refuses an existing empty file (``touch``, ``NamedTemporaryFile``) that
+    SQLite takes as a new database: remove it so DuckDB creates the file, alike."""
+    try:
+        if path.stat().st_size == 0:
+            path.unlink()
+    except OSError:  # gone already, or not ours to remove: DuckDB reports the rest
+        pass
