@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from xetrack.errors import UnknownColumnError
 from xetrack.store.base import SqlStore, where_clause
-from xetrack.store.schema import BOOLEAN, FIXED_COLUMNS, TEXT, quote_ident
+from xetrack.store.schema import (
+    BOOLEAN,
+    FIXED_COLUMNS,
+    JSON,
+    TEXT,
+    decode_json_cell,
+    quote_ident,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +88,7 @@ class EventTable:
         frame = self.store.query_df(sql, params)
         if head is not None and tail is not None:
             frame = frame.tail(_count(tail)).reset_index(drop=True)
-        return self._restore_bools(frame)
+        return self._restore_types(frame)
 
     def column(self, column: str, track_id: str | None = None) -> pd.Series[Any]:
         self.require_column(column)
@@ -89,7 +96,7 @@ class EventTable:
         frame = self.store.query_df(
             f"SELECT {quote_ident(column)} FROM {self._q}{clause}", params
         )
-        return self._restore_bools(frame)[column]
+        return self._restore_types(frame)[column]
 
     def row(self, index: int, track_id: str | None = None) -> dict[str, object]:
         """Row at ``index`` (0-based, negative from the end) as a dict.
@@ -118,8 +125,8 @@ class EventTable:
         record = dict(zip(names, rows[0], strict=True))
         types = self.store.schema(self.name).types
         for name, value in record.items():
-            if types.get(name) == BOOLEAN and value is not None:
-                record[name] = bool(value)
+            if value is not None and types.get(name) in (BOOLEAN, JSON):
+                record[name] = _restored(types[name], value)
         return record
 
     def track_ids(self) -> list[str]:
@@ -185,30 +192,30 @@ class EventTable:
         frame = frame.drop(columns=["__rank"])
         if by is not None:
             frame = frame.sort_values(column, ascending=not highest, kind="stable")
-        return self._restore_bools(frame.reset_index(drop=True))
+        return self._restore_types(frame.reset_index(drop=True))
 
     def rows(self) -> tuple[list[str], list[tuple[object, ...]]]:
         """Every row as stored, booleans restored, in insertion order."""
         names, rows = self.store.query(f"SELECT * FROM {self._q} ORDER BY rowid")
         types = self.store.schema(self.name).types
-        flags = [i for i, n in enumerate(names) if types.get(n) == BOOLEAN]
-        if flags and self.store.engine == "sqlite":
+        restore = [
+            (i, types[n]) for i, n in enumerate(names) if types.get(n) in (BOOLEAN, JSON)
+        ]
+        if restore:
             fixed = []
             for row in rows:
                 items = list(row)
-                for i in flags:
+                for i, logical in restore:
                     if items[i] is not None:
-                        items[i] = bool(items[i])
+                        items[i] = _restored(logical, items[i])
                 fixed.append(tuple(items))
             rows = fixed
         return names, rows
 
     def _restore(self, column: str, value: object) -> object:
-        if (
-            value is not None
-            and self.store.schema(self.name).types.get(column) == BOOLEAN
-        ):
-            return bool(value)
+        logical = self.store.schema(self.name).types.get(column)
+        if value is not None and logical in (BOOLEAN, JSON):
+            return _restored(logical, value)  # type: ignore[arg-type]
         return value
 
     # -- writing -------------------------------------------------------------------------
@@ -238,18 +245,34 @@ class EventTable:
                 [value],
             )
 
-    def _restore_bools(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """SQLite keeps booleans as 0/1; give BOOLEAN columns back their type."""
-        if self.store.engine != "sqlite":
-            return frame
+    def _restore_types(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """SQLite keeps booleans as 0/1: give BOOLEAN columns back their type; decode
+        the cells of JSON columns (each keeps the type of its own value)."""
         types = self.store.schema(self.name).types
         for name in frame.columns:
-            if types.get(name) == BOOLEAN and frame[name].dtype != bool:
+            logical = types.get(name)
+            if logical == JSON:
+                frame[name] = _objects(frame[name].map(decode_json_cell))
+            elif (
+                logical == BOOLEAN
+                and self.store.engine == "sqlite"
+                and frame[name].dtype != bool
+            ):
                 if frame[name].isna().any():
                     frame[name] = frame[name].astype("boolean")
                 else:
                     frame[name] = frame[name].astype(bool)
         return frame
+
+
+def _restored(logical: str, value: object) -> object:
+    return bool(value) if logical == BOOLEAN else decode_json_cell(value)
+
+
+def _objects(series: pd.Series[Any]) -> pd.Series[Any]:
+    """``series`` as object dtype with None for missing cells: mixed types as they are."""
+    out = series.astype(object)
+    return out.where(out.notna(), None)
 
 
 def _count(n: int) -> int:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.cache import RECEIVERS, Unhashable, bind, function_id, key_for, signature
-from xetrack.errors import TypeConflictError
 from xetrack.values import (
     flatten,
     is_config,
@@ -319,16 +318,9 @@ class Call:
                 flatten(result, sink, into=row, hints=hints, cycles=True)
             else:
                 row["function_result"] = _result_value(result)
-        try:
-            tracker._log_row(row, hints)
-        except TypeConflictError as exc:
-            if exc.column != "function_result":
-                raise
-            # Functions tracked into one table may return different types; the call
-            # already ran, so its result goes to a column named for its type.
-            value = row.pop("function_result")
-            row[f"function_result_{type(value).__name__}"] = value
-            tracker._log_row(row, hints)
+        # function_result takes any type (ANY_TYPE_COLUMNS): functions tracked into
+        # one table may return different ones.
+        tracker._log_row(row, hints)
 
 
 def _result_value(result: Any) -> object:
