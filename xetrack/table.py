@@ -199,7 +199,9 @@ class EventTable:
         names, rows = self.store.query(f"SELECT * FROM {self._q} ORDER BY rowid")
         types = self.store.schema(self.name).types
         restore = [
-            (i, types[n]) for i, n in enumerate(names) if types.get(n) in (BOOLEAN, JSON)
+            (i, types[n])
+            for i, n in enumerate(names)
+            if types.get(n) in (BOOLEAN, JSON)
         ]
         if restore:
             fixed = []

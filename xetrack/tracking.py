@@ -38,6 +38,12 @@ CALL_COLUMNS: Final = frozenset(
         "error",
         "cache",
         "function_result",
+        # set by xetrack on every row (and the engines' row ids)
+        "timestamp",
+        "track_id",
+        "rowid",
+        "oid",
+        "_rowid_",
     }
 )
 _REPR_LIMIT: Final = 200

@@ -168,7 +168,9 @@ def flatten(
     return out
 
 
-def _str_key(key: object, data: Mapping[Any, object], renamed: dict[str, object]) -> str:
+def _str_key(
+    key: object, data: Mapping[Any, object], renamed: dict[str, object]
+) -> str:
     """The column name of a non-str key: ``str(key)``, unless another key of the same
     mapping is stored under that name too (then an error naming both)."""
     name = str(key)

@@ -139,3 +139,13 @@ def test_an_existing_empty_file_becomes_a_duckdb_database(tmp_path: Path) -> Non
     tracker.log({"a": 1})
     tracker.close()
     assert Reader(path).engine == "duckdb" and len(Reader.read_db(path)) == 1
+
+
+def test_a_returned_dict_with_fixed_column_names_keeps_them_apart(
+    db_path: Path, engine: str
+) -> None:
+    tracker = Tracker(db_path, engine=engine, track_id="the-run-0001")
+    tracker.track(lambda: {"track_id": "mine", "timestamp": "noon", "rowid": 3})
+    row = tracker[-1]
+    assert row["track_id"] == "the-run-0001" and row["result_track_id"] == "mine"
+    assert row["result_timestamp"] == "noon" and row["result_rowid"] == 3

@@ -238,7 +238,10 @@ class SQLiteStore(SqlStore):
             flag = old == BOOLEAN  # SQLite keeps booleans as 0/1
             self._executemany(
                 f"UPDATE {q} SET {temp} = ? WHERE rowid = ?",
-                [(encode_json_cell(bool(v) if flag else v), rowid) for rowid, v in rows],
+                [
+                    (encode_json_cell(bool(v) if flag else v), rowid)
+                    for rowid, v in rows
+                ],
             )
         else:
             self._execute(f"UPDATE {q} SET {temp} = {name} WHERE {name} IS NOT NULL")
