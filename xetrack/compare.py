@@ -395,15 +395,17 @@ def compare(
     min_effect: float = 0.05,
     alpha: float = 0.05,
     any_env: bool = False,
+    engine: str | None = None,
 ) -> Comparison:
     """Compare two runs of ``db``: ``head`` (default: the latest run) against ``base``
     (default: the newest run on an ancestor commit, see :func:`default_base`).
 
     ``metrics`` limits the comparison to these columns; by default ``function_time``
-    and the metrics the benchmarks declared. Raises :class:`NoRunError` for a
-    reference that matches nothing.
+    and the metrics the benchmarks declared. ``engine`` checks the file's engine
+    (detected by default). Raises :class:`NoRunError` for a reference that matches
+    nothing, or for a base that is the head run itself.
     """
-    store = open_store(db, read_only=True)
+    store = open_store(db, engine, read_only=True)
     try:
         runs = _runs(store, table)
         notes: list[str] = []
@@ -672,12 +674,13 @@ def history(
     metric: str = TIME,
     last: int = 10,
     table: str = "default",
+    engine: str | None = None,
 ) -> pd.DataFrame:
     """A metric across the last ``last`` commits: one row per commit and benchmark.
 
     ``test`` keeps benchmarks whose identity contains it. Aggregated in SQL.
     """
-    store = open_store(db, read_only=True)
+    store = open_store(db, engine, read_only=True)
     try:
         types = store.require_table(table).types
         ident = "test_nodeid" if "test_nodeid" in types else "function_name"

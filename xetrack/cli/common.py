@@ -17,14 +17,38 @@ if TYPE_CHECKING:
 
     from xetrack import Reader
 
+
+def _engine(text: str) -> str:
+    """An engine name, in any letter case; a usage error (exit 2) lists the known."""
+    from xetrack.store import ENGINES
+
+    if text.strip().lower() not in ENGINES:
+        raise typer.BadParameter(f"engine {text!r} is not one of {', '.join(ENGINES)}")
+    return text.strip().lower()
+
+
+def _count(text: str) -> int:
+    """A number of rows: an int >= 0 (exit 2 otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise typer.BadParameter(f"{text!r} is not a number of rows (an int >= 0)")
+    return value
+
+
 DbArg = Annotated[Path, typer.Argument(help="The database file (SQLite or DuckDB).")]
 TableOpt = Annotated[str, typer.Option("--table", help="The table to use.")]
 EngineOpt = Annotated[
     Optional[str],
     typer.Option(
-        "--engine", help="sqlite or duckdb (default: detected from the file)."
+        "--engine",
+        parser=_engine,
+        help="sqlite or duckdb (default: detected from the file).",
     ),
 ]
+NOpt = Annotated[int, typer.Option("--n", "-n", parser=_count, help="How many rows.")]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print JSON records instead of a table.")
 ]
@@ -67,7 +91,11 @@ _WIDEST = 60
 
 
 def _cell(value: Any) -> Any:
-    """A cell as a terminal table shows it; long text (raw samples) is cut, --json is not."""
+    """A cell as a terminal table shows it; long text (raw samples) is cut, --json is
+    not. A missing cell (None, NaN, pandas' NA) is blank, so an int column with a
+    NULL still prints its ints as ints."""
+    if _missing(value):
+        return None
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes>"
     if isinstance(value, str) and len(value) > _WIDEST:
@@ -95,19 +123,25 @@ def show(frame: pd.DataFrame, as_json: bool = False) -> None:
     )
 
 
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes, bytearray, list, dict, tuple)):
+        return False
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         import base64
 
         return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
-    if value is None:
+    if _missing(value):
         return None
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
     item = getattr(value, "item", None)
     return item() if callable(item) else value

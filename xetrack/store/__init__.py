@@ -51,8 +51,11 @@ def detect_engine(path: str | Path) -> Engine | None:
 
 
 def check_engine(engine: object) -> Engine | None:
-    if engine is None or engine in ENGINES:
-        return engine
+    """``engine`` as one of :data:`ENGINES` (any letter case), or None."""
+    if engine is None:
+        return None
+    if isinstance(engine, str) and engine.lower() in ENGINES:
+        return engine.lower()  # type: ignore[return-value]
     raise InvalidArgumentError(
         f"engine {engine!r} is not known; use one of {', '.join(map(repr, ENGINES))}"
     )
