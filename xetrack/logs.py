@@ -72,10 +72,7 @@ class JsonlWriter:
         self._lock = threading.Lock()
 
     def write(self, row: Mapping[str, object], level: str = "TRACKING") -> None:
-        record = dict(row)
-        stamp = record.get("timestamp")
-        if isinstance(stamp, str):
-            record["timestamp"] = stamp.replace(" ", "T", 1)  # ISO 8601 with timezone
+        record = dict(row)  # its timestamp is the database's: ISO 8601 with offset
         line = _write_json(
             {"timestamp": record.pop("timestamp", None), "level": level, **record}
         )

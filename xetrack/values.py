@@ -51,14 +51,17 @@ _SECOND: tuple[int, str] = (0, "")
 
 
 def now() -> str:
-    """The current time as stored: ISO 8601, UTC, microseconds, sortable as text."""
+    """The current time as stored: ISO 8601 (``2026-01-02T03:04:05.123456+00:00``,
+    as ``datetime.isoformat`` writes it), UTC, microseconds, sortable as text.
+
+    The JSONL and log sinks write the same text."""
     global _SECOND
     second, nanos = divmod(time.time_ns(), 1_000_000_000)
     cached = _SECOND
     if cached[0] != second:
         cached = _SECOND = (
             second,
-            time.strftime("%Y-%m-%d %H:%M:%S.", time.gmtime(second)),
+            time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)),
         )
     return f"{cached[1]}{nanos // 1000:06d}+00:00"
 

@@ -20,7 +20,7 @@ def test_log_adds_columns_on_first_use_and_returns_row_as_stored(
     assert row["accuracy"] == 0.9 and row["epoch"] == 1 and row["model"] == "resnet18"
     assert row["track_id"] == tracker.track_id
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00", str(row["timestamp"])
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", str(row["timestamp"])
     )
     tracker.log({"loss": 0.1})
     assert tracker.columns == [
