@@ -20,9 +20,7 @@ _INTS = frozenset({int, type(None)})
 _BOOLS = frozenset({bool, type(None)})
 
 
-def frame_from_rows(
-    names: Sequence[str], rows: Sequence[Sequence[object]]
-) -> pd.DataFrame:
+def frame_from_rows(names: list[str], rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
     """A DataFrame of driver rows (tuples in ``names`` order)."""
     import pandas as pd
 
@@ -53,7 +51,7 @@ def _make_exact(frame: pd.DataFrame, raw: Callable[[int], list[object]]) -> None
         kind = series.dtype.kind
         if kind not in "fO" or not series.isna().any():
             continue
-        values = raw(index)
+        values: Any = raw(index)  # exactly ints or bools (and None), checked here
         found = set(map(type, values))
         if found <= _INTS and int in found:
             frame.isetitem(index, pd.array(values, dtype="Int64"))

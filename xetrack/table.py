@@ -125,8 +125,9 @@ class EventTable:
         record = dict(zip(names, rows[0], strict=True))
         types = self.store.schema(self.name).types
         for name, value in record.items():
-            if value is not None and types.get(name) in (BOOLEAN, JSON):
-                record[name] = _restored(types[name], value)
+            logical = types.get(name)
+            if value is not None and logical in (BOOLEAN, JSON):
+                record[name] = _restored(str(logical), value)
         return record
 
     def track_ids(self) -> list[str]:
@@ -195,11 +196,11 @@ class EventTable:
         return self._restore_types(frame.reset_index(drop=True))
 
     def rows(self) -> tuple[list[str], list[tuple[object, ...]]]:
-        """Every row as stored, booleans restored, in insertion order."""
+        """Every row as stored, booleans and JSON cells restored, in insertion order."""
         names, rows = self.store.query(f"SELECT * FROM {self._q} ORDER BY rowid")
         types = self.store.schema(self.name).types
         restore = [
-            (i, types[n])
+            (i, str(types[n]))
             for i, n in enumerate(names)
             if types.get(n) in (BOOLEAN, JSON)
         ]
@@ -207,9 +208,9 @@ class EventTable:
             fixed = []
             for row in rows:
                 items = list(row)
-                for i, logical in restore:
+                for i, kind in restore:
                     if items[i] is not None:
-                        items[i] = _restored(logical, items[i])
+                        items[i] = _restored(kind, items[i])
                 fixed.append(tuple(items))
             rows = fixed
         return names, rows
@@ -217,7 +218,7 @@ class EventTable:
     def _restore(self, column: str, value: object) -> object:
         logical = self.store.schema(self.name).types.get(column)
         if value is not None and logical in (BOOLEAN, JSON):
-            return _restored(logical, value)  # type: ignore[arg-type]
+            return _restored(logical, value)
         return value
 
     # -- writing -------------------------------------------------------------------------
