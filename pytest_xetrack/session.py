@@ -273,15 +273,32 @@ def test_columns(item: pytest.Item) -> dict[str, object]:
     callspec = getattr(item, "callspec", None)
     if callspec is not None:
         for name, value in callspec.params.items():
+            # a name the plugin or xetrack writes itself keeps its value beside it
+            key = f"param_{name}" if name in _PLUGIN_COLUMNS else name
             if is_config(value):
-                columns[name] = value
+                columns[key] = value
                 continue
             try:
                 to_storable(name, value)
-                columns[name] = value
+                columns[key] = value
             except XetrackError:  # an object: recorded by its parametrize id
-                columns[name] = _param_id(callspec, name)
+                columns[key] = _param_id(callspec, name)
     return columns
+
+
+#: Columns of the plugin's rows that a parametrize name must not overwrite.
+_PLUGIN_COLUMNS = frozenset(
+    {
+        *_TEST_COLUMNS,
+        *CONTEXT_COLUMNS,
+        "test_name",
+        "python_version",
+        "platform",
+        "cpu_model",
+        "cpu_count",
+        "env_fingerprint",
+    }
+)
 
 
 def _param_id(callspec: Any, name: str) -> str:

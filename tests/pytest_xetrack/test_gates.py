@@ -257,3 +257,19 @@ def test_a_returned_track_id_is_stored_as_result_track_id(
     row = Reader.read_db(db).iloc[0]
     assert row["result_track_id"] == "mine" and row["result_timestamp"] == "noon"
     assert row["track_id"] != "mine"
+
+
+def test_parametrize_names_that_clash_with_plugin_columns_keep_their_values(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytester.makepyfile(
+        "import pytest\n"
+        "@pytest.mark.parametrize('track_id', [7])\n"
+        "@pytest.mark.parametrize('outcome', ['mine'])\n"
+        "def test_a(tracker, track_id, outcome):\n    tracker.log({'x': 1})\n"
+    )
+    db = tmp_path / "b.db"
+    pytester.runpytest(f"--xetrack-db={db}").assert_outcomes(passed=1)
+    row = Reader.read_db(db).iloc[0]
+    assert row["param_track_id"] == 7 and row["param_outcome"] == "mine"
+    assert row["outcome"] == "passed" and row["track_id"] != 7
