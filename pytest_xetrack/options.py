@@ -46,23 +46,24 @@ def parse_bool(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
-def parse_fraction(value: str) -> float:
-    """``5%`` or ``0.05``, as ``xt compare --min-effect`` reads it (one parser)."""
-    from xetrack.compare import parse_min_effect
+def _compare_parser(name: str, value: str) -> Any:
+    """``xetrack.compare``'s parser ``name`` (the one ``xt compare`` uses too), its
+    ValueError an argparse error; imported when an option is given, not at start-up."""
+    from xetrack import compare
 
     try:
-        return parse_min_effect(value)
+        return getattr(compare, name)(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_fraction(value: str) -> float:
+    """``5%`` or ``0.05``, as ``xt compare --min-effect`` reads it."""
+    return float(_compare_parser("parse_min_effect", value))
 
 
 def parse_threshold(value: str) -> str:
-    from xetrack.compare import parse_threshold as parse
-
-    try:
-        parse(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    _compare_parser("parse_threshold", value)
     return value
 
 

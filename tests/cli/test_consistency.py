@@ -6,22 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from test_commands import xt  # the same runner over the real app
 from typer.main import get_command
-from typer.testing import CliRunner
 
 from xetrack import Reader, Tracker
 from xetrack.cli import app
 
 BIG = 2**60 + 1
-runner = CliRunner()
-
-
-def xt(*args: object) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        result.exception
-    )
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

@@ -106,14 +106,19 @@ class Node:
     child: Node | None = None
 
 
+def family() -> Node:
+    """A parent whose child points back at it."""
+    root = Node("root")
+    root.child = Node("kid", parent=root)
+    return root
+
+
 def test_a_tracked_call_whose_argument_holds_a_cycle_writes_its_row(
     db_path: Path, engine: str
 ) -> None:
-    root = Node("root")
-    root.child = Node("kid", parent=root)
     tracker = Tracker(db_path, engine=engine)
     ran: list[str] = []
-    assert tracker.track(lambda node: ran.append(node.name) or 7, args=[root]) == 7
+    assert tracker.track(lambda node: ran.append(node.name) or 7, args=[family()]) == 7
     row = tracker[-1]
     assert ran == ["root"] and row["function_result"] == 7
     assert row["node_name"] == "root" and row["node_child_name"] == "kid"
@@ -124,11 +129,9 @@ def test_a_tracked_call_whose_argument_holds_a_cycle_writes_its_row(
 def test_log_of_a_config_with_a_cycle_is_a_clear_error(
     db_path: Path, engine: str
 ) -> None:
-    root = Node("root")
-    root.child = Node("kid", parent=root)
     tracker = Tracker(db_path, engine=engine)
     with pytest.raises(ValueError, match=r"'n_child_parent' refers back to 'n'"):
-        tracker.log({"n": root})
+        tracker.log({"n": family()})
     assert tracker.count_all() == 0
 
 

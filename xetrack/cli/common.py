@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
 from xetrack.errors import XetrackError
+from xetrack.store import ENGINES
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,24 +21,45 @@ if TYPE_CHECKING:
     from xetrack import Reader
 
 
-def _engine(text: str) -> str:
-    """An engine name, in any letter case; a usage error (exit 2) lists the known."""
-    from xetrack.store import ENGINES
+def usage(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """A parser of the library as an option's parser: its ValueError (which names
+    the value and what would work) is a usage error, exit 2."""
 
-    if text.strip().lower() not in ENGINES:
-        raise typer.BadParameter(f"engine {text!r} is not one of {', '.join(ENGINES)}")
-    return text.strip().lower()
+    def parser(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return parser
 
 
-def _count(text: str) -> int:
-    """A number of rows: an int >= 0 (exit 2 otherwise)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise typer.BadParameter(f"{text!r} is not a number of rows (an int >= 0)")
-    return value
+def whole(minimum: int, what: str) -> Callable[[str], int]:
+    """A parser of an int of at least ``minimum`` (``what`` names it in the error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise ValueError(
+                f"{text!r} is not a number of {what} (an int >= {minimum})"
+            )
+        return value
+
+    return usage(parse)
+
+
+def choice(allowed: Sequence[str], what: str) -> Callable[[str], str]:
+    """A parser of one of ``allowed``, in any letter case."""
+
+    def parse(text: str) -> str:
+        if text.strip().lower() not in allowed:
+            raise ValueError(f"{what} {text!r} is not one of {', '.join(allowed)}")
+        return text.strip().lower()
+
+    return usage(parse)
 
 
 DbArg = Annotated[Path, typer.Argument(help="The database file (SQLite or DuckDB).")]
@@ -44,11 +68,13 @@ EngineOpt = Annotated[
     Optional[str],
     typer.Option(
         "--engine",
-        parser=_engine,
+        parser=choice(ENGINES, "engine"),
         help="sqlite or duckdb (default: detected from the file).",
     ),
 ]
-NOpt = Annotated[int, typer.Option("--n", "-n", parser=_count, help="How many rows.")]
+NOpt = Annotated[
+    int, typer.Option("--n", "-n", parser=whole(0, "rows"), help="How many rows.")
+]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print JSON records instead of a table.")
 ]

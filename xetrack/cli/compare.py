@@ -7,45 +7,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from xetrack.cli.common import DbArg, EngineOpt, JsonOpt, TableOpt, errors, show
+from xetrack.cli.common import (
+    DbArg,
+    EngineOpt,
+    JsonOpt,
+    TableOpt,
+    choice,
+    errors,
+    show,
+    usage,
+    whole,
+)
+from xetrack.compare import parse_min_effect, parse_threshold
 
 _FORMATS = ("table", "markdown", "json")
 
 
-def _format(text: str) -> str:
-    if text not in _FORMATS:
-        raise typer.BadParameter(f"format {text!r} is not one of {', '.join(_FORMATS)}")
+def _checked_threshold(text: str) -> str:
+    parse_threshold(text)  # the same parser and message as the plugin's
     return text
-
-
-def _min_effect(text: str) -> float:
-    """The one parser of --min-effect and --xetrack-min-effect, as a usage error."""
-    from xetrack.compare import parse_min_effect
-
-    try:
-        return parse_min_effect(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-def _threshold(text: str) -> str:
-    from xetrack.compare import parse_threshold
-
-    try:
-        parse_threshold(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    return text
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise typer.BadParameter(f"{text!r} is not a number of commits (an int >= 1)")
-    return value
 
 
 def register(app: typer.Typer) -> None:
@@ -72,13 +52,17 @@ def register(app: typer.Typer) -> None:
         engine: EngineOpt = None,
         fmt: Annotated[
             str,
-            typer.Option("--format", parser=_format, help="table, markdown or json."),
+            typer.Option(
+                "--format",
+                parser=choice(_FORMATS, "format"),
+                help="table, markdown or json.",
+            ),
         ] = "table",
         fail: Annotated[
             Optional[list[str]],
             typer.Option(
                 "--fail",
-                parser=_threshold,
+                parser=usage(_checked_threshold),
                 help="METRIC:N% or METRIC:N: exit 1 when a regression passes it, or "
                 "when it cannot be checked (repeatable).",
             ),
@@ -87,7 +71,7 @@ def register(app: typer.Typer) -> None:
             float,
             typer.Option(
                 "--min-effect",
-                parser=_min_effect,
+                parser=usage(parse_min_effect),
                 help="Smallest relative change that counts: 5% or 0.05.",
             ),
         ] = 0.05,
@@ -158,7 +142,10 @@ def register(app: typer.Typer) -> None:
             str, typer.Option("--metric", help="The column to follow.")
         ] = "function_time",
         last: Annotated[
-            int, typer.Option("--last", parser=_positive, help="How many commits.")
+            int,
+            typer.Option(
+                "--last", parser=whole(1, "commits"), help="How many commits."
+            ),
         ] = 10,
         table: TableOpt = "default",
         engine: EngineOpt = None,

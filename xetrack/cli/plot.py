@@ -6,7 +6,15 @@ from typing import Annotated, Any
 
 import typer
 
-from xetrack.cli.common import DbArg, EngineOpt, TableOpt, errors, fail, reader
+from xetrack.cli.common import (
+    DbArg,
+    EngineOpt,
+    TableOpt,
+    errors,
+    fail,
+    reader,
+    whole,
+)
 
 group = typer.Typer(
     help="Plots in the terminal (pip install 'xetrack[plot]').",
@@ -21,16 +29,6 @@ def _plotext() -> Any:
     except ImportError:
         raise fail("plotting needs plotext: pip install 'xetrack[plot]'") from None
     return plotext
-
-
-def _bins(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise typer.BadParameter(f"{text!r} is not a number of bins (an int >= 1)")
-    return value
 
 
 _KINDS = {str: "text", bytes: "blob", bool: "boolean"}
@@ -56,7 +54,7 @@ def hist(
     db: DbArg,
     column: Annotated[str, typer.Argument(help="A numeric column.")],
     bins: Annotated[
-        int, typer.Option("--bins", parser=_bins, help="Number of bins.")
+        int, typer.Option("--bins", parser=whole(1, "bins"), help="Number of bins.")
     ] = 20,
     table: TableOpt = "default",
     engine: EngineOpt = None,
