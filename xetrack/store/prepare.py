@@ -106,17 +106,17 @@ def prepare(
         present.discard(_NONE)
         known = name in schema.types
         hinted = hints.get(name) if hints else None
-        if not known and not present and hinted is None:
-            if not retype:
-                # The column waits for a value to take its type from; until then
-                # the row reads back NULL there anyway.
-                deferred.append(name)
-                continue
-            hinted = NULL  # a column that exists, typed by its first value later
+        if not present and (not known or len(rows) > 1):
+            # Only NULLs: nothing to write, since NULL is every row's default (a
+            # batch is inserted faster without the column). A new key still gets
+            # its column, typed by its hint or, untyped, by its first value later,
+            # unless the engine cannot retype (then it waits for that value).
+            if not known and (hinted is not None or retype):
+                prepared.new[name] = hinted or NULL
+            deferred.append(name)
+            continue
         if known:
             logical = schema.types[name]
-        elif not present:
-            logical = hinted
         else:
             first = next(v for v in column if v is not None)
             logical = LOGICAL_OF_PYTHON[type(first)]
