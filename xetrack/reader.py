@@ -11,7 +11,7 @@ from xetrack.cache import ResultCache
 from xetrack.errors import QueryError, XetrackError
 from xetrack.logs import read_jsonl, read_logs
 from xetrack.store import open_store
-from xetrack.store.schema import ASSETS_TABLE, check_table_name
+from xetrack.store.schema import ASSETS_TABLE, JSON, NULL, check_table_name
 from xetrack.table import EventTable
 from xetrack.values import flatten, parse_text, to_storable
 
@@ -145,9 +145,10 @@ class Reader:
         return self._events.extreme(column, highest=False, by=by)
 
     def parse(self, column: str, text: str) -> object:
-        """``text`` typed as ``column`` holds its values (a new column: inferred)."""
+        """``text`` typed as ``column`` holds its values (inferred for a new column, one
+        without a type yet, or one whose cells keep their own types)."""
         logical = self._store.schema(self._table_name, refresh=True).types.get(column)
-        return parse_text(column, text, logical)
+        return parse_text(column, text, None if logical in (NULL, JSON) else logical)
 
     def track_ids(self) -> list[str]:
         """Run ids in the table, oldest first."""

@@ -111,3 +111,19 @@ def test_copy_keeps_mixed_and_untyped_columns(tmp_path: Path, engine: str) -> No
     frame = Reader.read_db(target)
     assert frame["function_result"].tolist()[:2] == [1, "one"]
     assert "empty" in frame.columns
+
+
+def test_xt_set_types_a_value_for_an_untyped_or_mixed_column(
+    db_path: Path, engine: str
+) -> None:
+    tracker = Tracker(db_path, engine=engine, track_id="only-run-0001")
+    tracker.log({"note": None})
+    tracker.track(lambda: "text")
+    tracker.track(lambda: 1)
+    tracker.close()
+    with Reader(db_path) as reader:
+        assert (
+            reader.parse("note", "5") == 5 and reader.parse("function_result", "5") == 5
+        )
+        reader.set_value("note", reader.parse("note", "5"))
+    assert Reader.read_db(db_path)["note"].tolist() == [5, 5, 5]
