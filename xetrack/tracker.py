@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import operator
 import secrets
 import warnings as _warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -548,7 +549,8 @@ class Tracker:
         """
         if isinstance(item, str):
             return self._events.column(item, self._track_id)
-        if isinstance(item, int) and not isinstance(item, bool):
+        if hasattr(item, "__index__") and not isinstance(item, bool):
+            item = operator.index(item)  # numpy ints too
             if item == 0:
                 raise IndexError(
                     "tracker[0]: rows are numbered from 1 as in the reference API; "

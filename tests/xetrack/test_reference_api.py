@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,6 +21,7 @@ def test_integer_index_is_one_based_like_the_reference(
         tracker.log({"i": i})
     assert tracker[1]["i"] == 0  # "tracker[1]  # First row as dict"
     assert tracker[3]["i"] == 2 and tracker[-1]["i"] == 2 and tracker[-3]["i"] == 0
+    assert tracker[np.int64(2)]["i"] == 1  # an index from numpy or pandas
     with pytest.raises(
         IndexError, match=r"tracker\[0\].*numbered from 1.*tracker\[1\]"
     ):
