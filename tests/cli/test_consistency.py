@@ -150,3 +150,9 @@ def test_json_and_tables_show_ints_exactly(db: Path) -> None:
     assert json.loads(out)[0]["epoch"] == 3 and "3.0" not in out
     _, table, _ = xt("tail", db, "--n", "2")
     assert str(BIG) in table and "nan" not in table and "<NA>" not in table
+    flagged = Tracker(db, track_id="flag-run-0001")
+    flagged.log({"ok": True})
+    flagged.close()
+    _, table, _ = xt("tail", db, "--n", "3")
+    (line,) = [row for row in table.splitlines() if "flag-run-0001" in row]
+    assert "True" in line.split("|")[-2] and " 1 " not in line

@@ -122,6 +122,8 @@ def _cell(value: Any) -> Any:
     NULL still prints its ints as ints."""
     if _missing(value):
         return None
+    if type(value).__name__ in ("bool", "bool_"):  # Python's and numpy's
+        return str(bool(value))  # tabulate would print True as 1 beside blanks
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes>"
     if isinstance(value, str) and len(value) > _WIDEST:
