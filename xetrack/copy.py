@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from xetrack.errors import UnknownTableError
 from xetrack.store import detect_engine, open_store
-from xetrack.store.schema import ASSETS_TABLE, FIXED_COLUMNS, PYTHON_OF_LOGICAL
+from xetrack.store.schema import ASSETS_TABLE, FIXED_COLUMNS
 from xetrack.table import EventTable
 
 if TYPE_CHECKING:
@@ -74,12 +74,14 @@ def copy(
             try:
                 if index == 0 and assets:
                     _copy_assets(reader, writer)
-                writer.declare(
+                # the source's logical types, JSON and untyped columns included
+                writer._store.ensure_table(
+                    table,
                     {
-                        n: PYTHON_OF_LOGICAL[t]
+                        n: t
                         for n, t in types.items()
                         if t is not None and n not in FIXED_COLUMNS
-                    }
+                    },
                 )
                 target_names, target_rows = EventTable(writer._store, table).rows()
                 existing = Counter(_identity(target_names, r) for r in target_rows)

@@ -24,6 +24,7 @@ from xetrack.store.prepare import Prepared, prepare
 from xetrack.store.schema import (
     ASSETS_TABLE,
     FIXED_COLUMNS,
+    JSON,
     PYTHON_OF_LOGICAL,
     TEXT,
     Schema,
@@ -205,6 +206,14 @@ class SqlStore(ABC):
                 raise
             raise found from exc
 
+    #: whether :meth:`_retype` works on this engine (SQLite needs DROP COLUMN)
+    can_retype: ClassVar[bool] = True
+
+    @abstractmethod
+    def _retype(self, table: str, column: str, old: str | None, new: str) -> None:
+        """Change ``column`` from logical type ``old`` to ``new``, keeping its values
+        (as JSON text when ``new`` is JSON), inside the caller's write lock."""
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the store's lock and the file's write lock; writes inside commit together."""
@@ -374,7 +383,7 @@ class SqlStore(ABC):
         rows: Sequence[Mapping[str, object]],
         hints: Mapping[str, str] | None = None,
     ) -> None:
-        prepared = prepare(self.schema(table), rows, hints)
+        prepared = prepare(self.schema(table), rows, hints, self.can_retype)
         if not prepared.changes_schema:
             with self._write_transaction():
                 self._write(table, prepared, len(rows))
@@ -389,18 +398,26 @@ class SqlStore(ABC):
             if not schema.types:
                 raise UnknownTableError(f"table {table!r} was dropped from {self.path}")
             if schema.types != seen:  # another writer changed it: check again
-                prepared = prepare(schema, rows, hints)
-            for name, logical in prepared.new.items():
-                self._add_column(table, name, logical)
-            for name in prepared.widen:
-                self._widen_to_float(table, name)
+                prepared = prepare(schema, rows, hints, self.can_retype)
+            self._apply(table, schema, prepared)
             self._write(table, prepared, len(rows))
         self.schema(table, refresh=True)
+
+    def _apply(self, table: str, schema: Schema, prepared: Prepared) -> None:
+        """The schema changes ``prepared`` needs, inside the caller's write lock."""
+        for name, logical in prepared.new.items():
+            self._add_column(table, name, logical)
+        for name in prepared.widen:
+            self._widen_to_float(table, name)
+        for name, logical in prepared.retype.items():
+            self._retype(table, name, schema.types[name], logical)
 
     def _remember_plan(
         self, table: str, rows: Sequence[Mapping[str, object]], prepared: Prepared
     ) -> None:
         if len(rows) != 1 or len(self._plans) > 10_000:
+            return
+        if JSON in prepared.types:  # its cells are encoded: never inserted as they are
             return
         kinds = tuple(PYTHON_OF_LOGICAL.get(t) if t else None for t in prepared.types)
         shape = tuple(rows[0])
@@ -443,11 +460,8 @@ class SqlStore(ABC):
             clause, params = where_clause(where)
             with self._write_transaction():
                 schema = self.schema(table, refresh=True)
-                prepared = prepare(schema, [values])
-                for name, logical in prepared.new.items():
-                    self._add_column(table, name, logical)
-                for name in prepared.widen:
-                    self._widen_to_float(table, name)
+                prepared = prepare(schema, [values], retype=self.can_retype)
+                self._apply(table, schema, prepared)
                 if prepared.columns:
                     sets = ", ".join(f"{quote_ident(c)} = ?" for c in prepared.columns)
                     cursor = self._execute(
