@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -243,17 +243,8 @@ def test_bench(i):
     assert fingerprints[0] != fingerprints[2]  # never a baseline for each other
 
 
-def _git(path: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=path,
-        check=True,
-        capture_output=True,
-    )
-
-
 def test_a_suspected_regression_is_measured_again_before_the_session_ends(
-    pytester: pytest.Pytester, tmp_path: Path
+    pytester: pytest.Pytester, tmp_path: Path, git: Callable[..., str]
 ) -> None:
     """The first measurement is slow (a passing burst of load), the second is not:
     the second stands, the first is kept beside it, and nothing regresses."""
@@ -271,13 +262,11 @@ def test_bench():
     sum(range(2_000_000 if len(calls) <= 10 else 10))
 """
     )
-    _git(pytester.path, "init", "-q", "-b", "main")
-    _git(pytester.path, "commit", "-q", "--allow-empty", "-m", "A")
-    first = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=pytester.path, capture_output=True, text=True
-    ).stdout.strip()
-    _git(pytester.path, "add", "-A")
-    _git(pytester.path, "commit", "-q", "-m", "B")
+    git(pytester.path, "init", "-q", "-b", "main")
+    git(pytester.path, "commit", "-q", "--allow-empty", "-m", "A")
+    first = git(pytester.path, "rev-parse", "HEAD")
+    git(pytester.path, "add", "-A")
+    git(pytester.path, "commit", "-q", "-m", "B")
     db = tmp_path / "r.db"
     # the baseline, recorded on commit A: a steady 1 ms
     base = Tracker(

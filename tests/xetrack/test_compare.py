@@ -6,8 +6,7 @@ import json
 import math
 import random
 import re
-import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -283,29 +282,20 @@ def test_another_environment_is_not_compared_silently(tmp_path: Path) -> None:
     assert allowed.base is not None and allowed.base.commit == "a" * 40
 
 
-def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
-
-
-def test_history_comes_from_the_lineage_only(tmp_path: Path) -> None:
+def test_history_comes_from_the_lineage_only(
+    tmp_path: Path, git: Callable[..., str]
+) -> None:
     """Runs on a sibling branch are not evidence of head's noise; ancestors are."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    _git(repo, "init", "-q", "-b", "main")
+    git(repo, "init", "-q", "-b", "main")
     commits = []
     for message in ("A", "B", "C"):
-        _git(repo, "commit", "-q", "--allow-empty", "-m", message)
-        commits.append(_git(repo, "rev-parse", "HEAD"))
-    _git(repo, "checkout", "-q", "-b", "side", commits[0])
-    _git(repo, "commit", "-q", "--allow-empty", "-m", "side")
-    side = _git(repo, "rev-parse", "HEAD")
+        git(repo, "commit", "-q", "--allow-empty", "-m", message)
+        commits.append(git(repo, "rev-parse", "HEAD"))
+    git(repo, "checkout", "-q", "-b", "side", commits[0])
+    git(repo, "commit", "-q", "--allow-empty", "-m", "side")
+    side = git(repo, "rev-parse", "HEAD")
     db = tmp_path / "l.db"
     for commit in (commits[0], side, commits[1], side, commits[2]):
         _run(db, "sqlite", commit, {"t::x": _noise(1.0)})
