@@ -138,7 +138,7 @@ import time
 from pytest_xetrack import track
 
 def make():
-    time.sleep(0.003)  # not timed: samples stay far below it
+    time.sleep(0.01)  # not timed: samples stay far below it
     return {{"data": [3, 1, 2]}}
 
 def done(data):
@@ -155,7 +155,7 @@ def test_sort(tmp_path, data=None):
     row = _rows(db)["test_sort"]
     samples = json.loads(str(row["time_samples"]))
     assert log.read_text() == "t" * 6 and row["iterations"] == 1 and len(samples) == 6
-    assert sorted(samples)[3] < 0.003
+    assert sorted(samples)[3] < 0.01
 
 
 def test_disable_gc_turns_it_off_inside_rounds_only(
