@@ -155,6 +155,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
         state.verdict = judge_session(state, str(session.config.rootpath))
         session.exitstatus = exit_status(state.verdict, int(session.exitstatus))
+    state.end(int(session.exitstatus), session.testsfailed)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -126,6 +126,8 @@ class Session:
     notes: list[str] = field(default_factory=list)
     #: the comparison with the baseline, when --xetrack-compare asked for one
     verdict: Any = None
+    #: how the run ends in the store's runs table: status and error
+    ending: tuple[str, str | None] = ("finished", None)
 
     @property
     def track_id(self) -> str:
@@ -150,6 +152,8 @@ class Session:
             engine = self.options.engine if db != cls.IN_MEMORY else None
             self.root = cls(
                 db,
+                # the run record takes its git state and environment from these
+                params=self.context or None,
                 track_id=self.track_id,
                 engine=engine,
                 table=self.options.table,
@@ -248,9 +252,22 @@ class Session:
                             )
             self.served_from_cache += int(payload.get("served", 0))
 
+    def end(self, exitstatus: int, failed: int) -> None:
+        """The run's status from pytest's exit status (2: interrupted)."""
+        if exitstatus in (0, 5):  # 5: no tests collected, nothing went wrong
+            self.ending = ("finished", None)
+        elif exitstatus == 2:
+            self.ending = ("interrupted", "pytest was interrupted")
+        elif exitstatus == 1 and failed:
+            self.ending = ("failed", f"{failed} test(s) failed")
+        elif exitstatus == 1:
+            self.ending = ("failed", "a regression passed --xetrack-fail")
+        else:
+            self.ending = ("failed", f"pytest exit status {exitstatus}")
+
     def close(self) -> None:
         if self.root is not None:
-            self.root.close()
+            self.root.close(*self.ending)
         if self.controller is not None:
             self.controller.close()
 

@@ -10,12 +10,14 @@ from xetrack.assets import AssetStore
 from xetrack.cache import ResultCache
 from xetrack.errors import QueryError, XetrackError
 from xetrack.logs import read_jsonl, read_logs
+from xetrack.runs import RunRecord, forget, records, since_text
+from xetrack.runs import frame as runs_frame
 from xetrack.store import open_store
 from xetrack.store.schema import (
-    ASSETS_TABLE,
     FIXED_COLUMNS,
     TEXT,
     check_table_name,
+    is_internal,
     quote_ident,
 )
 from xetrack.table import EventTable
@@ -86,7 +88,7 @@ class Reader:
 
     def tables(self) -> list[str]:
         """The event tables of the database."""
-        return [t for t in self._store.tables() if t != ASSETS_TABLE]
+        return [t for t in self._store.tables() if not is_internal(t)]
 
     # -- queries -------------------------------------------------------------------------
     def to_df(
@@ -99,11 +101,12 @@ class Reader:
         return self._events.to_df(track_id, head=head, tail=tail)
 
     def latest(self) -> pd.DataFrame:
-        """The rows of the run with the most recent timestamp (empty if none)."""
-        track_id = self._events.latest_track_id()
-        if track_id is None:
+        """The rows of the run with the most recent row (empty if none)."""
+        found = self.run_records()
+        if not found:
             return self._events.to_df(head=0)
-        return self._events.to_df(track_id)
+        newest = max(found, key=lambda r: (r.last or "", r.started or ""))
+        return self._events.to_df(newest.track_id)
 
     def values(
         self, column: str, track_id: str | None = None, unique: bool = False
@@ -111,9 +114,38 @@ class Reader:
         """The values of ``column`` (of ``track_id``); ``unique`` keeps the distinct ones."""
         return self._events.values(column, track_id, unique)
 
-    def runs(self) -> pd.DataFrame:
-        """One row per run: track_id, first and last timestamp, rows, git_commit."""
-        return self._events.runs()
+    def runs(
+        self,
+        status: str | None = None,
+        commit: str | None = None,
+        branch: str | None = None,
+        since: str | None = None,
+    ) -> pd.DataFrame:
+        """One row per run of the table, oldest first: status (``running``,
+        ``finished``, ``failed``, ``interrupted``), start, end, rows, error, host,
+        pid, git commit/branch/dirty and environment fingerprint.
+
+        Filters: ``status``; ``commit`` (a prefix of the sha); ``branch``; ``since``
+        (an ISO date or time in UTC, or an age such as ``2d``, ``12h``).
+        """
+        return runs_frame(self.run_records(status, commit, branch, since))
+
+    def run_records(
+        self,
+        status: str | None = None,
+        commit: str | None = None,
+        branch: str | None = None,
+        since: str | None = None,
+    ) -> list[RunRecord]:
+        """:meth:`runs` as records, for code that wants attributes, not a frame."""
+        return records(
+            self._store,
+            self._table_name,
+            status=status,
+            commit=commit,
+            branch=branch,
+            since=since_text(since) if since else None,
+        )
 
     def sql(self, query: str, params: Sequence[object] = ()) -> pd.DataFrame:
         """Run a read-only query in the store's own SQL dialect (tables by their names).
@@ -156,8 +188,12 @@ class Reader:
         return parse_text(column, text, logical)
 
     def track_ids(self) -> list[str]:
-        """Run ids in the table, oldest first."""
-        return self._events.track_ids()
+        """Run ids in the table (runs with rows), oldest first."""
+        return [r.track_id for r in self.run_records() if r.rows]
+
+    def has_run(self, track_id: str) -> bool:
+        """Whether ``track_id`` has rows in the table."""
+        return self._events.has_run(track_id)
 
     def __len__(self) -> int:
         return self._events.count()
@@ -247,7 +283,9 @@ class Reader:
 
     def delete_run(self, track_id: str) -> int:
         """Delete every row of ``track_id`` and the assets only it named; return the row count."""
-        deleted = self._writer().delete({"track_id": track_id})
+        writer = self._writer()
+        deleted = writer.delete({"track_id": track_id})
+        forget(writer.store, self._table_name, track_id)
         self._assets.remove_orphans()
         return deleted
 

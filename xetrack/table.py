@@ -112,21 +112,12 @@ class EventTable:
                 record[name] = bool(value)
         return record
 
-    def track_ids(self) -> list[str]:
-        """Run ids, oldest first (by their first timestamp)."""
+    def has_run(self, track_id: str) -> bool:
+        """Whether ``track_id`` has a row here (through the index: one lookup)."""
         _, rows = self.store.query(
-            f"SELECT track_id FROM {self._q} WHERE track_id IS NOT NULL "
-            f"GROUP BY track_id ORDER BY MIN(timestamp), track_id"
+            f"SELECT 1 FROM {self._q} WHERE track_id = ? LIMIT 1", [track_id]
         )
-        return [r[0] for r in rows]
-
-    def latest_track_id(self) -> str | None:
-        """The run with the most recent row."""
-        _, rows = self.store.query(
-            f"SELECT track_id FROM {self._q} WHERE track_id IS NOT NULL "
-            f"GROUP BY track_id ORDER BY MAX(timestamp) DESC, MAX(rowid) DESC LIMIT 1"
-        )
-        return rows[0][0] if rows else None
+        return bool(rows)
 
     def values(
         self, column: str, track_id: str | None = None, unique: bool = False
@@ -144,16 +135,6 @@ class EventTable:
             sql = f"SELECT {name} FROM {self._q}{clause} ORDER BY rowid"
         _, rows = self.store.query(sql, params)
         return [self._restore(column, r[0]) for r in rows]
-
-    def runs(self) -> pd.DataFrame:
-        """One row per run: track_id, first and last timestamp, rows, git_commit."""
-        has_git = "git_commit" in self.store.schema(self.name, refresh=True).types
-        git = ', MAX("git_commit") AS git_commit' if has_git else ""
-        return self.store.query_df(
-            f"SELECT track_id, MIN(timestamp) AS first, MAX(timestamp) AS last, "
-            f"COUNT(*) AS rows{git} FROM {self._q} GROUP BY track_id "
-            f"ORDER BY MIN(timestamp), track_id"
-        )
 
     def extreme(
         self, column: str, highest: bool, by: str | None = None

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, Final
 from xetrack.assets import AssetStore
 from xetrack.cache import ResultCache, Unhashable, bind, key_for
 from xetrack.errors import EngineUnavailableError, InvalidArgumentError
-from xetrack.git import git_info
+from xetrack.git import GitInfo, git_info
 from xetrack.logs import Sinks, TrackerLogger
+from xetrack.runs import RunHandle, adopt, forget, outcome_of
 from xetrack.store import MEMORY, open_store
 from xetrack.store.schema import LOGICAL_OF_PYTHON, TEXT, check_key, check_table_name
 from xetrack.system import SystemSampler
@@ -92,8 +93,10 @@ class Tracker:
         self._result_cache: ResultCache | None = None
         self._warned: set[type] = set()
         self._use_git = git_root is not None
+        git = GitInfo()
         if git_root is not None:
-            self._git_commit = git_info(git_root).commit
+            git = git_info(git_root)
+            self._git_commit = git.commit
             if self._git_commit is None and warnings:
                 _warnings.warn(
                     f"git_root={str(git_root)!r} is not inside a git repository (or git "
@@ -113,9 +116,26 @@ class Tracker:
         self.logger = TrackerLogger(self)
         if reset:
             store.drop_table(self._table_name)
+            forget(store, self._table_name)
         store.ensure_table(
             self._table_name, {"git_commit": TEXT} if self._use_git else None
         )
+        self._run: RunHandle | None = None
+        if self._insert:
+            # Where the run ran, as its rows will say it: git_root's state, or the
+            # git/environment params a caller (the pytest plugin) passes.
+            info: dict[str, object] = {
+                "git_commit": git.commit,
+                "git_branch": git.branch,
+                "git_dirty": git.dirty,
+            }
+            info.update(
+                (k, v)
+                for k, v in self._flat_params.items()
+                if k in ("git_commit", "git_branch", "git_dirty", "env_fingerprint")
+            )
+            self._run = RunHandle(store, self._track_id, info)
+            self._run.add(self._table_name)
 
     # -- identity --------------------------------------------------------------------
     @staticmethod
@@ -316,6 +336,9 @@ class Tracker:
             batch.append(flatten(rest, self._asset_sink, into=fixed, hints=hints))
         if batch and self._insert:
             self._store.insert(self._table_name, batch, hints)
+            others = {r["track_id"] for r in batch} - {self._track_id}
+            if others:  # rows of other runs (copied, imported): give them records
+                adopt(self._store, self._table_name, map(str, others))
         return len(batch)
 
     def declare(self, columns: Mapping[str, type]) -> None:
@@ -368,6 +391,8 @@ class Tracker:
             self._store.ensure_table(
                 child._table_name, {"git_commit": TEXT} if self._use_git else None
             )
+            if self._run is not None:
+                self._run.add(child._table_name)
         if params:
             child.set_params(params)
         return child
@@ -536,11 +561,19 @@ class Tracker:
         write_parquet(self.to_df(all=all), path)
 
     # -- lifetime --------------------------------------------------------------------
-    def close(self) -> None:
-        """Release the database connection and the cache; the tracker cannot log afterwards."""
+    def close(self, status: str = "finished", error: str | None = None) -> None:
+        """Record the run as ``status`` (with ``error``), then release the database
+        connection and the cache; the tracker cannot log afterwards.
+
+        ``status`` is one of ``finished``, ``failed``, ``interrupted`` (``with
+        Tracker(...)`` chooses by the exception that ended the block). Closing a
+        tracker made by :meth:`derive` does nothing: the run is its parent's.
+        """
         if not self._owns_store:
             return
         self._sinks.close()
+        if self._run is not None:
+            self._run.close(status, error)
         self._store.close()
         if self._result_cache is not None:
             self._result_cache.close()
@@ -549,8 +582,10 @@ class Tracker:
     def __enter__(self) -> Tracker:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(
+        self, kind: object, exc: BaseException | None, traceback: object
+    ) -> None:
+        self.close(*outcome_of(exc))
 
     def __repr__(self) -> str:
         """This run's rows as pandas prints them; a long run shows its first and last

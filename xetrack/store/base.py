@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 from xetrack.errors import UnknownColumnError, UnknownTableError
 from xetrack.store.prepare import Prepared, prepare
 from xetrack.store.schema import (
-    ASSETS_TABLE,
     FIXED_COLUMNS,
+    INTERNAL_PREFIX,
     PYTHON_OF_LOGICAL,
     TEXT,
     Schema,
     fit_value,
+    is_internal,
     quote_ident,
 )
 
@@ -55,6 +56,7 @@ class Store(Protocol):
     engine: str
     path: str
     read_only: bool
+    prepared: set[str]
 
     @property
     def conn(self) -> Any: ...
@@ -70,6 +72,12 @@ class Store(Protocol):
     ) -> None: ...
 
     def drop_table(self, table: str) -> None: ...
+
+    def create_table(self, table: str, columns: Mapping[str, str]) -> None: ...
+
+    def has_index(self, table: str, columns: Sequence[str]) -> bool: ...
+
+    def create_index(self, table: str, columns: Sequence[str]) -> None: ...
 
     def insert(
         self,
@@ -123,6 +131,8 @@ class SqlStore(ABC):
     engine: str = ""
     #: logical type -> SQL type of this engine
     SQL_TYPES: ClassVar[Mapping[str, str]] = {}
+    #: whether this engine answers per-run queries faster with an index
+    INDEXES: ClassVar[bool] = True
 
     def __init__(self, path: str, read_only: bool) -> None:
         self.path = path
@@ -130,6 +140,8 @@ class SqlStore(ABC):
         self._lock = threading.RLock()
         self._schemas: dict[str, Schema] = {}
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+        #: event tables a writer has indexed and given run records (see runs.prepare)
+        self.prepared: set[str] = set()
 
     # -- primitives for subclasses -------------------------------------------------
     @property
@@ -153,6 +165,9 @@ class SqlStore(ABC):
     @abstractmethod
     def _logical(self, sql_type: str) -> str | None:
         """The logical type of a declared SQL type, or None if we do not know it."""
+
+    @abstractmethod
+    def _index_exists(self, name: str) -> bool: ...
 
     @abstractmethod
     def _write_transaction(self) -> Any:
@@ -203,7 +218,7 @@ class SqlStore(ABC):
         if not found.types:
             found = self.schema(table, refresh=True)
         if not found.types:
-            tables = [t for t in self.tables() if t != ASSETS_TABLE]
+            tables = [t for t in self.tables() if not is_internal(t)]
             raise UnknownTableError(
                 f"no table {table!r} in {self.path}; "
                 f"tables there: {', '.join(map(repr, tables)) or 'none'}"
@@ -236,10 +251,47 @@ class SqlStore(ABC):
                     )
         self.schema(table, refresh=True)
 
+    def create_table(self, table: str, columns: Mapping[str, str]) -> None:
+        """Create ``table`` with exactly ``columns`` (name -> logical type) unless it
+        exists; for xetrack's own tables, which have no ``timestamp``/``track_id``."""
+        if self.schema(table).types:
+            return
+        body = ", ".join(
+            f"{quote_ident(name)} {self.SQL_TYPES[logical]}"
+            for name, logical in columns.items()
+        )
+        with self._lock, self._write_transaction():
+            self._execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({body})")
+        self.schema(table, refresh=True)
+
+    @staticmethod
+    def index_name(table: str, columns: Sequence[str]) -> str:
+        return f"{INTERNAL_PREFIX}idx_{table}__{'_'.join(columns)}"
+
+    def has_index(self, table: str, columns: Sequence[str]) -> bool:
+        """Whether ``table`` has xetrack's index on ``columns`` (or needs none)."""
+        if not self.INDEXES:
+            return True
+        with self._lock:
+            return self._index_exists(self.index_name(table, columns))
+
+    def create_index(self, table: str, columns: Sequence[str]) -> None:
+        """Index ``table`` on ``columns`` unless it is; safe while others write (it
+        takes the file's write lock like any write, and waits for it)."""
+        if not self.INDEXES:
+            return
+        name = quote_ident(self.index_name(table, columns))
+        listed = ", ".join(map(quote_ident, columns))
+        with self._lock, self._write_transaction():
+            self._execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON {quote_ident(table)} ({listed})"
+            )
+
     def drop_table(self, table: str) -> None:
         with self._lock, self._write_transaction():
             self._execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
         self._forget(table)
+        self.prepared.discard(table)
 
     def _forget(self, table: str) -> None:
         self._schemas.pop(table, None)

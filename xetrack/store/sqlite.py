@@ -175,6 +175,17 @@ class SQLiteStore(SqlStore):
     def _logical(self, sql_type: str) -> str | None:
         return _LOGICAL.get(sql_type.upper())
 
+    def _index_exists(self, name: str) -> bool:
+        found = retry_busy(
+            lambda: self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                (name,),
+            ).fetchone(),
+            "reading the schema",
+            self.path,
+        )
+        return found is not None
+
     @contextlib.contextmanager
     def _write_transaction(self) -> Iterator[None]:
         conn = self.conn
