@@ -164,23 +164,44 @@ class Reader:
             )
             raise QueryError(f"the {self.engine} query failed: {first}") from exc
 
-    def describe(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """Summary statistics (count, mean, std, min, quartiles, max) of columns."""
+    def describe(
+        self, columns: Sequence[str] | None = None, quartiles: bool | None = None
+    ) -> pd.DataFrame:
+        """count, nulls, mean, std, min, quartiles and max of columns (by default
+        the numeric ones), computed by the engine in one pass, in constant memory.
+
+        Quartiles are exact; DuckDB computes them by default, SQLite (which has no
+        quantile function, so each column is sorted) only with ``quartiles=True``;
+        ``attrs["note"]`` of the result says when they were left out.
+        """
+        from xetrack.aggregate import default_columns
+        from xetrack.aggregate import describe as summarize
+
         chosen = list(columns) if columns else None
         for column in chosen or ():
             self._events.require_column(column)
-        frame = self._events.to_df()
-        if chosen:
-            frame = frame[chosen]
-        return frame.describe(include="all" if chosen else None)
+        if chosen is None:
+            chosen = default_columns(self._store, self._table_name)
+        return summarize(self._store, self._table_name, chosen, quartiles)
 
-    def top(self, column: str, by: str | None = None) -> pd.DataFrame:
-        """The whole row with the highest ``column`` (one per ``by`` group)."""
-        return self._events.extreme(column, highest=True, by=by)
+    def top(
+        self,
+        column: str,
+        by: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The row with the highest ``column`` (one per ``by`` group); ``columns``
+        narrows what is shown (the ranked and grouping columns come first)."""
+        return self._events.extreme(column, highest=True, by=by, columns=columns)
 
-    def bottom(self, column: str, by: str | None = None) -> pd.DataFrame:
-        """The whole row with the lowest ``column`` (one per ``by`` group)."""
-        return self._events.extreme(column, highest=False, by=by)
+    def bottom(
+        self,
+        column: str,
+        by: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The row with the lowest ``column`` (one per ``by`` group)."""
+        return self._events.extreme(column, highest=False, by=by, columns=columns)
 
     def parse(self, column: str, text: str) -> object:
         """``text`` typed as ``column`` holds its values (a new column: inferred)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xetrack.errors import UnknownColumnError
@@ -137,25 +137,43 @@ class EventTable:
         return [self._restore(column, r[0]) for r in rows]
 
     def extreme(
-        self, column: str, highest: bool, by: str | None = None
+        self,
+        column: str,
+        highest: bool,
+        by: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Whole rows holding the max (or min) of ``column``, one per ``by`` group."""
+        """Rows holding the max (or min) of ``column``, one per ``by`` group; the
+        first such row on ties. ``columns`` picks what to show (``column`` and
+        ``by`` first)."""
         self.require_column(column)
         if by is not None:
             self.require_column(by)
+        shown = None
+        if columns:
+            for name in columns:
+                self.require_column(name)
+            lead = [column] if by is None else [column, by]
+            shown = list(dict.fromkeys([*lead, *columns]))
+        picked = "*" if shown is None else ", ".join(map(quote_ident, shown))
         name = quote_ident(column)
         order = "DESC" if highest else "ASC"
-        partition = f"PARTITION BY {quote_ident(by)} " if by is not None else ""
+        if by is None:
+            # An ordered LIMIT: one pass keeping the best row, no sort of the table.
+            frame = self.store.query_df(
+                f"SELECT {picked} FROM {self._q} WHERE {name} IS NOT NULL "
+                f"ORDER BY {name} {order}, rowid LIMIT 1"
+            )
+            return self._restore_bools(frame)
         # The window ranks rows inside the database: no full table in memory.
         sql = (
-            f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER ({partition}ORDER BY {name} "
-            f"{order}, rowid) AS __rank FROM {self._q} WHERE {name} IS NOT NULL) "
-            f"WHERE __rank = 1"
+            f"SELECT {picked} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+            f"{quote_ident(by)} ORDER BY {name} {order}, rowid) AS __rank "
+            f"FROM {self._q} WHERE {name} IS NOT NULL) AS ranked WHERE __rank = 1"
         )
         frame = self.store.query_df(sql)
-        frame = frame.drop(columns=["__rank"])
-        if by is not None:
-            frame = frame.sort_values(column, ascending=not highest, kind="stable")
+        frame = frame.drop(columns=["__rank"], errors="ignore")
+        frame = frame.sort_values(column, ascending=not highest, kind="stable")
         return self._restore_bools(frame.reset_index(drop=True))
 
     def rows(self) -> tuple[list[str], list[tuple[object, ...]]]:
