@@ -139,9 +139,13 @@ def _build_duckdb(path: Path, rows: int) -> None:
 def _add_raw_index(path: Path, engine: str) -> None:
     """The raw side's index and runs table (DuckDB: the runs table only, since its
     scans need no index for these queries)."""
+    # the same columns as xetrack's runs table, so reading it costs the same
     runs = (
-        "CREATE TABLE runs AS SELECT track_id, MIN(timestamp) AS started, "
-        'MAX(timestamp) AS ended, MAX(git_commit) AS git_commit, COUNT(*) AS "rows" '
+        "CREATE TABLE runs AS SELECT track_id, 'default' AS table_name, "
+        "'finished' AS status, MIN(timestamp) AS started, MAX(timestamp) AS ended, "
+        'COUNT(*) AS "rows", NULL AS error, NULL AS host, NULL AS pid, '
+        "MAX(git_commit) AS git_commit, MAX(git_branch) AS git_branch, "
+        "NULL AS git_dirty, MAX(env_fingerprint) AS env_fingerprint "
         'FROM "default" GROUP BY track_id'
     )
     if engine == "sqlite":

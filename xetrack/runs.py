@@ -23,7 +23,8 @@ import socket
 import sys
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Final
 
 from xetrack.errors import InvalidArgumentError
@@ -332,14 +333,14 @@ def records(
     elif status is not None:  # running or interrupted: decided by liveness below
         where.append("status IN ('running', 'interrupted')")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    names, rows = store.query(
+    _, rows = store.query(
         f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM ({source}) AS r{clause} "
         f"ORDER BY started, track_id",
         params,
     )
     found = []
     for raw in rows:
-        record = RunRecord(**dict(zip(names, raw, strict=True)))
+        record = RunRecord(*raw)  # the fields are COLUMNS, in order
         if record.git_dirty is not None:
             record.git_dirty = bool(record.git_dirty)
         record.last = record.ended
@@ -403,8 +404,8 @@ def frame(found: Sequence[RunRecord]) -> pd.DataFrame:
     """Records as a DataFrame with the runs table's columns, in order."""
     import pandas as pd
 
-    rows = [{k: v for k, v in asdict(r).items() if k != "last"} for r in found]
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    fields = attrgetter(*COLUMNS)
+    return pd.DataFrame([fields(r) for r in found], columns=list(COLUMNS))
 
 
 def since_text(value: str) -> str:
