@@ -306,11 +306,11 @@ def _load(
         )
         for (text,) in declared:
             try:
-                found = json.loads(text)
+                names_of = json.loads(text)
             except (TypeError, ValueError):
                 continue
-            if isinstance(found, dict):
-                wanted.extend(k for k in found if isinstance(k, str))
+            if isinstance(names_of, dict):
+                wanted.extend(k for k in names_of if isinstance(k, str))
     picked = [c for c in dict.fromkeys(wanted) if c in types]
     names, rows = store.query(
         f"SELECT {', '.join(map(quote_ident, picked))} FROM {q} "
