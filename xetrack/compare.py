@@ -299,12 +299,12 @@ def _load(
     q = quote_ident(table)
     wanted = [ident, "track_id", "outcome", "metrics", "time_samples", TIME, *metrics]
     if "metrics" in types:
-        _, declared = store.query(
+        _, listed = store.query(
             f"SELECT DISTINCT metrics FROM {q} WHERE track_id IN ({marks}) "
             f"AND metrics IS NOT NULL",
             list(track_ids),
         )
-        for (text,) in declared:
+        for (text,) in listed:
             try:
                 names_of = json.loads(text)
             except (TypeError, ValueError):
