@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,9 +96,34 @@ class Reader:
         track_id: str | None = None,
         head: int | None = None,
         tail: int | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+        limit: int | None = None,
     ) -> pd.DataFrame:
-        """Rows of every run (or of ``track_id``); ``head``/``tail`` limit them."""
-        return self._events.to_df(track_id, head=head, tail=tail)
+        """Rows of every run (or of ``track_id``) in the order they were written.
+
+        The selection runs in the database: ``columns`` picks columns, ``where``
+        keeps rows whose column equals a value (``{"model": "bert"}``; None matches
+        NULL, a list any of its values; values are bound, never pasted into SQL),
+        ``head``/``limit`` the first rows, ``tail`` the last. A run's rows are found
+        through the index.
+        """
+        return self._events.to_df(
+            track_id, head=head, tail=tail, columns=columns, where=where, limit=limit
+        )
+
+    def iter_batches(
+        self,
+        size: int = 10_000,
+        track_id: str | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """The rows of :meth:`to_df` as DataFrames of at most ``size`` rows, read
+        from the database as they are consumed: a table larger than memory can be
+        processed. Other calls on this Reader may run between batches.
+        """
+        return self._events.batches(size, track_id, columns=columns, where=where)
 
     def latest(self) -> pd.DataFrame:
         """The rows of the run with the most recent row (empty if none)."""

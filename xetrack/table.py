@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from xetrack.errors import UnknownColumnError
+from xetrack.errors import InvalidArgumentError, UnknownColumnError
 from xetrack.store.base import SqlStore, where_clause
 from xetrack.store.schema import BOOLEAN, quote_ident
+from xetrack.values import to_storable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,18 +51,52 @@ class EventTable:
     def _where(self, track_id: str | None) -> tuple[str, list[object]]:
         return where_clause({} if track_id is None else {"track_id": track_id})
 
+    def _filter(
+        self, track_id: str | None, where: Mapping[str, object] | None
+    ) -> tuple[str, list[object]]:
+        """The WHERE of a read: ``track_id`` and each ``column: value`` of ``where``
+        (values bound, stored as logged values are; a list means any of them)."""
+        wanted: dict[str, object] = {}
+        for name, value in (where or {}).items():
+            self.require_column(name)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                wanted[name] = [to_storable(name, v) for v in value]
+            else:
+                wanted[name] = to_storable(name, value)
+        if track_id is not None:
+            wanted["track_id"] = track_id
+        return where_clause(wanted)
+
+    def _select(self, columns: Sequence[str] | None) -> str:
+        if not columns:
+            return "*"
+        if isinstance(columns, str):
+            raise InvalidArgumentError(
+                f"columns={columns!r} must be a list of column names, like [{columns!r}]"
+            )
+        for name in columns:
+            self.require_column(name)
+        return ", ".join(map(quote_ident, dict.fromkeys(columns)))
+
     def to_df(
         self,
         track_id: str | None = None,
         head: int | None = None,
         tail: int | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+        limit: int | None = None,
     ) -> pd.DataFrame:
-        """All rows (of ``track_id``), the first ``head`` or the last ``tail`` of them.
+        """Rows (of ``track_id``, matching ``where``), the first ``head`` or the last
+        ``tail`` of them, in the order they were written; all in one query.
 
-        With both, the last ``tail`` of the first ``head`` rows.
+        With both, the last ``tail`` of the first ``head`` rows. ``limit`` caps the
+        rows like ``head``; ``columns`` picks the columns.
         """
-        clause, params = self._where(track_id)
-        sql = f"SELECT * FROM {self._q}{clause}"
+        if limit is not None:
+            head = _count(limit) if head is None else min(_count(head), _count(limit))
+        clause, params = self._filter(track_id, where)
+        sql = f"SELECT {self._select(columns)} FROM {self._q}{clause}"
         if head is not None:
             sql += " ORDER BY rowid LIMIT ?"
             params.append(_count(head))
@@ -78,10 +113,31 @@ class EventTable:
             sql += " ORDER BY rowid"
             if _count(tail) == 0:
                 sql += " LIMIT 0"
+        elif clause and not self.store.NATURAL_ORDER:
+            sql += " ORDER BY rowid"  # an index may have been read in its own order
         frame = self.store.query_df(sql, params)
         if head is not None and tail is not None:
             frame = frame.tail(_count(tail)).reset_index(drop=True)
         return self._restore_bools(frame)
+
+    def batches(
+        self,
+        size: int,
+        track_id: str | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """The rows of :meth:`to_df` as DataFrames of at most ``size`` rows each."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise InvalidArgumentError(
+                f"size={size!r} must be a whole number of rows, at least 1"
+            )
+        clause, params = self._filter(track_id, where)
+        sql = f"SELECT {self._select(columns)} FROM {self._q}{clause}"
+        if clause and not self.store.NATURAL_ORDER:
+            sql += " ORDER BY rowid"
+        for frame in self.store.iter_df(sql, params, size):
+            yield self._restore_bools(frame)
 
     def column(self, column: str, track_id: str | None = None) -> pd.Series[Any]:
         self.require_column(column)

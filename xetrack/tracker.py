@@ -525,9 +525,21 @@ class Tracker:
         )
 
     # -- reading ---------------------------------------------------------------------
-    def to_df(self, all: bool = False) -> pd.DataFrame:
-        """This run's rows as a DataFrame; ``all=True`` for every run in the table."""
-        return self._events.to_df(None if all else self._track_id)
+    def to_df(
+        self,
+        all: bool = False,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """This run's rows as a DataFrame; ``all=True`` for every run in the table.
+
+        ``columns``, ``where`` and ``limit`` select in the database, as in
+        :meth:`Reader.to_df <xetrack.Reader.to_df>`.
+        """
+        return self._events.to_df(
+            None if all else self._track_id, columns=columns, where=where, limit=limit
+        )
 
     def head(self, n: int = 5) -> pd.DataFrame:
         return self._events.to_df(self._track_id, head=n)

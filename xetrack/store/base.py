@@ -100,6 +100,10 @@ class Store(Protocol):
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame: ...
 
+    def iter_df(
+        self, sql: str, params: Sequence[object] = (), size: int = 20_000
+    ) -> Iterator[pd.DataFrame]: ...
+
     def close(self) -> None: ...
 
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
@@ -133,6 +137,9 @@ class SqlStore(ABC):
     SQL_TYPES: ClassVar[Mapping[str, str]] = {}
     #: whether this engine answers per-run queries faster with an index
     INDEXES: ClassVar[bool] = True
+    #: whether a filtered scan returns rows in insertion order without ORDER BY
+    #: (SQLite's may follow an index instead)
+    NATURAL_ORDER: ClassVar[bool] = False
 
     def __init__(self, path: str, read_only: bool) -> None:
         self.path = path
@@ -154,6 +161,12 @@ class SqlStore(ABC):
     @abstractmethod
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         """Run a query and return its result as a DataFrame."""
+
+    @abstractmethod
+    def iter_df(
+        self, sql: str, params: Sequence[object] = (), size: int = 20_000
+    ) -> Iterator[pd.DataFrame]:
+        """Run a query and yield its result as DataFrames of ``size`` rows."""
 
     @abstractmethod
     def tables(self) -> list[str]: ...
@@ -495,7 +508,10 @@ class SqlStore(ABC):
 
 
 def where_clause(where: Mapping[str, object]) -> tuple[str, list[object]]:
-    """`` WHERE "a" = ? AND "b" IS NULL`` and its parameters, or ``""`` for no filter."""
+    """`` WHERE "a" = ? AND "b" IS NULL`` and its parameters, or ``""`` for no filter.
+
+    A list, tuple or set value means any of its values (``IN``; None: ``IS NULL``).
+    """
     if not where:
         return "", []
     parts: list[str] = []
@@ -503,6 +519,15 @@ def where_clause(where: Mapping[str, object]) -> tuple[str, list[object]]:
     for name, value in where.items():
         if value is None:
             parts.append(f"{quote_ident(name)} IS NULL")
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            listed = [v for v in value if v is not None]
+            anyof = []
+            if listed:
+                anyof.append(f"{quote_ident(name)} IN ({', '.join('?' * len(listed))})")
+                params.extend(listed)
+            if len(listed) != len(value):
+                anyof.append(f"{quote_ident(name)} IS NULL")
+            parts.append(f"({' OR '.join(anyof)})" if anyof else "1 = 0")
         else:
             parts.append(f"{quote_ident(name)} = ?")
             params.append(value)

@@ -115,6 +115,7 @@ class DuckDBStore(SqlStore):
     #: rows) and does not use an ART index for a bound parameter anyway; an index
     #: would also forbid ALTER COLUMN TYPE, which widening int -> float needs.
     INDEXES = False
+    NATURAL_ORDER = True
     SQL_TYPES: ClassVar[Mapping[str, str]] = {
         INTEGER: "BIGINT",
         FLOAT: "DOUBLE",
@@ -239,3 +240,33 @@ class DuckDBStore(SqlStore):
         with self._lock:
             frame: pd.DataFrame = self.conn.execute(sql, list(params)).df()
             return frame
+
+    def iter_df(
+        self, sql: str, params: Sequence[object] = (), size: int = 20_000
+    ) -> Iterator[pd.DataFrame]:
+        # A connection of its own: a query on the store's would end this result.
+        # DuckDB hands out whole vectors of 2,048 rows; batches are cut to size.
+        import pandas as pd
+
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(sql, list(params))
+            vectors = max(1, -(-size // 2048))
+            pending: pd.DataFrame | None = None
+            while True:
+                chunk: pd.DataFrame = cursor.fetch_df_chunk(vectors)
+                if len(chunk):
+                    pending = (
+                        chunk
+                        if pending is None
+                        else pd.concat([pending, chunk], ignore_index=True)
+                    )
+                while pending is not None and len(pending) >= size:
+                    yield pending.iloc[:size].reset_index(drop=True)
+                    pending = pending.iloc[size:].reset_index(drop=True)
+                if not len(chunk):
+                    if pending is not None and len(pending):
+                        yield pending
+                    return
+        finally:
+            cursor.close()

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from xetrack.errors import StoreLockedError
 from xetrack.store.base import SqlStore, fork_generation
+from xetrack.store.frames import CHUNK_ROWS, frame_from_chunks
 from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
@@ -223,7 +224,26 @@ class SQLiteStore(SqlStore):
         with no fraction reads back as an int of the same value)."""
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-        import pandas as pd
+        with self._lock:
+            cursor = self._execute(sql, params)
+            names = [d[0] for d in cursor.description or ()]
+            chunks = iter(lambda: cursor.fetchmany(CHUNK_ROWS), [])
+            return frame_from_chunks(names, chunks)
 
-        names, rows = self.query(sql, params)
-        return pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
+    def iter_df(
+        self, sql: str, params: Sequence[object] = (), size: int = CHUNK_ROWS
+    ) -> Iterator[pd.DataFrame]:
+        # A cursor of its own, read under the lock a batch at a time: other calls
+        # on this connection may run between batches (WAL keeps the snapshot).
+        with self._lock:
+            cursor = self._execute(sql, params)
+        names = [d[0] for d in cursor.description or ()]
+        try:
+            while True:
+                with self._lock:
+                    rows = cursor.fetchmany(size)
+                if not rows:
+                    return
+                yield frame_from_chunks(names, [rows])
+        finally:
+            cursor.close()
