@@ -18,6 +18,7 @@ from xetrack.errors import UnknownColumnError, UnknownTableError
 from xetrack.store.prepare import Prepared, prepare
 from xetrack.store.schema import (
     FIXED_COLUMNS,
+    FLOAT,
     INTERNAL_PREFIX,
     PYTHON_OF_LOGICAL,
     TEXT,
@@ -137,6 +138,8 @@ class SqlStore(ABC):
     SQL_TYPES: ClassVar[Mapping[str, str]] = {}
     #: whether this engine answers per-run queries faster with an index
     INDEXES: ClassVar[bool] = True
+    #: the logical type a column reads as once widened to take floats
+    WIDENED: ClassVar[str] = FLOAT
     #: whether a filtered scan returns rows in insertion order without ORDER BY
     #: (SQLite's may follow an index instead)
     NATURAL_ORDER: ClassVar[bool] = False
@@ -146,6 +149,8 @@ class SqlStore(ABC):
         self.read_only = read_only
         self._lock = threading.RLock()
         self._schemas: dict[str, Schema] = {}
+        #: the engine's schema version when a cached schema was last known current
+        self._tokens: dict[str, object] = {}
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
         #: event tables a writer has indexed and given run records (see runs.prepare)
         self.prepared: set[str] = set()
@@ -181,6 +186,11 @@ class SqlStore(ABC):
 
     @abstractmethod
     def _index_exists(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def _schema_token(self, table: str) -> object:
+        """A cheap value that changes whenever the table's columns may have changed
+        (None: unknown, read the schema again)."""
 
     @abstractmethod
     def _write_transaction(self) -> Any:
@@ -308,6 +318,10 @@ class SqlStore(ABC):
 
     def _forget(self, table: str) -> None:
         self._schemas.pop(table, None)
+        self._tokens.pop(table, None)
+        self._forget_plans(table)
+
+    def _forget_plans(self, table: str) -> None:
         for key in [k for k in self._plans if k[0] == table]:
             del self._plans[key]
 
@@ -391,20 +405,45 @@ class SqlStore(ABC):
                 self._remember_plan(table, rows, prepared)
             return
         # Schema change: take the file's write lock first, then look again, so two
-        # writers adding the same column never both try to ALTER.
-        seen = dict(self.schema(table).types)
+        # writers adding the same column never both try to ALTER. Looking again
+        # costs one version check unless another writer did change the schema:
+        # the cost of an event must not grow with the width of the table.
+        before = self.schema(table)
         with self._write_transaction():
-            schema = self.schema(table, refresh=True)
+            schema = self._current(table)
             if not schema.types:
                 raise UnknownTableError(f"table {table!r} was dropped from {self.path}")
-            if schema.types != seen:  # another writer changed it: check again
+            if schema is not before:  # another writer changed it: check again
                 prepared = prepare(schema, rows, hints)
-            for name, logical in prepared.new.items():
-                self._add_column(table, name, logical)
-            for name in prepared.widen:
-                self._widen_to_float(table, name)
-            self._write(table, prepared, len(rows))
-        self.schema(table, refresh=True)
+            try:
+                for name, logical in prepared.new.items():
+                    self._add_column(table, name, logical)
+                    schema.add(name, logical)
+                for name in prepared.widen:
+                    self._widen_to_float(table, name)
+                    schema.add(name, self.WIDENED)
+                self._write(table, prepared, len(rows))
+                self._tokens[table] = self._schema_token(table)
+            except BaseException:
+                self._forget(table)  # rolled back: the cached columns may not exist
+                raise
+        if prepared.widen:
+            self._forget_plans(table)  # plans hold the old types
+
+    def _current(self, table: str) -> Schema:
+        """The table's schema under the write lock: the cached one while the
+        engine's schema version says nobody changed it, else read again."""
+        token = self._schema_token(table)
+        cached = self._schemas.get(table)
+        if (
+            cached is not None
+            and token is not None
+            and self._tokens.get(table) == token
+        ):
+            return cached
+        found = self.schema(table, refresh=True)
+        self._tokens[table] = token
+        return found
 
     def _remember_plan(
         self, table: str, rows: Sequence[Mapping[str, object]], prepared: Prepared

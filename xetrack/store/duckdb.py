@@ -174,6 +174,16 @@ class DuckDBStore(SqlStore):
     def _logical(self, sql_type: str) -> str | None:
         return _LOGICAL.get(sql_type.upper())
 
+    def _schema_token(self, table: str) -> object:
+        # One process writes a DuckDB file; other stores of this process may add
+        # columns (a widened type changes no count, and re-widening is harmless).
+        found = self.conn.execute(
+            "SELECT column_count FROM duckdb_tables() WHERE table_name = ? AND "
+            "database_name = current_database() AND schema_name = current_schema()",
+            [table],
+        ).fetchone()
+        return None if found is None else found[0]
+
     def _index_exists(self, name: str) -> bool:
         rows = self.conn.execute(
             "SELECT 1 FROM duckdb_indexes() WHERE index_name = ?", [name]

@@ -99,6 +99,8 @@ class SQLiteStore(SqlStore):
         BOOLEAN: "BOOLEAN",
         BLOB: "BLOB",
     }
+    #: widening changes no declaration: the column still reads as INTEGER
+    WIDENED = INTEGER
 
     def __init__(self, path: str, read_only: bool = False) -> None:
         super().__init__(path, read_only)
@@ -175,6 +177,10 @@ class SQLiteStore(SqlStore):
 
     def _logical(self, sql_type: str) -> str | None:
         return _LOGICAL.get(sql_type.upper())
+
+    def _schema_token(self, table: str) -> object:
+        # bumped by every schema change of the file, by any connection
+        return self.conn.execute("PRAGMA schema_version").fetchone()[0]
 
     def _index_exists(self, name: str) -> bool:
         found = retry_busy(
