@@ -304,6 +304,23 @@ class Tracker:
         }
         return self._events.set_values(flatten({key: value}, self._asset_sink), where)
 
+    def update(self, values: Mapping[str, object], where: Mapping[str, object]) -> int:
+        """Set ``values`` on this run's rows that match ``where``; return how many.
+
+        ``where`` is as in :meth:`to_df`: ``{column: value}`` pairs that must all
+        hold, None matching NULL and a list any of its values. Unlike
+        :meth:`set_where` it takes several conditions, so an index can narrow the
+        rows (``{"timestamp": [...]}`` finds rows through ``(track_id, timestamp)``).
+        """
+        wanted: dict[str, object] = {}
+        for name, value in where.items():
+            if isinstance(value, (list, tuple, set, frozenset)):
+                wanted[name] = [to_storable(name, v) for v in value]
+            else:
+                wanted[name] = to_storable(name, value)
+        wanted["track_id"] = self._track_id
+        return self._events.set_values(flatten(values, self._asset_sink), wanted)
+
     def on_write(self, callback: Callable[[str, dict[str, object]], None]) -> None:
         """Call ``callback(table_name, row)`` after each row this tracker writes.
 

@@ -122,3 +122,25 @@ def test_chunks_of_nulls_take_the_type_of_the_column() -> None:
     assert frame.dtypes.tolist() == whole.dtypes.tolist()
     pd.testing.assert_frame_equal(frame, whole)
     assert frame_from_chunks(["a"], []).columns.tolist() == ["a"]
+
+
+def test_update_sets_values_on_this_runs_rows_matching_every_condition(
+    db_path: Path, engine: str
+) -> None:
+    with Tracker(db_path, engine=engine, track_id="other-0001") as other:
+        other.log({"step": 1, "phase": "a"})
+    with Tracker(db_path, engine=engine, track_id="mine-0001") as tracker:
+        rows = [
+            tracker.log({"step": s, "phase": "a" if s < 3 else "b"}) for s in range(5)
+        ]
+        changed = tracker.update(
+            {"flag": True},
+            where={"phase": "a", "timestamp": [r["timestamp"] for r in rows[1:]]},
+        )
+        assert changed == 2
+        with pytest.raises(UnknownColumnError, match="no column 'nope'"):
+            tracker.update({"flag": False}, where={"nope": 1})
+    frame = Reader.read_db(db_path)
+    flagged = frame[frame["flag"].fillna(False).astype(bool)]
+    assert flagged["track_id"].unique().tolist() == ["mine-0001"]
+    assert flagged["step"].tolist() == [1, 2]

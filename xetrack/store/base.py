@@ -483,31 +483,43 @@ class SqlStore(ABC):
     def update(
         self, table: str, values: Mapping[str, object], where: Mapping[str, object]
     ) -> int:
-        """Set ``values`` on the rows matching every ``column = value`` in ``where``."""
+        """Set ``values`` on the rows matching every ``column = value`` in ``where``
+        (see :func:`where_clause`); columns are added or widened as by ``insert``."""
         with self._lock:
             schema = self.require_table(table)
             self._check_where(table, schema, where)
             clause, params = where_clause(where)
             with self._write_transaction():
-                schema = self.schema(table, refresh=True)
+                schema = self._current(table)
                 prepared = prepare(schema, [values])
-                for name, logical in prepared.new.items():
-                    self._add_column(table, name, logical)
-                for name in prepared.widen:
-                    self._widen_to_float(table, name)
-                if prepared.columns:
-                    sets = ", ".join(f"{quote_ident(c)} = ?" for c in prepared.columns)
-                    cursor = self._execute(
-                        f"UPDATE {quote_ident(table)} SET {sets}{clause}",
-                        [*prepared.tuples[0], *params],
-                    )
-                    count = _rowcount(cursor)
-                else:  # only NULLs for columns that do not exist: already true
-                    cursor = self._execute(
-                        f"SELECT COUNT(*) FROM {quote_ident(table)}{clause}", params
-                    )
-                    count = int(cursor.fetchone()[0])
-            self.schema(table, refresh=True)
+                try:
+                    for name, logical in prepared.new.items():
+                        self._add_column(table, name, logical)
+                        schema.add(name, logical)
+                    for name in prepared.widen:
+                        self._widen_to_float(table, name)
+                        schema.add(name, self.WIDENED)
+                    if prepared.changes_schema:
+                        self._tokens[table] = self._schema_token(table)
+                    if prepared.columns:
+                        sets = ", ".join(
+                            f"{quote_ident(c)} = ?" for c in prepared.columns
+                        )
+                        cursor = self._execute(
+                            f"UPDATE {quote_ident(table)} SET {sets}{clause}",
+                            [*prepared.tuples[0], *params],
+                        )
+                        count = _rowcount(cursor)
+                    else:  # only NULLs for columns that do not exist: already true
+                        cursor = self._execute(
+                            f"SELECT COUNT(*) FROM {quote_ident(table)}{clause}", params
+                        )
+                        count = int(cursor.fetchone()[0])
+                except BaseException:
+                    self._forget(table)  # rolled back: the cached columns may not exist
+                    raise
+            if prepared.widen:
+                self._forget_plans(table)
             return count
 
     def delete(self, table: str, where: Mapping[str, object]) -> int:
