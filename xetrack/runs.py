@@ -19,7 +19,6 @@ implement that.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -172,6 +171,8 @@ def start(
 ) -> None:
     """Record ``track_id`` as running in ``table`` (again, if it ran before: a
     continued run keeps its start)."""
+    import socket  # here, not at import: `import xetrack` stays small
+
     known = {k: v for k, v in info.items() if k in GIT_COLUMNS and v is not None}
     process = {"host": socket.gethostname(), "pid": os.getpid()}
     with store.transaction():
@@ -376,6 +377,8 @@ def _live(store: SqlStore, record: RunRecord) -> None:
 
 def _gone(record: RunRecord) -> bool:
     """The run's process is known to be dead (same host only; elsewhere: unknown)."""
+    import socket
+
     if record.pid is None or record.host != socket.gethostname():
         return False
     import psutil
