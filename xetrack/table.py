@@ -56,16 +56,21 @@ class EventTable:
     ) -> tuple[str, list[object]]:
         """The WHERE of a read: ``track_id`` and each ``column: value`` of ``where``
         (values bound, stored as logged values are; a list means any of them)."""
+        wanted = self.storable_where(where or {})
+        if track_id is not None:
+            wanted["track_id"] = track_id
+        return where_clause(wanted)
+
+    def storable_where(self, where: Mapping[str, object]) -> dict[str, object]:
+        """``where`` with its columns checked and its values as stored."""
         wanted: dict[str, object] = {}
-        for name, value in (where or {}).items():
+        for name, value in where.items():
             self.require_column(name)
             if isinstance(value, (list, tuple, set, frozenset)):
                 wanted[name] = [to_storable(name, v) for v in value]
             else:
                 wanted[name] = to_storable(name, value)
-        if track_id is not None:
-            wanted["track_id"] = track_id
-        return where_clause(wanted)
+        return wanted
 
     def _select(self, columns: Sequence[str] | None) -> str:
         if not columns:

@@ -312,12 +312,7 @@ class Tracker:
         :meth:`set_where` it takes several conditions, so an index can narrow the
         rows (``{"timestamp": [...]}`` finds rows through ``(track_id, timestamp)``).
         """
-        wanted: dict[str, object] = {}
-        for name, value in where.items():
-            if isinstance(value, (list, tuple, set, frozenset)):
-                wanted[name] = [to_storable(name, v) for v in value]
-            else:
-                wanted[name] = to_storable(name, value)
+        wanted = self._events.storable_where(where)
         wanted["track_id"] = self._track_id
         return self._events.set_values(flatten(values, self._asset_sink), wanted)
 

@@ -416,19 +416,27 @@ class SqlStore(ABC):
             if schema is not before:  # another writer changed it: check again
                 prepared = prepare(schema, rows, hints)
             try:
-                for name, logical in prepared.new.items():
-                    self._add_column(table, name, logical)
-                    schema.add(name, logical)
-                for name in prepared.widen:
-                    self._widen_to_float(table, name)
-                    schema.add(name, self.WIDENED)
+                self._change_schema(table, schema, prepared)
                 self._write(table, prepared, len(rows))
-                self._tokens[table] = self._schema_token(table)
             except BaseException:
                 self._forget(table)  # rolled back: the cached columns may not exist
                 raise
         if prepared.widen:
             self._forget_plans(table)  # plans hold the old types
+
+    def _change_schema(self, table: str, schema: Schema, prepared: Prepared) -> None:
+        """Add and widen what ``prepared`` needs, keeping the cached ``schema`` and
+        its version current (under the write lock; the caller forgets both if the
+        transaction fails)."""
+        if not prepared.changes_schema:
+            return
+        for name, logical in prepared.new.items():
+            self._add_column(table, name, logical)
+            schema.add(name, logical)
+        for name in prepared.widen:
+            self._widen_to_float(table, name)
+            schema.add(name, self.WIDENED)
+        self._tokens[table] = self._schema_token(table)
 
     def _current(self, table: str) -> Schema:
         """The table's schema under the write lock: the cached one while the
@@ -493,14 +501,7 @@ class SqlStore(ABC):
                 schema = self._current(table)
                 prepared = prepare(schema, [values])
                 try:
-                    for name, logical in prepared.new.items():
-                        self._add_column(table, name, logical)
-                        schema.add(name, logical)
-                    for name in prepared.widen:
-                        self._widen_to_float(table, name)
-                        schema.add(name, self.WIDENED)
-                    if prepared.changes_schema:
-                        self._tokens[table] = self._schema_token(table)
+                    self._change_schema(table, schema, prepared)
                     if prepared.columns:
                         sets = ", ".join(
                             f"{quote_ident(c)} = ?" for c in prepared.columns
@@ -514,7 +515,7 @@ class SqlStore(ABC):
                         cursor = self._execute(
                             f"SELECT COUNT(*) FROM {quote_ident(table)}{clause}", params
                         )
-                        count = int(cursor.fetchone()[0])
+                        count = int(cursor.fetchall()[0][0])
                 except BaseException:
                     self._forget(table)  # rolled back: the cached columns may not exist
                     raise
@@ -588,6 +589,6 @@ def where_clause(where: Mapping[str, object]) -> tuple[str, list[object]]:
 def _rowcount(cursor: Any) -> int:
     count = getattr(cursor, "rowcount", -1)
     if count is None or count < 0:  # DuckDB reports the count as a result row
-        row = cursor.fetchone()
-        return int(row[0]) if row else 0
+        rows = cursor.fetchall()  # all: a half-read result blocks the next statement
+        return int(rows[0][0]) if rows else 0
     return int(count)

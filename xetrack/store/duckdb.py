@@ -177,12 +177,13 @@ class DuckDBStore(SqlStore):
     def _schema_token(self, table: str) -> object:
         # One process writes a DuckDB file; other stores of this process may add
         # columns (a widened type changes no count, and re-widening is harmless).
+        # fetchall: a result left half-read blocks the next statement (DuckDB 2)
         found = self.conn.execute(
             "SELECT column_count FROM duckdb_tables() WHERE table_name = ? AND "
             "database_name = current_database() AND schema_name = current_schema()",
             [table],
-        ).fetchone()
-        return None if found is None else found[0]
+        ).fetchall()
+        return found[0][0] if found else None
 
     def _index_exists(self, name: str) -> bool:
         rows = self.conn.execute(
