@@ -28,9 +28,14 @@ def frame_from_chunks(
     import pandas as pd
 
     parts: list[list[pd.Series[Any]]] = [[] for _ in names]
+    positions = range(len(names))
     for chunk in chunks:
-        for index, values in enumerate(zip(*chunk, strict=True)):
-            parts[index].append(pd.Series(values))
+        # pandas' own C path per chunk, then each column copied out of the chunk's
+        # blocks so they can be freed: the chunk never outlives its turn.
+        frame = pd.DataFrame.from_records(chunk, columns=positions, coerce_float=False)
+        for index in positions:
+            parts[index].append(frame[index].copy())
+        del frame
     if not parts or not parts[0]:
         return pd.DataFrame.from_records([], columns=list(names), coerce_float=False)
     columns: dict[int, pd.Series[Any]] = {}
