@@ -293,28 +293,11 @@ def _load(
             f"table {table!r} has neither test_nodeid nor function_name: nothing identifies "
             f"a benchmark (rows of @track tests or tracker.track calls have them)"
         )
-    # Only the columns the comparison reads: declared metrics are named inside
-    # each row's "metrics", so those names are read first (both through the index).
+    # A run is a few hundred rows at most: take them whole, so declared metrics
+    # (named only inside each row's "metrics") come along.
     marks = ", ".join("?" * len(track_ids))
-    q = quote_ident(table)
-    wanted = [ident, "track_id", "outcome", "metrics", "time_samples", TIME, *metrics]
-    if "metrics" in types:
-        _, listed = store.query(
-            f"SELECT DISTINCT metrics FROM {q} WHERE track_id IN ({marks}) "
-            f"AND metrics IS NOT NULL",
-            list(track_ids),
-        )
-        for (text,) in listed:
-            try:
-                names_of = json.loads(text)
-            except (TypeError, ValueError):
-                continue
-            if isinstance(names_of, dict):
-                wanted.extend(k for k in names_of if isinstance(k, str))
-    picked = [c for c in dict.fromkeys(wanted) if c in types]
     names, rows = store.query(
-        f"SELECT {', '.join(map(quote_ident, picked))} FROM {q} "
-        f"WHERE track_id IN ({marks}) ORDER BY rowid",
+        f"SELECT * FROM {quote_ident(table)} WHERE track_id IN ({marks}) ORDER BY rowid",
         list(track_ids),
     )
     runs: dict[str, dict[str, _Bench]] = {t: {} for t in track_ids}
