@@ -5,7 +5,8 @@ The plugin is active once installed; ``pytest --xetrack-db=bench.db`` writes row
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ def track(
     cache: bool = False,
     params: Mapping[str, object] | None = None,
     metrics: Mapping[str, str] | None = None,
+    depends: Sequence[str | PurePath] | None = None,
 ) -> Any:
     """Mark a test as a benchmark or experiment: the same as ``@pytest.mark.track``.
 
@@ -27,7 +29,9 @@ def track(
     timed; its row holds the timing statistics and every round's time. A returned
     dict becomes columns; ``metrics={"accuracy": "max"}`` says which way is better.
     With ``cache=True`` and ``--xetrack-cache DIR``, a test whose source and
-    parameters already ran is served from the cache instead of running.
+    parameters already ran is served from the cache instead of running, as long as
+    the project modules its test module imports are unchanged too, and what
+    ``depends`` names: files (by content) and strings such as a data version.
 
     >>> @track(rounds=5, warmup=1, metrics={"accuracy": "max"})
     ... def test_model():
@@ -44,4 +48,5 @@ def track(
         cache=cache,
         params=params,
         metrics=metrics,
+        depends=depends,
     )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Final
 
 import pytest
 
 ENGINES: Final = ("sqlite", "duckdb")
 MARK_ARGS: Final = ("rounds", "warmup", "table", "cache", "params", "metrics")
+#: What else a cached result depends on: files (by content) and version strings.
+CACHE_MARK_ARGS: Final = ("depends",)
 DIRECTIONS: Final = ("max", "min")
 
 
@@ -59,6 +61,18 @@ def parse_fraction(value: str) -> float:
     return number
 
 
+def parse_seconds(value: str) -> float:
+    try:
+        seconds = float(value.strip().removesuffix("s"))
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds >= 0 like 30 or 2.5, got {value!r}"
+        )
+    return seconds
+
+
 def parse_threshold(value: str) -> str:
     from xetrack.compare import parse_threshold as parse
 
@@ -84,6 +98,8 @@ class Options:
     fail: tuple[str, ...] = ()
     any_env: bool = False
     min_effect: float = 0.05
+    #: how long a write waits for another process's lock (None: the store's 120 s)
+    timeout: float | None = None
 
 
 _STRING_OPTIONS: Final = {
@@ -107,6 +123,12 @@ _STRING_OPTIONS: Final = {
         "xetrack_cache",
         parse_path,
         "directory of the shared result cache for @track(cache=True)",
+    ),
+    "--xetrack-timeout": (
+        "xetrack_timeout",
+        parse_seconds,
+        "seconds a write waits for another process's lock on the database "
+        "(default 120)",
     ),
 }
 _FLAG_OPTIONS: Final = {
@@ -228,6 +250,7 @@ def read_options(config: pytest.Config) -> Options:
         engine=strings["xetrack_engine"],
         table=strings["xetrack_table"] or "default",
         cache=cache,
+        timeout=strings["xetrack_timeout"],
         cache_force=flags["xetrack_cache_force"],
         record_all=flags["xetrack_all"],
         disabled=flags["xetrack_disable"],
@@ -241,10 +264,10 @@ def check_mark(
     if args:
         return f"{nodeid}: @track takes keyword arguments only, got {args!r}"
     for name in kwargs:
-        if name not in MARK_ARGS:
+        if name not in MARK_ARGS and name not in CACHE_MARK_ARGS:
             return (
                 f"{nodeid}: @track got an unknown argument {name!r}; "
-                f"allowed: {', '.join(MARK_ARGS)}"
+                f"allowed: {', '.join((*MARK_ARGS, *CACHE_MARK_ARGS))}"
             )
     rounds, warmup = kwargs.get("rounds", 1), kwargs.get("warmup", 0)
     if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
@@ -265,4 +288,17 @@ def check_mark(
     params = kwargs.get("params")
     if params is not None and not isinstance(params, dict):
         return f"{nodeid}: @track(params=...) must be a dict"
+    return _check_depends(nodeid, kwargs.get("depends"))
+
+
+def _check_depends(nodeid: str, depends: object) -> str | None:
+    if depends is None:
+        return None
+    if not isinstance(depends, (list, tuple)) or not all(
+        isinstance(d, (str, PurePath)) for d in depends
+    ):
+        return (
+            f"{nodeid}: @track(depends={depends!r}) must be a list of file paths and "
+            f"version strings, like ['data/train.csv', 'v2']"
+        )
     return None

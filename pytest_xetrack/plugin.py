@@ -24,7 +24,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "track(rounds=1, warmup=0, table=None, cache=False, params=None, metrics=None): "
+        "track(rounds=1, warmup=0, table=None, cache=False, params=None, metrics=None, "
+        "depends=None): "
         "record this test as a benchmark or experiment with pytest-xetrack",
     )
     options = read_options(config)
@@ -56,10 +57,13 @@ def pytest_configure(config: pytest.Config) -> None:
             if str(options.db) not in str(exc)
             else str(exc)
         ) from None
+    from pytest_xetrack.xdist import recover_spools
+
+    recover_spools(session, options.db)
     if config.pluginmanager.hasplugin("xdist"):
         from pytest_xetrack.xdist import Controller
 
-        session.controller = Controller(session)
+        session.controller = Controller(session, options.db)
         config.pluginmanager.register(session.controller, "xetrack-xdist-controller")
 
 
@@ -130,7 +134,11 @@ def pytest_runtest_makereport(
     if report.when == "teardown":
         session = item.config.stash[SESSION]
         if not session.options.disabled:
-            session.finish_test(item, state)
+            payload = session.finish_test(item, state)
+            if payload is not None:  # a worker's: xdist carries it to the controller
+                from pytest_xetrack.xdist import PAYLOAD_ATTR
+
+                setattr(report, PAYLOAD_ATTR, payload)
     return report
 
 
@@ -145,8 +153,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None:
         return
     if state.worker:
-        if state.outbox is not None:
-            state.outbox.finish(session.config)
         return
     if state.recording and state.options.compare is not None:
         # Every row is written (xdist workers are down): judge the run, and let a
@@ -173,7 +179,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         f"as run {session.track_id}"
     )
     if session.served_from_cache:
-        line += f"; {session.served_from_cache} results served from cache"
+        line += (
+            f"; {session.served_from_cache} results served from cache (each matched "
+            f"its test's source, parameters, the source of the project modules its "
+            f"test module imports and its depends=; `xt cache ls "
+            f"{session.options.cache}` shows the parts)"
+        )
     terminalreporter.write_sep("-", "xetrack")
     terminalreporter.write_line(line)
     for note in session.notes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Mapping
@@ -119,6 +120,8 @@ class Session:
     root: Tracker | None = None
     rows_written: int = 0
     served_from_cache: int = 0
+    #: the most project modules a served test's key covered, for the summary
+    cache_modules: int = 0
     shipped_assets: set[str] = field(default_factory=set)
     outbox: Any = None
     controller: Any = None
@@ -159,6 +162,7 @@ class Session:
                 table=self.options.table,
                 cache=self.options.cache,
                 warnings=True,
+                timeout=self.options.timeout,
             )
             if self.recording and not self.worker:
                 # NULL outside a repository, yet always there to query
@@ -185,8 +189,11 @@ class Session:
         """What a worker needs to tag rows like the controller (execnet-safe values)."""
         return {"track_id": self.track_id, "context": dict(self.context)}
 
-    def finish_test(self, item: pytest.Item, state: TestState) -> None:
-        """After a test's teardown: its outcome on its rows, then write or ship them."""
+    def finish_test(self, item: pytest.Item, state: TestState) -> dict[str, Any] | None:
+        """After a test's teardown: its outcome on its rows, then write or ship them.
+
+        On an xdist worker, returns the payload to attach to the teardown report.
+        """
         rows = state.rows
         if rows:
             stale: dict[str, set[str]] = {}
@@ -216,15 +223,17 @@ class Session:
             )
             rows = state.rows
         if self.worker and self.outbox is not None and (rows or state.served):
-            self.outbox.send(
+            sent: dict[str, Any] = self.outbox.send(
                 {
                     "rows": [{"table": t, "row": dict(r)} for t, r in rows],
                     "assets": self._new_assets(),
                     "served": state.served,
                 }
             )
-        elif self.recording:
+            return sent
+        if self.recording:
             self.rows_written += len(rows)
+        return None
 
     def _new_assets(self) -> dict[str, bytes]:
         store = self.open_root().assets
@@ -311,11 +320,19 @@ def _param_id(callspec: Any, name: str) -> str:
     return f"{name}{callspec.indices.get(name, 0)}"
 
 
-def cache_key(item: pytest.Function, mark_kwargs: Mapping[str, Any]) -> str | None:
-    """Source of the test function + parameter values + marker settings, or None."""
+def cache_key(
+    item: pytest.Function, mark_kwargs: Mapping[str, Any]
+) -> tuple[str, dict[str, object]] | None:
+    """The shared cache's key of a test and the parts it is made of, or None.
+
+    Parts: the test function's source, its parameter values, the marker settings,
+    the source of every project module its test module imports (transitively,
+    within the rootdir) and what ``@track(depends=[...])`` names.
+    """
     import hashlib
     import inspect
 
+    from pytest_xetrack.depends import declared, project_modules
     from xetrack.cache import Unhashable, token
 
     try:
@@ -325,12 +342,19 @@ def cache_key(item: pytest.Function, mark_kwargs: Mapping[str, Any]) -> str | No
     callspec = getattr(item, "callspec", None)
     params = dict(callspec.params) if callspec is not None else {}
     settings = {k: mark_kwargs.get(k) for k in ("rounds", "warmup", "params")}
+    rootdir = item.config.rootpath
     try:
-        parts = [
-            source,
-            token(tuple(sorted((k, token(v)) for k, v in params.items()))),
-            token(tuple(sorted((k, token(_freeze(v))) for k, v in settings.items()))),
-        ]
+        parts: dict[str, object] = {
+            "test": hashlib.blake2b(source.encode(), digest_size=16).hexdigest(),
+            "params": token(tuple(sorted((k, token(v)) for k, v in params.items()))),
+            "settings": token(
+                tuple(sorted((k, token(_freeze(v))) for k, v in settings.items()))
+            ),
+            "modules": project_modules(item.module, rootdir),
+            "depends": declared(mark_kwargs.get("depends") or (), rootdir),
+        }
+    except FileNotFoundError as exc:  # a declared dependency is missing: say so
+        pytest.fail(f"{item.nodeid}: {exc}", pytrace=False)
     except Unhashable as exc:
         warnings.warn(
             f"{item.nodeid}: parameter of type {exc.kind.__qualname__} has no stable "
@@ -338,7 +362,8 @@ def cache_key(item: pytest.Function, mark_kwargs: Mapping[str, Any]) -> str | No
             stacklevel=2,
         )
         return None
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+    text = json.dumps(parts, sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest(), parts
 
 
 def _freeze(value: object) -> object:
@@ -354,7 +379,6 @@ def run_tracked(
 ) -> None:
     """Run a @track test: rounds, statistics, metrics, cache; write its row."""
     from pytest_xetrack.timing import measure
-    from xetrack.cache import ResultCache
 
     testargs = {arg: item.funcargs[arg] for arg in item._fixtureinfo.argnames}
     rounds, warmup = int(kwargs.get("rounds", 1)), int(kwargs.get("warmup", 0))
@@ -363,9 +387,10 @@ def run_tracked(
     use_cache = bool(kwargs.get("cache")) and session.options.cache is not None
     tracker = session.tracker_for(item, state, table=kwargs.get("table"), extra=extra)
 
-    key = cache_key(item, kwargs) if use_cache else None
+    keyed = cache_key(item, kwargs) if use_cache else None
+    key, parts = keyed if keyed is not None else (None, {})
     directory = session.options.cache
-    cache = ResultCache(directory) if key is not None and directory else None
+    cache = _open_cache(directory) if key is not None and directory else None
     try:
         if cache is not None and key is not None and not session.options.cache_force:
             entry = cache.get(key)
@@ -376,6 +401,10 @@ def run_tracked(
                 state.served += 1
                 if not session.worker:
                     session.served_from_cache += 1
+                    session.cache_modules = max(
+                        session.cache_modules,
+                        len(parts["modules"]),  # type: ignore[arg-type]
+                    )
                 return
         function = item.obj
         measured = measure(lambda: function(**testargs), rounds, warmup)
@@ -394,10 +423,28 @@ def run_tracked(
             cache.set(
                 key,
                 {"result": stored, "cache": session.track_id, "function": item.nodeid},
+                parts,
             )
     finally:
         if cache is not None:
             cache.close()
+
+
+def _open_cache(directory: str) -> Any:
+    """The shared cache, or None (warned) when its directory cannot be written."""
+    import sqlite3
+
+    from xetrack.cache import ResultCache
+
+    try:
+        return ResultCache(directory)
+    except (OSError, sqlite3.Error) as exc:
+        warnings.warn(
+            f"--xetrack-cache={directory} cannot be used ({exc}); cached tests run "
+            f"every time",
+            stacklevel=2,
+        )
+        return None
 
 
 def _row(

@@ -2,27 +2,40 @@
 
 A worker never opens the database: its tests log into an in-memory store, and after
 each test the plugin appends that test's rows (and new assets) to a spool file
-(JSON lines, flushed per test) and to an outbox sent back in ``workeroutput``. The
-controller writes the outbox when the worker finishes, or reads the spool when the
-worker crashed, so rows of tests that had finished are never lost.
+(JSON lines, flushed per test) and attaches the same payload to the test's teardown
+report. xdist hands every report to the controller as it arrives, and the
+controller writes the rows then: a finished test's rows are in the database while
+the session still runs, so Ctrl-C, a CI timeout's SIGTERM or a SIGKILL of the
+controller keeps them.
+
+The spools are the fallback. They live next to the database, in a folder per
+session named after its host and pid, so a payload the controller never wrote (a
+crashed worker, a killed controller) is found by the next session on the same
+database, written once, and the folder removed. A live session's folder is never
+touched.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
-import tempfile
+import socket
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
 if TYPE_CHECKING:
     from pytest_xetrack.session import Session
 
-_KEY = "xetrack"
+_KEY: Final = "xetrack"
+#: The attribute of a teardown report that carries a worker's payload.
+PAYLOAD_ATTR: Final = "xetrack_payload"
+_OWNER: Final = "owner.json"
 
 
 def _encode(value: object) -> object:
@@ -45,7 +58,15 @@ def spool_line(payload: dict[str, Any]) -> str:
     ]
     assets = {h: _encode(b) for h, b in payload["assets"].items()}
     return (
-        json.dumps({"rows": rows, "assets": assets, "served": payload["served"]}) + "\n"
+        json.dumps(
+            {
+                "rows": rows,
+                "assets": assets,
+                "served": payload["served"],
+                "seq": payload.get("seq", 0),
+            }
+        )
+        + "\n"
     )
 
 
@@ -72,9 +93,42 @@ def read_spool(path: Path) -> list[dict[str, Any]]:
                 ],
                 "assets": {h: _decode(b) for h, b in raw["assets"].items()},
                 "served": raw.get("served", 0),
+                "seq": raw.get("seq", 0),
+                "spool": path.name,
             }
         )
     return payloads
+
+
+def spool_root(db: str) -> Path:
+    """Where sessions recording into ``db`` keep their spools: beside the file."""
+    path = Path(db)
+    return path.with_name(f".{path.name}.xetrack-spool")
+
+
+def _process_started(pid: int) -> float | None:
+    """When process ``pid`` started, or None if there is no such process."""
+    import psutil
+
+    try:
+        return float(psutil.Process(pid).create_time())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return None
+
+
+def _owner_alive(folder: Path) -> bool | None:
+    """True while the session that made ``folder`` runs; None: another host's."""
+    try:
+        owner = json.loads((folder / _OWNER).read_text(encoding="utf-8"))
+        host, pid = owner["host"], int(owner["pid"])
+        recorded = float(owner.get("started") or 0)
+    except (OSError, ValueError, TypeError, KeyError):
+        return False  # no readable owner: made by a session killed while starting
+    if host != socket.gethostname():
+        return None
+    started = _process_started(pid)
+    # A pid can be reused: the same pid started at another time is another process.
+    return started is not None and abs(started - recorded) < 1
 
 
 class WorkerOutbox:
@@ -82,29 +136,38 @@ class WorkerOutbox:
 
     def __init__(self, spool: str) -> None:
         self.spool = Path(spool)
-        self.payloads: list[dict[str, Any]] = []
+        self.sent = 0
 
-    def send(self, payload: dict[str, Any]) -> None:
+    def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Spool the payload (flushed before the report leaves); return it numbered."""
+        self.sent += 1
+        payload = {**payload, "seq": self.sent, "spool": self.spool.name}
         with open(self.spool, "a", encoding="utf-8") as handle:
             handle.write(spool_line(payload))
             handle.flush()
-        self.payloads.append(payload)
-
-    def finish(self, config: pytest.Config) -> None:
-        merged: dict[str, Any] = {"rows": [], "assets": {}, "served": 0}
-        for payload in self.payloads:
-            merged["rows"].extend(payload["rows"])
-            merged["assets"].update(payload["assets"])
-            merged["served"] += payload["served"]
-        config.workeroutput[_KEY] = merged  # type: ignore[attr-defined]
+        return payload
 
 
 class Controller:
     """Controller-side hooks; registered only when pytest-xdist is installed."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, db: str) -> None:
         self.session = session
-        self.spool_dir = Path(tempfile.mkdtemp(prefix="xetrack-spool-"))
+        name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.spool_dir = spool_root(db) / name
+        # Made under a hidden name and renamed once its owner is written: another
+        # session never sees this folder without an owner and takes it for dead.
+        making = spool_root(db) / f".{name}"
+        making.mkdir(parents=True)
+        owner = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": _process_started(os.getpid()),
+        }
+        (making / _OWNER).write_text(json.dumps(owner), encoding="utf-8")
+        making.rename(self.spool_dir)
+        #: spool file name -> numbers of the payloads already written
+        self.received: dict[str, set[int]] = {}
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -114,22 +177,123 @@ class Controller:
         )
         node.workerinput[_KEY] = info
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        payload = getattr(report, PAYLOAD_ATTR, None)
+        if isinstance(payload, dict):
+            self._receive([payload])
+
+    def _receive(self, payloads: Iterable[dict[str, Any]]) -> int:
+        fresh = []
+        for payload in payloads:
+            done = self.received.setdefault(str(payload.get("spool")), set())
+            if payload.get("seq") not in done:
+                done.add(payload.get("seq"))  # type: ignore[arg-type]
+                fresh.append(payload)
+        self.session.receive(fresh)
+        return sum(len(p["rows"]) for p in fresh)
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
-        output = getattr(node, "workeroutput", None) or {}
-        payload = output.get(_KEY)
-        if payload is not None and not error:
-            self.session.receive([payload])
-            return
         spool = Path(node.workerinput[_KEY]["spool"])
-        payloads = read_spool(spool)
-        worker = node.workerinput.get("workerid", node.gateway.id)
-        rows = sum(len(p["rows"]) for p in payloads)
-        self.session.notes.append(
-            f"worker {worker} went down ({error or 'no output'}); recovered {rows} "
-            f"rows of its finished tests from its spool file"
-        )
-        self.session.receive(payloads)
+        rows = self._receive(read_spool(spool))
+        if error or rows:
+            worker = node.workerinput.get("workerid", node.gateway.id)
+            self.session.notes.append(
+                f"worker {worker} went down ({error or 'reports lost'}); the rows of "
+                f"its finished tests were written as they finished"
+                + (f", {rows} of them from its spool file" if rows else "")
+            )
 
     def close(self) -> None:
+        """At the session's end, even an interrupted one: what the reports did not
+        bring (Ctrl-C stops them), from the spools; then the spools go."""
+        rows = 0
+        for spool in sorted(self.spool_dir.glob("*.jsonl")):
+            rows += self._receive(read_spool(spool))
+        if rows:
+            self.session.notes.append(
+                f"wrote {rows} rows of finished tests from the workers' spool files"
+            )
         shutil.rmtree(self.spool_dir, ignore_errors=True)
+        _remove_if_empty(self.spool_dir.parent)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty (another session's spools) or gone already
+
+
+def recover_spools(session: Session, db: str) -> int:
+    """Write the rows left in spools by dead sessions on ``db``; remove those spools.
+
+    A folder whose owner still runs (or ran on another host, which we cannot ask)
+    is left alone. Rows already in the database (written live before the owner
+    died) are recognised by track_id, timestamp and test and written once.
+    """
+    root = spool_root(db)
+    if not root.is_dir():
+        return 0
+    written = 0
+    for folder in sorted(
+        p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+    ):
+        alive = _owner_alive(folder)
+        if alive is None:
+            session.notes.append(
+                f"left the spools of a session on another host in {folder}"
+            )
+            continue
+        if alive:
+            continue
+        payloads = [p for s in sorted(folder.glob("*.jsonl")) for p in read_spool(s)]
+        fresh = _not_written(session, payloads)
+        session.receive(fresh)
+        rows = sum(len(p["rows"]) for p in fresh)
+        written += rows
+        session.notes.append(
+            f"recovered {rows} rows of finished tests from an interrupted session's "
+            f"spools ({folder.name})"
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+    _remove_if_empty(root)
+    return written
+
+
+def _not_written(
+    session: Session, payloads: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The payloads with the rows the database does not hold yet."""
+    from xetrack import Reader
+    from xetrack.errors import UnknownTableError
+    from xetrack.store.schema import quote_ident
+
+    db = str(session.open_root().db)
+    known: dict[tuple[str, str], set[tuple[object, object]]] = {}
+
+    def present(table: str, row: dict[str, object]) -> bool:
+        track_id = str(row.get("track_id"))
+        found = known.get((table, track_id))
+        if found is None:
+            found = set()
+            try:
+                with Reader(db, table=table) as reader:
+                    if "test_nodeid" in reader.columns:
+                        frame = reader.sql(
+                            f"SELECT timestamp, test_nodeid FROM {quote_ident(table)} "
+                            f"WHERE track_id = ?",
+                            [track_id],
+                        )
+                        found = set(frame.itertuples(index=False, name=None))
+            except UnknownTableError:
+                pass
+            known[(table, track_id)] = found
+        return (row.get("timestamp"), row.get("test_nodeid")) in found
+
+    fresh = []
+    for payload in payloads:
+        rows = [r for r in payload["rows"] if not present(r["table"], r["row"])]
+        if rows or payload["assets"]:
+            fresh.append({**payload, "rows": rows})
+    return fresh

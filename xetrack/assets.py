@@ -194,21 +194,37 @@ class AssetStore:
         return True
 
     def remove_orphans(self) -> int:
-        """Delete assets that no text cell of any event table names; return how many."""
+        """Delete assets that no text cell of any event table names; return how many.
+
+        One query per text column, so a table of any width works (SQLite allows 500
+        terms in one compound SELECT); run it inside a transaction to make it part
+        of a larger change.
+        """
         if not self._exists_table():
             return 0
-        refs: list[str] = []
-        for table in self._store.tables():
-            if table == ASSETS_TABLE:
+        # The writer's connection sees the rows a surrounding transaction deleted.
+        store = self._writer()
+        _, found = store.query(f"SELECT hash FROM {_Q}")
+        unnamed = {r[0] for r in found}
+        for table in store.tables():
+            if table == ASSETS_TABLE or not unnamed:
                 continue
-            types = self._store.schema(table, refresh=True).types
+            types = store.schema(table, refresh=True).types
             for column, logical in types.items():
-                if logical == TEXT and column not in ("timestamp", "track_id"):
-                    name = quote_ident(column)
-                    refs.append(
-                        f"SELECT {name} FROM {quote_ident(table)} WHERE {name} IS NOT NULL"
-                    )
-        where = f" WHERE hash NOT IN ({' UNION '.join(refs)})" if refs else ""
-        count = self._writer().execute(f"DELETE FROM {_Q}{where}")
+                if (
+                    logical != TEXT
+                    or column in ("timestamp", "track_id")
+                    or not unnamed
+                ):
+                    continue
+                name = quote_ident(column)
+                _, rows = store.query(
+                    f"SELECT DISTINCT {name} FROM {quote_ident(table)} WHERE {name} IN "
+                    f"(SELECT hash FROM {_Q})"
+                )
+                unnamed.difference_update(r[0] for r in rows)
+        with store.transaction():
+            for hashed in unnamed:
+                store.delete(ASSETS_TABLE, {"hash": hashed})
         self._known.clear()
-        return count
+        return len(unnamed)

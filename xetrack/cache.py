@@ -15,11 +15,16 @@ import functools
 import hashlib
 import inspect
 import pickle
+import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any, Final
 
-from xetrack.errors import DatabaseNotFoundError, EngineUnavailableError
+from xetrack.errors import (
+    DatabaseNotFoundError,
+    EngineUnavailableError,
+    NotADatabaseError,
+)
 
 #: Parameters that are the receiver of a method, not an input to cache on by name.
 RECEIVERS: Final = ("self", "cls")
@@ -28,9 +33,11 @@ RECEIVERS: Final = ("self", "cls")
 class Unhashable(Exception):
     """An argument whose value cannot be part of a stable key (internal)."""
 
-    def __init__(self, kind: type) -> None:
+    def __init__(self, kind: type, where: str | None = None) -> None:
         super().__init__(kind.__name__)
         self.kind = kind
+        #: what holds the value, when it is not an argument ("closure variable 'x' of f")
+        self.where = where
 
 
 def _qualname(kind: type) -> str:
@@ -111,10 +118,125 @@ def function_id(func: Callable[..., Any]) -> str:
     """``module.qualname``: two functions both named ``run`` never share keys."""
     target = getattr(func, "__func__", func)
     module = getattr(target, "__module__", None) or "?"
-    name = getattr(target, "__qualname__", None) or getattr(
-        target, "__name__", repr(target)
-    )
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None)
+    if not isinstance(name, str):  # a callable object: its class (never an address)
+        kind = type(target)
+        module, name = kind.__module__, kind.__qualname__
     return f"{module}.{name}"
+
+
+#: code object -> its token; code objects compare (and hash) by value
+_CODE_TOKENS: dict[types.CodeType, str] = {}
+
+
+def _const_token(value: object) -> str:
+    """A constant of compiled code: literals, tuples and frozensets of them, code."""
+    if isinstance(value, types.CodeType):
+        return _code_token(value)
+    if isinstance(value, tuple):
+        return "t(" + ",".join(map(_const_token, value)) + ")"
+    if isinstance(value, frozenset):
+        return "F(" + ",".join(sorted(map(_const_token, value))) + ")"
+    # Literals only (int, float, complex, str, bytes, bool, None, Ellipsis): their
+    # repr is the same in every process.
+    return f"{type(value).__name__}:{value!r}"
+
+
+def _code_token(code: types.CodeType) -> str:
+    """What a code object does: bytecode, constants (nested code too) and names.
+
+    Line numbers and file names are left out: moving a function does not change
+    what it computes. Bytecode differs between Python versions, and so do keys.
+    """
+    found = _CODE_TOKENS.get(code)
+    if found is None:
+        text = "|".join(
+            [
+                code.co_code.hex(),
+                ",".join(map(_const_token, code.co_consts)),
+                ",".join(code.co_names),
+                ",".join(code.co_varnames),
+                ",".join(code.co_freevars),
+                str(code.co_argcount),
+                str(code.co_kwonlyargcount),
+                str(code.co_flags),
+            ]
+        )
+        found = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        if len(_CODE_TOKENS) > 4096:  # code made on the fly: do not keep it all
+            _CODE_TOKENS.clear()
+        _CODE_TOKENS[code] = found
+    return found
+
+
+def code_token(func: object, _seen: frozenset[int] = frozenset()) -> str:
+    """What ``func`` is, beyond its name: code, defaults and closure values.
+
+    ``lambda x: x + 1`` and ``lambda x: x * 100`` differ, and so do ``scale(2)``
+    and ``scale(3)`` of one closure factory. Functions inside closures and
+    partials are followed (each once: a recursive closure ends). Raises
+    :class:`Unhashable` for a closure value with no stable identity.
+    """
+    target = getattr(func, "__func__", func)
+    if id(target) in _seen:  # only to stop recursion: never part of the token
+        return "R"
+    seen = _seen | {id(target)}
+    if isinstance(target, functools.partial):
+        return (
+            "P("
+            + code_token(target.func, seen)
+            + ";"
+            + ",".join(_value_token(a, seen) for a in target.args)
+            + ";"
+            + ",".join(
+                f"{k}={_value_token(v, seen)}"
+                for k, v in sorted(target.keywords.items())
+            )
+            + ")"
+        )
+    code = getattr(target, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        if isinstance(target, (types.BuiltinFunctionType, type)):
+            return "B"  # builtins and classes: their name says what they are
+        return "O" + token(target)  # a callable object: by its (hashable) state
+    parts = [_code_token(code)]
+    defaults = getattr(target, "__defaults__", None)
+    if defaults:
+        parts.append(",".join(_value_token(v, seen) for v in defaults))
+    kwdefaults = getattr(target, "__kwdefaults__", None)
+    if kwdefaults:
+        parts.append(
+            ",".join(
+                f"{k}={_value_token(v, seen)}" for k, v in sorted(kwdefaults.items())
+            )
+        )
+    names = code.co_freevars
+    for name, cell in zip(
+        names, getattr(target, "__closure__", None) or (), strict=False
+    ):
+        try:
+            contents = cell.cell_contents
+        except ValueError:  # a cell not filled yet
+            parts.append("empty")
+            continue
+        try:
+            parts.append(_value_token(contents, seen))
+        except Unhashable as exc:
+            if exc.where is not None:
+                raise
+            owner = function_id(target)  # type: ignore[arg-type]
+            raise Unhashable(exc.kind, f"closure variable {name!r} of {owner}") from exc
+    return ";".join(parts)
+
+
+def _value_token(value: object, seen: frozenset[int]) -> str:
+    if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
+        return "f" + function_id(value) + ":" + code_token(value, seen)
+    if isinstance(value, types.ModuleType):
+        return f"m{value.__name__}"
+    if isinstance(value, type):
+        return f"c{_qualname(value)}"
+    return token(value)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -177,7 +299,21 @@ def key_for(
     kinds: Mapping[str, inspect._ParameterKind] | None = None,
 ) -> str:
     """The cache key of a call. Raises :class:`Unhashable` naming the argument's type."""
-    parts = [function_id(func)]
+    try:
+        return _key(func, arguments, args, kwargs, params, kinds)
+    except RecursionError as exc:  # a value nested thousands deep: no key, no crash
+        raise Unhashable(tuple, "an argument nested too deeply") from exc
+
+
+def _key(
+    func: Callable[..., Any],
+    arguments: Mapping[str, object] | None,
+    args: Sequence[object],
+    kwargs: Mapping[str, object],
+    params: Mapping[str, object],
+    kinds: Mapping[str, inspect._ParameterKind] | None,
+) -> str:
+    parts = [function_id(func), code_token(func)]
     if arguments is None:
         parts.append(token(tuple(args)))
         parts.append(token(tuple(sorted((k, token(v)) for k, v in kwargs.items()))))
@@ -191,11 +327,129 @@ def key_for(
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
+#: The version of the metadata kept in each entry's diskcache tag.
+_META_VERSION: Final = 1
+
+
+class CacheEntry(Mapping[str, Any]):
+    """One entry as listed: its metadata, read without unpickling anything.
+
+    ``entry["cache"]`` (the track_id that computed it), ``["function"]``,
+    ``["size"]`` (bytes), ``["time"]`` (when stored, ISO 8601 UTC) and ``["parts"]``
+    (what the key was made of) come from metadata stored beside the value. Only
+    ``entry["result"]`` unpickles the value, which runs code if the cache came
+    from someone else: read it only from caches you trust. An entry written before
+    metadata existed has None for ``cache`` and ``function``.
+    """
+
+    _FIELDS: Final = ("result", "cache", "function", "size", "time", "parts")
+
+    def __init__(self, directory: Path, key: str, meta: Mapping[str, Any]) -> None:
+        self._directory = directory
+        self.key = key
+        self._meta = dict(meta)
+
+    @property
+    def labelled(self) -> bool:
+        """False for an entry without metadata (written by an older xetrack)."""
+        return bool(self._meta.get("labelled"))
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "result":
+            return _load_result(self._directory, self.key)
+        if name not in self._FIELDS:
+            raise KeyError(name)
+        return self._meta.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._FIELDS)
+
+    def __len__(self) -> int:
+        return len(self._FIELDS)
+
+    def __repr__(self) -> str:
+        shown = {k: self._meta.get(k) for k in self._FIELDS[1:]}
+        return f"CacheEntry({self.key!r}, {shown})"
+
+
+def _load_result(directory: Path, key: str) -> Any:
+    cache = ResultCache(directory, create=False)
+    try:
+        entry = cache.get(key)
+    finally:
+        cache.close()
+    return None if entry is None else entry.get("result")
+
+
+def scan_metadata(directory: str | Path) -> list[CacheEntry]:
+    """Every entry of a cache directory, from diskcache's index alone.
+
+    The index (``cache.db``) is opened read-only (``immutable`` when no process has
+    it open, so not even SQLite's WAL files appear), no value and no key that
+    diskcache pickled is ever loaded: listing a cache from anywhere runs no code
+    and creates no file. Raises DatabaseNotFoundError without a cache there.
+    """
+    import json
+    import sqlite3
+    from urllib.parse import quote
+
+    folder = Path(directory)
+    index = folder / "cache.db"
+    if not index.is_file():
+        raise DatabaseNotFoundError(
+            f"no cache directory at {folder} (no cache.db in it); pass the folder "
+            f"given to Tracker(cache=...) or --xetrack-cache"
+        )
+    busy = index.with_name("cache.db-wal").exists()
+    mode = "mode=ro" if busy else "immutable=1"
+    uri = f"file:{quote(str(index.resolve()))}?{mode}"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            conn.execute("PRAGMA query_only = 1")
+            rows = conn.execute(
+                "SELECT key, raw, tag, store_time, COALESCE(NULLIF(size, 0), "
+                "length(value), 0) FROM Cache ORDER BY rowid"
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise NotADatabaseError(
+            f"{index} is not a readable diskcache index ({exc}); is {folder} a "
+            f"result cache?"
+        ) from exc
+    entries = []
+    for key, raw, tag, stored, size in rows:
+        if not raw or not isinstance(key, str):
+            continue  # a key diskcache pickled: not one of ours, and never loaded
+        meta: dict[str, Any] = {}
+        if isinstance(tag, str):
+            try:
+                found = json.loads(tag)
+            except ValueError:
+                found = None
+            if isinstance(found, dict) and found.get("xetrack") == _META_VERSION:
+                meta = {k: found.get(k) for k in ("cache", "function", "parts")}
+                meta["labelled"] = True
+        meta["size"] = int(size or 0)
+        meta["time"] = _iso(stored)
+        entries.append(CacheEntry(folder, key, meta))
+    return entries
+
+
+def _iso(stamp: object) -> str | None:
+    if not isinstance(stamp, (int, float)):
+        return None
+    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).isoformat()
+
+
 class ResultCache:
     """Results of tracked calls in a diskcache directory, with their lineage.
 
-    Each entry is ``{"result": ..., "cache": <track_id that computed it>,
-    "function": "module.qualname"}``.
+    Each value is ``{"result": ..., "cache": <track_id that computed it>,
+    "function": "module.qualname"}``; its metadata (lineage, function, the key's
+    parts) is also kept as JSON in the entry's diskcache tag, so listing and
+    deleting never unpickle a value.
     """
 
     def __init__(self, directory: str | Path, create: bool = True) -> None:
@@ -217,17 +471,28 @@ class ResultCache:
         entry = self._cache.get(key)
         return entry if isinstance(entry, dict) else None
 
-    def set(self, key: str, entry: Mapping[str, Any]) -> None:
-        self._cache.set(key, dict(entry))
+    def set(
+        self,
+        key: str,
+        entry: Mapping[str, Any],
+        parts: Mapping[str, object] | None = None,
+    ) -> None:
+        """Store ``entry``; its lineage, function and ``parts`` go to the tag too."""
+        import json
 
-    def scan(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        for key in self._cache.iterkeys():
-            entry = self.get(key)
-            if entry is not None:
-                yield key, entry
+        meta = {
+            "xetrack": _META_VERSION,
+            "cache": entry.get("cache"),
+            "function": entry.get("function"),
+            "parts": dict(parts or {}),
+        }
+        self._cache.set(key, dict(entry), tag=json.dumps(meta, default=str))
 
     def delete_by_track_id(self, track_id: str) -> int:
-        doomed = [key for key, entry in self.scan() if entry.get("cache") == track_id]
+        """Delete the entries ``track_id`` computed, found by metadata alone."""
+        doomed = [
+            e.key for e in scan_metadata(self.directory) if e["cache"] == track_id
+        ]
         for key in doomed:
             self._cache.delete(key)
         return len(doomed)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.errors import InvalidArgumentError, XetrackError
-from xetrack.git import run_git
+from xetrack.git import ancestors as git_ancestors
+from xetrack.git import is_commit_id, resolve_commit
 from xetrack.runs import records
 from xetrack.store import open_store
 from xetrack.store.schema import quote_ident
@@ -149,11 +150,7 @@ def resolve(ref: str, runs: Sequence[Run], repo: str | Path | None) -> Run:
         for run in runs:
             if run.track_id.startswith(ref):
                 return run
-    sha = (
-        run_git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-        if repo
-        else None
-    )
+    sha = resolve_commit(repo, ref) if repo else None
     if sha:
         for run in runs:
             if run.commit == sha:
@@ -183,10 +180,13 @@ def default_base(
     others = [r for r in runs if r.track_id != head.track_id and r.last <= head.last]
     ancestors: set[str] | None = None
     if head.commit and repo is not None:
-        listed = run_git(repo, "rev-list", head.commit)
-        if listed is not None:
-            ancestors = set(listed.split())
-        else:
+        ancestors = git_ancestors(repo, head.commit)
+        if ancestors is None and not is_commit_id(head.commit):
+            notes.append(
+                f"the run's git_commit {head.commit!r} is not a commit id, so git was "
+                f"not asked about it; using the newest earlier run on another commit"
+            )
+        elif ancestors is None:
             notes.append(
                 f"git could not list the ancestors of {head.commit[:7]} in {repo}; "
                 f"using the newest earlier run on another commit"

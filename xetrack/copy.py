@@ -18,13 +18,12 @@ if TYPE_CHECKING:
     from xetrack.store.base import SqlStore
 
 
-def _fingerprint(
-    names: Sequence[str], row: Sequence[object]
-) -> tuple[tuple[str, object], ...]:
-    """A row's identity: its non-NULL cells, so a column added later does not matter."""
-    return tuple(
-        sorted((n, repr(v)) for n, v in zip(names, row, strict=True) if v is not None)
-    )
+def _identity(names: Sequence[str], row: Sequence[object]) -> tuple[object, object]:
+    """A row's identity: its run and timestamp, which nothing changes after the row
+    is written (``xt set`` refuses both), NULL ones included. Rows that share them
+    (one log_batch) are told apart by their order, which copying keeps."""
+    record = dict(zip(names, row, strict=True))
+    return record.get("track_id"), record.get("timestamp")
 
 
 def copy(
@@ -38,8 +37,9 @@ def copy(
 
     Either engine on either side; ``engine`` chooses the engine of a new target (by
     default the source's). Missing tables and columns are created with their types.
-    A row already in the target (the same values in every column) is recognised, so
-    copying twice adds nothing. With ``assets``, objects come along once.
+    A row already in the target (the same run, timestamp and place among the rows
+    sharing them) is recognised, even after ``xt set`` changed it there, so copying
+    twice adds nothing. With ``assets``, objects come along once.
 
     >>> import os, tempfile
     >>> from xetrack import Tracker
@@ -85,15 +85,15 @@ def copy(
                 # the source's records first: rows alone cannot say how a run ended
                 copy_records(reader, writer._store, table)
                 target_names, target_rows = EventTable(writer._store, table).rows()
-                existing = Counter(_fingerprint(target_names, r) for r in target_rows)
+                existing = Counter(_identity(target_names, r) for r in target_rows)
                 fresh = []
                 for row in rows:
-                    key = _fingerprint(names, row)
+                    key = _identity(names, row)
                     if existing[key]:
                         existing[key] -= 1
                         continue
                     fresh.append(dict(zip(names, row, strict=True)))
-                added += writer.write_rows(fresh)
+                added += writer.write_rows(fresh, fill=False)
             finally:
                 writer.close()
         if assets and not chosen:

@@ -57,3 +57,15 @@ class InvalidArgumentError(XetrackError, ValueError):
 
 class QueryError(XetrackError, ValueError):
     """SQL given by a user that the engine refused (syntax, unknown table, ...)."""
+
+
+class StorePermissionError(XetrackError, PermissionError):
+    """A database the file system does not let us read or write (permission, mount)."""
+
+
+class DiskFullError(XetrackError, OSError):
+    """A write the disk had no room for; nothing of it was kept."""
+
+
+class CorruptDatabaseError(NotADatabaseError):
+    """A database file that is damaged or cut short."""

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
+
+#: A commit id as git prints it (SHA-1 or SHA-256), or a prefix of one: the only
+#: form in which a commit read from a database may reach git.
+_COMMIT_ID: Final = re.compile(r"[0-9a-f]{4,64}")
 
 
 @dataclass(frozen=True)
@@ -39,3 +45,34 @@ def git_info(root: str | Path) -> GitInfo:
     branch = run_git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
     status = run_git(root, "status", "--porcelain", "--untracked-files=no")
     return GitInfo(commit, branch or None, None if status is None else bool(status))
+
+
+def is_commit_id(value: object) -> bool:
+    """True for a hex commit id (or a prefix of at least 4 digits) and nothing else."""
+    return isinstance(value, str) and _COMMIT_ID.fullmatch(value) is not None
+
+
+def ancestors(root: str | Path, commit: str) -> set[str] | None:
+    """Every commit reachable from ``commit``; None if git cannot tell.
+
+    ``commit`` usually comes from a database, so it is data: only a hex commit id
+    is passed, and after ``--end-of-options``, never where git reads options.
+    """
+    if not is_commit_id(commit):
+        return None
+    listed = run_git(root, "rev-list", "--end-of-options", commit)
+    return None if listed is None else set(listed.split())
+
+
+def resolve_commit(root: str | Path, ref: str) -> str | None:
+    """The full commit id a user's ref (branch, tag, ``HEAD~2``) names, or None."""
+    if not ref or ref.startswith("-"):
+        return None  # no ref starts with "-"; git would read it as an option
+    return run_git(
+        root,
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        f"{ref}^{{commit}}",
+    )

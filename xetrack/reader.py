@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xetrack.assets import AssetStore
-from xetrack.cache import ResultCache
-from xetrack.errors import QueryError, XetrackError
+from xetrack.cache import CacheEntry, ResultCache, scan_metadata
+from xetrack.errors import QueryError, StorePermissionError, XetrackError
 from xetrack.logs import read_jsonl, read_logs
 from xetrack.runs import RunRecord, forget, records, since_text
 from xetrack.runs import frame as runs_frame
 from xetrack.store import open_store
+from xetrack.store.base import read_only_refusal
 from xetrack.store.schema import (
     FIXED_COLUMNS,
     TEXT,
@@ -175,13 +177,21 @@ class Reader:
     def sql(self, query: str, params: Sequence[object] = ()) -> pd.DataFrame:
         """Run a read-only query in the store's own SQL dialect (tables by their names).
 
-        Raises :class:`~xetrack.errors.QueryError` with the engine's message.
+        Nothing it runs changes or creates a file: no writes, ATTACH, VACUUM INTO or
+        COPY TO, also after :meth:`set_value`. Raises
+        :class:`~xetrack.errors.QueryError` with the engine's message.
         """
         try:
-            return self._store.query_df(query, params)
+            return self._store.read_query_df(query, params)
+        except StorePermissionError as exc:  # the connection is open: a write
+            raise QueryError(read_only_refusal("writing", self._db)) from exc
         except Exception as exc:
             if isinstance(exc, XetrackError):
                 raise
+            if self._store.refused is not None:
+                raise QueryError(
+                    read_only_refusal(self._store.refused, self._db)
+                ) from exc
             first = (
                 str(exc).strip().splitlines()[0]
                 if str(exc).strip()
@@ -287,17 +297,24 @@ class Reader:
             cache.close()
 
     @staticmethod
-    def scan_cache(cache_path: str | Path) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Every ``(key, entry)`` of a cache directory."""
-        cache = ResultCache(cache_path, create=False)
-        try:
-            yield from cache.scan()
-        finally:
-            cache.close()
+    def scan_cache(cache_path: str | Path) -> Iterator[tuple[str, CacheEntry]]:
+        """Every ``(key, entry)`` of a cache directory, without unpickling anything.
+
+        ``entry["cache"]``, ``["function"]``, ``["size"]``, ``["time"]`` and
+        ``["parts"]`` are metadata; only ``entry["result"]`` loads the value (a
+        pickle: it runs code, so read results only from caches you trust).
+        """
+        for entry in scan_metadata(cache_path):
+            yield entry.key, entry
 
     @staticmethod
     def delete_cache_by_track_id(cache_path: str | Path, track_id: str) -> int:
-        """Delete the entries computed by ``track_id``; return how many."""
+        """Delete the entries computed by ``track_id``; return how many.
+
+        Entries are chosen by their metadata alone; one written before metadata
+        existed is left alone (see :meth:`scan_cache`).
+        """
+        scan_metadata(cache_path)  # a missing or foreign folder: the error, no file
         cache = ResultCache(cache_path, create=False)
         try:
             return cache.delete_by_track_id(track_id)
@@ -327,12 +344,26 @@ class Reader:
                 self._writable = open_store(self._db, self._store.engine)
         return self._writable
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[EventTable]:
+        """An explicit write; afterwards a DuckDB Reader is read-only again (its
+        connection restricted as before), so ``sql`` after a write reads only."""
+        try:
+            yield self._writer()
+        finally:
+            if self._store.engine == "duckdb" and self._writable is self._store:
+                self._store.close()
+                self._writable = None
+                self._store = open_store(self._db, "duckdb", read_only=True)
+                self._events = EventTable(self._store, self._table_name)
+
     def delete_run(self, track_id: str) -> int:
-        """Delete every row of ``track_id`` and the assets only it named; return the row count."""
-        writer = self._writer()
-        deleted = writer.delete({"track_id": track_id})
-        forget(writer.store, self._table_name, track_id)
-        self._assets.remove_orphans()
+        """Delete every row of ``track_id``, its run record and the assets only it
+        named; return the row count. All of it or nothing: one transaction."""
+        with self._writing() as writer, writer.store.transaction():
+            deleted = writer.delete({"track_id": track_id})
+            forget(writer.store, self._table_name, track_id)
+            self._assets.remove_orphans()
         return deleted
 
     def remove_asset(
@@ -343,9 +374,14 @@ class Reader:
         ``column`` limits that to one column; by default every text column of the
         table is cleared where it holds ``hashed``.
         """
+        with self._writing() as writer:
+            return self._remove_asset(writer, hashed, column, remove_keys)
+
+    def _remove_asset(
+        self, writer: EventTable, hashed: str, column: str | None, remove_keys: bool
+    ) -> bool:
         removed = self._assets.remove(hashed)
         if remove_keys:
-            writer = self._writer()
             if column is not None:
                 writer.require_column(column)
                 columns = [column]
@@ -365,7 +401,8 @@ class Reader:
     def set_value(self, key: str, value: object, track_id: str | None = None) -> int:
         """Set ``key`` on every row (of ``track_id``); return the row count."""
         where = {} if track_id is None else {"track_id": track_id}
-        return self._writer().set_values(flatten({key: value}), where)
+        with self._writing() as writer:
+            return writer.set_values(flatten({key: value}), where)
 
     def set_where(
         self,
@@ -379,7 +416,8 @@ class Reader:
         where: dict[str, object] = {where_key: to_storable(where_key, where_value)}
         if track_id is not None:
             where["track_id"] = track_id
-        return self._writer().set_values(flatten({key: value}), where)
+        with self._writing() as writer:
+            return writer.set_values(flatten({key: value}), where)
 
     # -- lifetime ----------------------------------------------------------------------
     def close(self) -> None:

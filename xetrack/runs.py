@@ -313,6 +313,9 @@ def records(
     wrote no row to ``table`` yet. Reads only: an old store's records are derived.
     """
     check_status(status)
+    from xetrack.table import EventTable
+
+    EventTable(store, table).require_run_columns()  # a foreign table has no runs
     if _has_runs_table(store) and _covered(store, table):
         source = f"SELECT * FROM {_Q} WHERE table_name = ?"
     else:

@@ -17,12 +17,36 @@ if TYPE_CHECKING:
 class EventTable:
     """Rows of one table, optionally narrowed to one ``track_id``."""
 
-    __slots__ = ("_q", "name", "store")
+    __slots__ = ("_q", "_rowid", "name", "store")
 
     def __init__(self, store: SqlStore, name: str) -> None:
         self.store = store
         self.name = name
         self._q = quote_ident(name)
+        self._rowid: bool | None = None
+
+    @property
+    def ordered(self) -> bool:
+        """Whether rows have a ``rowid`` to keep insertion order by: not in a SQLite
+        WITHOUT ROWID table or a DuckDB view (foreign tables, read as they come)."""
+        if self._rowid is None:
+            try:
+                self.store.query(f"SELECT rowid FROM {self._q} LIMIT 0")
+                self._rowid = True
+            except Exception:  # the engine's "no such column": there is none
+                self._rowid = False
+        return self._rowid
+
+    def require_run_columns(self) -> None:
+        """Runs need ``track_id`` and ``timestamp``; a foreign table may lack them."""
+        types = self.store.schema(self.name, refresh=True).types
+        for column in ("track_id", "timestamp"):
+            if column not in types:
+                raise UnknownColumnError(
+                    f"table {self.name!r} of {self.store.path} has no {column!r} "
+                    f"column, so it has no runs (it was not written by xetrack); "
+                    f"read it with xt head or xt sql"
+                )
 
     # -- schema ----------------------------------------------------------------------
     @property
@@ -100,8 +124,17 @@ class EventTable:
         """
         if limit is not None:
             head = _count(limit) if head is None else min(_count(head), _count(limit))
+        if track_id is not None:
+            self.require_run_columns()
         clause, params = self._filter(track_id, where)
         sql = f"SELECT {self._select(columns)} FROM {self._q}{clause}"
+        if not self.ordered:  # no order to page by: the rows as the engine gives them
+            frame = self.store.query_df(sql, params)
+            if head is not None:
+                frame = frame.head(_count(head))
+            if tail is not None:
+                frame = frame.tail(_count(tail)) if _count(tail) else frame.head(0)
+            return self._restore_bools(frame.reset_index(drop=True))
         if head is not None:
             sql += " ORDER BY rowid LIMIT ?"
             params.append(_count(head))
@@ -139,7 +172,7 @@ class EventTable:
             )
         clause, params = self._filter(track_id, where)
         sql = f"SELECT {self._select(columns)} FROM {self._q}{clause}"
-        if clause and not self.store.NATURAL_ORDER:
+        if clause and self.ordered and not self.store.NATURAL_ORDER:
             sql += " ORDER BY rowid"
         for frame in self.store.iter_df(sql, params, size):
             yield self._restore_bools(frame)
@@ -162,8 +195,9 @@ class EventTable:
                 f"{self.name!r}"
             )
         clause, params = self._where(track_id)
+        order = " ORDER BY rowid" if self.ordered else ""
         names, rows = self.store.query(
-            f"SELECT * FROM {self._q}{clause} ORDER BY rowid LIMIT 1 OFFSET ?",
+            f"SELECT * FROM {self._q}{clause}{order} LIMIT 1 OFFSET ?",
             [*params, position],
         )
         record = dict(zip(names, rows[0], strict=True))
@@ -175,6 +209,7 @@ class EventTable:
 
     def has_run(self, track_id: str) -> bool:
         """Whether ``track_id`` has a row here (through the index: one lookup)."""
+        self.require_run_columns()
         _, rows = self.store.query(
             f"SELECT 1 FROM {self._q} WHERE track_id = ? LIMIT 1", [track_id]
         )
@@ -187,6 +222,10 @@ class EventTable:
         self.require_column(column)
         name = quote_ident(column)
         clause, params = self._where(track_id)
+        if not self.ordered:
+            _, rows = self.store.query(f"SELECT {name} FROM {self._q}{clause}", params)
+            found = [self._restore(column, r[0]) for r in rows]
+            return list(dict.fromkeys(found)) if unique else found
         if unique:
             sql = (
                 f"SELECT {name} FROM {self._q}{clause} GROUP BY {name} "
@@ -219,17 +258,18 @@ class EventTable:
         picked = "*" if shown is None else ", ".join(map(quote_ident, shown))
         name = quote_ident(column)
         order = "DESC" if highest else "ASC"
+        tie = ", rowid" if self.ordered else ""
         if by is None:
             # An ordered LIMIT: one pass keeping the best row, no sort of the table.
             frame = self.store.query_df(
                 f"SELECT {picked} FROM {self._q} WHERE {name} IS NOT NULL "
-                f"ORDER BY {name} {order}, rowid LIMIT 1"
+                f"ORDER BY {name} {order}{tie} LIMIT 1"
             )
             return self._restore_bools(frame)
         # The window ranks rows inside the database: no full table in memory.
         sql = (
             f"SELECT {picked} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
-            f"{quote_ident(by)} ORDER BY {name} {order}, rowid) AS __rank "
+            f"{quote_ident(by)} ORDER BY {name} {order}{tie}) AS __rank "
             f"FROM {self._q} WHERE {name} IS NOT NULL) AS ranked WHERE __rank = 1"
         )
         frame = self.store.query_df(sql)
@@ -239,7 +279,8 @@ class EventTable:
 
     def rows(self) -> tuple[list[str], list[tuple[object, ...]]]:
         """Every row as stored, booleans restored, in insertion order."""
-        names, rows = self.store.query(f"SELECT * FROM {self._q} ORDER BY rowid")
+        order = " ORDER BY rowid" if self.ordered else ""
+        names, rows = self.store.query(f"SELECT * FROM {self._q}{order}")
         types = self.store.schema(self.name).types
         flags = [i for i, n in enumerate(names) if types.get(n) == BOOLEAN]
         if flags and self.store.engine == "sqlite":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import secrets
+import sqlite3
 import warnings as _warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -67,6 +68,7 @@ class Tracker:
         git_root: str | Path | None = None,
         engine: str | None = None,
         table: str = "default",
+        timeout: float | None = None,
     ) -> None:
         self._table_name = check_table_name(table)
         self._insert = str(db) != self.SKIP_INSERT
@@ -103,14 +105,29 @@ class Tracker:
                     f"is missing); rows get git_commit = NULL",
                     stacklevel=2,
                 )
-        if params:
-            self.set_params(params)
         # SKIP_INSERT keeps an in-memory store so queries answer (empty) and no
         # file is ever created.
-        store = open_store(self._db if self._insert else MEMORY, engine)
+        if timeout is not None and (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not timeout >= 0
+        ):
+            raise InvalidArgumentError(
+                f"timeout={timeout!r} must be seconds >= 0 (how long a write waits "
+                f"for another process's lock), like timeout=30"
+            )
+        store = open_store(
+            self._db if self._insert else MEMORY, engine, timeout=timeout
+        )
         self._store: SqlStore = store
         self._events = EventTable(store, self._table_name)
         self._assets = AssetStore(lambda: self._store, compress=compress)
+        if params:  # after the asset store: a param may be an object stored there
+            try:
+                self.set_params(params)
+            except BaseException:
+                store.close()
+                raise
         self._sinks = Sinks(logs_path, logs_file_format, logs_stdout, jsonl)
         self._logging = self._sinks.active
         self.logger = TrackerLogger(self)
@@ -329,20 +346,24 @@ class Tracker:
             for observer in self._observers:
                 observer(self._table_name, row)
 
-    def write_rows(self, rows: Iterable[Mapping[str, object]]) -> int:
+    def write_rows(
+        self, rows: Iterable[Mapping[str, object]], fill: bool = True
+    ) -> int:
         """Write rows that carry their own ``timestamp`` and ``track_id``, all or nothing.
 
         For rows as stored elsewhere (another database, a pytest-xdist worker): the
         tracker's params are not added; a row without ``timestamp`` or ``track_id``
-        gets this run's. Keys and values are checked as in :meth:`log`.
+        gets this run's (with ``fill=False`` it keeps NULL, as ``copy`` does). Keys
+        and values are checked as in :meth:`log`.
         """
-        stamp = now()
+        stamp = now() if fill else None
+        track_id = self._track_id if fill else None
         batch: list[dict[str, object]] = []
         hints: dict[str, str] = {}
         for row in rows:
             fixed = {
                 "timestamp": row.get("timestamp") or stamp,
-                "track_id": row.get("track_id") or self._track_id,
+                "track_id": row.get("track_id") or track_id,
             }
             rest = {k: v for k, v in row.items() if k not in fixed}
             batch.append(flatten(rest, self._asset_sink, into=fixed, hints=hints))
@@ -481,7 +502,7 @@ class Tracker:
         try:
             return key_for(func, bind(func, args, kwargs), args, kwargs, merged, kinds)
         except Unhashable as exc:
-            self.warn_unhashable(exc.kind)
+            self.warn_unhashable(exc.kind, exc.where)
             return None
 
     _generate_cache_key = cache_key
@@ -501,6 +522,20 @@ class Tracker:
             self._result_cache = ResultCache(self._cache_dir)
         return self._result_cache
 
+    def usable_cache(self) -> ResultCache | None:
+        """The result cache, or None (warned once) when its directory cannot be
+        opened for writing (read-only, no permission): calls run uncached then."""
+        try:
+            return self.result_cache
+        except (OSError, sqlite3.Error) as exc:
+            _warnings.warn(
+                f"the cache directory {self._cache_dir} cannot be used ({exc}); "
+                f"tracked calls run without the cache",
+                stacklevel=4,
+            )
+            self._cache_dir = None
+            return None
+
     @property
     def flat_params(self) -> dict[str, object]:
         return self._flat_params
@@ -518,12 +553,21 @@ class Tracker:
             self._sinks.emit(row, level)
         return row
 
-    def warn_unhashable(self, kind: type) -> None:
+    def warn_unhashable(self, kind: type, where: str | None = None) -> None:
         if kind in self._warned or not self.warnings:
             return
         self._warned.add(kind)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        if where is not None:
+            _warnings.warn(
+                f"the {where} is a {name}, which has no stable value to key the cache "
+                f"on, so calls of it are not cached; make it a tuple, a frozen "
+                f"dataclass or a module-level name",
+                stacklevel=4,
+            )
+            return
         _warnings.warn(
-            f"an argument of type {kind.__module__}.{kind.__qualname__} has no stable "
+            f"an argument of type {name} has no stable "
             f"value to key the cache on, so calls with it are not cached; pass a tuple, "
             f"a frozen dataclass or a Pydantic model instead",
             stacklevel=4,

@@ -53,7 +53,10 @@ def _lenient(value: object) -> object:
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"<{type(value).__name__} nested too deeply to show>"
     return text if len(text) <= _REPR_LIMIT else text[: _REPR_LIMIT - 3] + "..."
 
 
@@ -65,7 +68,7 @@ def _describe(value: tuple[object, ...] | dict[str, object]) -> str:
         return "[]" if type(value) is tuple else "{}"
     try:
         return _write_json(value)
-    except ValueError:  # a circular structure: shown, not a reason to fail the call
+    except (ValueError, RecursionError):  # circular or deep: shown, never a failure
         return _shown(list(value) if type(value) is tuple else value)
 
 
@@ -239,14 +242,18 @@ class Call:
                 self.func, arguments, self.args, self.kwargs, params, self.shape.kinds
             )
         except Unhashable as exc:
-            self.tracker.warn_unhashable(exc.kind)
+            self.tracker.warn_unhashable(exc.kind, exc.where)
             return None
 
     def cached(self) -> tuple[bool, Any]:
         """(True, result) when the cache holds this call; the hit is logged."""
         if self.key is None:
             return False, None
-        entry = self.tracker.result_cache.get(self.key)
+        cache = self.tracker.usable_cache()
+        if cache is None:
+            self.key = None
+            return False, None
+        entry = cache.get(self.key)
         if entry is None:
             return False, None
         self.log(entry.get("result"), 0.0, lineage=str(entry.get("cache", "")))
@@ -264,6 +271,7 @@ class Call:
                         "cache": self.tracker.track_id,
                         "function": function_id(self.func),
                     },
+                    {"function": function_id(self.func)},
                 )
             except Exception as exc:  # an unpicklable result: computed, just not cached
                 warnings.warn(

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import Any, Final
 
-from xetrack.errors import InvalidValueError
+from xetrack.errors import InvalidKeyError, InvalidValueError
 from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
@@ -156,7 +156,7 @@ def flatten(
         elif kind in _PRIMITIVES:
             out[key] = value
         else:
-            _flatten_into(out, key, value, assets, hints)
+            _flatten_into(out, key, value, assets, hints, data)
     return out
 
 
@@ -166,9 +166,16 @@ def _flatten_into(
     value: Any,
     assets: AssetSink | None,
     hints: dict[str, str] | None = None,
+    given: Mapping[str, object] | None = None,
 ) -> None:
     if is_config(value):
         for name, column, logical in _config_layout(type(value), key):
+            if given is not None and column in given:
+                raise InvalidKeyError(
+                    f"column {column!r} would hold both field {name!r} of the config "
+                    f"under {key!r} and the value logged as {column!r}; rename the "
+                    f"key (for example {column + '_2'!r}) or drop one of them"
+                )
             field = getattr(value, name)
             kind = type(field)  # the scalar cases of flatten(), inlined for speed
             if kind is float:
@@ -184,7 +191,7 @@ def _flatten_into(
             elif kind in _PRIMITIVES:
                 out[column] = field
             else:
-                _flatten_into(out, column, field, assets, hints)
+                _flatten_into(out, column, field, assets, hints, given)
     else:
         out[key] = to_storable(key, value, assets)
 
@@ -367,6 +374,11 @@ def to_json(key: str, value: object) -> str:
         return check_text(key, _write_json(value))
     except InvalidValueError:
         raise
+    except RecursionError as exc:
+        raise InvalidValueError(
+            f"value of {key!r} is nested too deeply to be written as JSON; flatten "
+            f"it, or log the object under its own key to store it as an asset"
+        ) from exc
     except (TypeError, ValueError) as exc:
         raise InvalidValueError(
             f"value of {key!r} cannot be written as JSON ({exc}); keep lists and dicts "

@@ -164,18 +164,18 @@ def test_unhashable_argument_skips_the_cache_with_one_warning(
 
 def test_exceptions_are_not_cached(tmp_path: Path, db_path: Path) -> None:
     tracker = Tracker(db_path, cache=tmp_path / "cache")
-    attempts: list[int] = []
 
-    def flaky(x: int) -> int:
-        attempts.append(x)
-        if len(attempts) == 1:
+    def flaky(x: int) -> int:  # CALLS is a global: not part of the key
+        CALLS.append(x)
+        if len(CALLS) == 1:
             raise RuntimeError("first time fails")
         return x
 
     with pytest.raises(RuntimeError):
         tracker.track(flaky, args=[1])
     assert tracker.track(flaky, args=[1]) == 1
-    assert len(attempts) == 2
+    assert tracker.track(flaky, args=[1]) == 1
+    assert len(CALLS) == 2
 
 
 def test_cache_force_recomputes_and_overwrites(tmp_path: Path, db_path: Path) -> None:
@@ -298,3 +298,86 @@ def test_token_refuses_values_without_stable_identity() -> None:
     for value in ([1], {"a": 1}, {1}, Mutable(1), object()):
         with pytest.raises(Unhashable):
             token(value)
+
+
+def test_lambdas_with_other_code_never_share_a_key(tmp_path: Path) -> None:
+    tracker = Tracker(Tracker.IN_MEMORY, cache=tmp_path / "cache")
+    assert tracker.track(lambda x: x + 1, [1]) == 2
+    assert tracker.track(lambda x: x * 100, [1]) == 100
+    assert tracker.track(lambda x: x * 100, [1]) == 100
+    assert tracker.latest["cache"] == tracker.track_id  # the same code is a hit
+
+
+def _scale(factor: object) -> object:
+    def scaled(x: int) -> object:
+        return (x, factor)
+
+    return scaled
+
+
+def _with_default(x: int, offset: int = 1) -> int:
+    return x + offset
+
+
+def test_closures_and_defaults_are_part_of_the_key(tmp_path: Path) -> None:
+    tracker = Tracker(Tracker.IN_MEMORY, cache=tmp_path / "cache")
+    assert tracker.track(_scale(2), [5]) == (5, 2)
+    assert tracker.track(_scale(3), [5]) == (5, 3)
+    assert tracker.track(_scale(frozenset({"a", "b"})), [5])[1] == {"a", "b"}
+    assert tracker.latest["cache"] == ""
+    assert tracker.track(_scale(3), [5]) == (5, 3)
+    assert tracker.latest["cache"] == tracker.track_id
+    key = tracker.cache_key(_with_default, [1])
+    _with_default.__defaults__ = (10,)
+    try:
+        assert tracker.cache_key(_with_default, [1]) != key
+    finally:
+        _with_default.__defaults__ = (1,)
+    # a closure over a function follows that function's code
+    assert tracker.cache_key(_scale(lambda: 1), [1]) != tracker.cache_key(
+        _scale(lambda: 2), [1]
+    )
+
+
+def test_a_closure_over_an_unhashable_value_skips_the_cache(tmp_path: Path) -> None:
+    tracker = Tracker(Tracker.IN_MEMORY, cache=tmp_path / "cache")
+    with pytest.warns(UserWarning, match="closure variable 'factor' of .*scaled"):
+        assert tracker.track(_scale([1, 2]), [5]) == (5, [1, 2])
+    assert "cache" not in tracker.latest or tracker.latest["cache"] == ""
+
+
+def test_code_keys_are_the_same_in_two_processes(tmp_path: Path) -> None:
+    """Bytecode, constants and closure values tokenise alike under any hash seed."""
+    module = tmp_path / "keyed_mod.py"
+    module.write_text(
+        textwrap.dedent(
+            """
+            def factory(words):
+                def inner(x, sep=", "):
+                    return sep.join(sorted(words)) + str(x) + "const"
+                return inner
+            lam = lambda x: {"a": x, "b": frozenset({"p", "q", "r"})}
+            """
+        )
+    )
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        from keyed_mod import factory, lam
+        from xetrack import Tracker
+        t = Tracker(Tracker.IN_MEMORY, cache={str(tmp_path / "cache")!r})
+        print(t.cache_key(factory(frozenset({{"x", "y", "z"}})), [1]), t.cache_key(lam, [2]))
+        """
+    )
+    keys = []
+    for seed in ("1", "2", "3"):
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+        )
+        assert done.returncode == 0, done.stderr
+        keys.append(done.stdout.split())
+    assert keys[0] == keys[1] == keys[2] and keys[0][0] != keys[0][1]

@@ -19,21 +19,30 @@ DirArg = Annotated[
 
 @group.command(name="ls")
 def list_cache(directory: DirArg, json: JsonOpt = False) -> None:
-    """Every entry: key, function, and the run that computed it (lineage)."""
+    """Every entry: key, function, the run that computed it, size, time, key parts.
+
+    Read from metadata only: no value is unpickled and no file is created.
+    """
+    import json as _json
+
     import pandas as pd
 
     from xetrack import Reader
 
+    columns = ["key", "function", "track_id", "size", "time", "parts"]
     with errors():
         entries = [
             {
                 "key": key,
-                "function": entry.get("function", ""),
-                "track_id": entry.get("cache", ""),
+                "function": entry["function"] or "(metadata unavailable)",
+                "track_id": entry["cache"] or "",
+                "size": entry["size"],
+                "time": entry["time"],
+                "parts": _json.dumps(entry["parts"]) if entry["parts"] else "",
             }
             for key, entry in Reader.scan_cache(directory)
         ]
-    show(pd.DataFrame(entries, columns=["key", "function", "track_id"]), json)
+    show(pd.DataFrame(entries, columns=columns), json)
 
 
 @group.command()

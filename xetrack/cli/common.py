@@ -37,8 +37,12 @@ def fail(message: str) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def errors() -> Iterator[None]:
-    """Library errors (and OS errors about files) as one line on stderr, exit 1."""
+def errors(db: Path | None = None) -> Iterator[None]:
+    """Library errors (and OS errors about files) as one line on stderr, exit 1.
+
+    A raw sqlite3 or DuckDB error that the library did not name (it should) is
+    still one line, naming ``db``: a traceback is never the answer to bad input.
+    """
     try:
         yield
     except XetrackError as exc:
@@ -47,6 +51,22 @@ def errors() -> Iterator[None]:
         raise fail(
             f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")
         ) from None
+    except Exception as exc:
+        if not _driver_error(exc):
+            raise
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise fail(f"{db}: {first}" if db is not None else first) from None
+
+
+def _driver_error(exc: Exception) -> bool:
+    import sqlite3
+    import sys
+
+    if isinstance(exc, sqlite3.Error):
+        return True
+    duckdb = sys.modules.get("duckdb")
+    return duckdb is not None and isinstance(exc, duckdb.Error)
 
 
 @contextlib.contextmanager
@@ -55,7 +75,7 @@ def reader(
 ) -> Iterator[Reader]:
     from xetrack import Reader
 
-    with errors():
+    with errors(db):
         opened = Reader(db, engine=engine, table=table)
         try:
             yield opened

@@ -10,6 +10,7 @@ from xetrack.errors import (
     EngineMismatchError,
     InvalidArgumentError,
     NotADatabaseError,
+    StorePermissionError,
 )
 from xetrack.store.base import SqlStore, Store
 
@@ -33,6 +34,13 @@ def detect_engine(path: str | Path) -> Engine | None:
             header = handle.read(16)
     except FileNotFoundError:
         return None
+    except PermissionError as exc:
+        from xetrack.store.diagnose import explain
+
+        raise (
+            explain(str(path), write=False)
+            or StorePermissionError(f"cannot read {path}: permission denied")
+        ) from exc
     except IsADirectoryError as exc:
         raise NotADatabaseError(
             f"{path} is a directory, not a database file; pass a file path such as "
@@ -59,14 +67,18 @@ def check_engine(engine: object) -> Engine | None:
 
 
 def open_store(
-    path: str | Path, engine: str | None = None, read_only: bool = False
+    path: str | Path,
+    engine: str | None = None,
+    read_only: bool = False,
+    timeout: float | None = None,
 ) -> SqlStore:
     """Open (or, unless ``read_only``, create) the database at ``path``.
 
     ``engine=None`` uses the engine that wrote the file, SQLite for a new file.
     Raises :class:`DatabaseNotFoundError` when ``read_only`` and nothing is there,
     :class:`NotADatabaseError` for other files and :class:`EngineMismatchError`
-    when ``engine`` names the other engine than the file's.
+    when ``engine`` names the other engine than the file's. ``timeout``: how long
+    a writer waits for another's lock (SQLite; default 120 s).
     """
     requested = check_engine(engine)
     text = str(path)
@@ -98,15 +110,24 @@ def open_store(
         from xetrack.store.duckdb import DuckDBStore
 
         return DuckDBStore(text, read_only=read_only)
-    from xetrack.store.sqlite import SQLiteStore
+    from xetrack.store.sqlite import BUSY_TIMEOUT_S, SQLiteStore
 
     try:
-        return SQLiteStore(text, read_only=read_only)
+        return SQLiteStore(
+            text,
+            read_only=read_only,
+            timeout=BUSY_TIMEOUT_S if timeout is None else timeout,
+        )
     except Exception as exc:
         import sqlite3
 
         if isinstance(exc, sqlite3.DatabaseError):
-            raise NotADatabaseError(
-                f"{text} cannot be opened as SQLite: {exc}"
+            from xetrack.store.diagnose import explain
+
+            # The file system's reason (permission, read-only mount, truncation)
+            # before SQLite's "unable to open database file".
+            raise (
+                explain(text, write=not read_only)
+                or NotADatabaseError(f"{text} cannot be opened as SQLite: {exc}")
             ) from exc
         raise

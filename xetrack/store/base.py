@@ -14,7 +14,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
-from xetrack.errors import UnknownColumnError, UnknownTableError
+from xetrack.errors import (
+    InvalidArgumentError,
+    UnknownColumnError,
+    UnknownTableError,
+    XetrackError,
+)
 from xetrack.store.prepare import Prepared, prepare
 from xetrack.store.schema import (
     FIXED_COLUMNS,
@@ -105,6 +110,10 @@ class Store(Protocol):
         self, sql: str, params: Sequence[object] = (), size: int = 20_000
     ) -> Iterator[pd.DataFrame]: ...
 
+    def read_query_df(
+        self, sql: str, params: Sequence[object] = ()
+    ) -> pd.DataFrame: ...
+
     def close(self) -> None: ...
 
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
@@ -154,6 +163,8 @@ class SqlStore(ABC):
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
         #: event tables a writer has indexed and given run records (see runs.prepare)
         self.prepared: set[str] = set()
+        #: what a read-only connection last refused to run, to name it in the error
+        self.refused: str | None = None
 
     # -- primitives for subclasses -------------------------------------------------
     @property
@@ -210,10 +221,32 @@ class SqlStore(ABC):
     def _widen_to_float(self, table: str, column: str) -> None:
         """Let an integer column take floats from now on."""
 
+    @abstractmethod
+    def _is_schema_error(self, exc: BaseException) -> bool:
+        """True when ``exc`` says the table or a column is not what we cached."""
+
+    @abstractmethod
+    def _translate(self, exc: Exception, what: str) -> XetrackError | None:
+        """The error a user should see for a driver error (disk full, permission,
+        a damaged file), or None to let the driver's error through."""
+
+    @contextlib.contextmanager
+    def _driver(self, what: str) -> Iterator[None]:
+        """Driver errors that have a real cause (see :meth:`_translate`) as ours."""
+        try:
+            yield
+        except XetrackError:
+            raise
+        except Exception as exc:
+            found = self._translate(exc, what)
+            if found is None:
+                raise
+            raise found from exc
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the store's lock and the file's write lock; writes inside commit together."""
-        with self._lock, self._write_transaction():
+        with self._lock, self._driver("writing to"), self._write_transaction():
             yield
 
     # -- schema ----------------------------------------------------------------------
@@ -256,14 +289,15 @@ class SqlStore(ABC):
         ``columns`` (name -> logical type) is for columns that must exist before any
         value arrives, such as ``git_commit`` when it may be NULL on every row.
         """
-        wanted = dict(columns or {})
+        # The fixed columns too: a table made by another tool may lack them.
+        wanted = {**dict.fromkeys(FIXED_COLUMNS, TEXT), **(columns or {})}
         known = self.schema(table).types
         if known and all(name in known for name in wanted):
             return
         fixed = ", ".join(
             f"{quote_ident(c)} {self.SQL_TYPES[TEXT]}" for c in FIXED_COLUMNS
         )
-        with self._lock, self._write_transaction():
+        with self._lock, self._driver("creating a table in"), self._write_transaction():
             self._execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({fixed})")
             existing = self.schema(table, refresh=True)
             for name, logical in wanted.items():
@@ -311,7 +345,7 @@ class SqlStore(ABC):
             )
 
     def drop_table(self, table: str) -> None:
-        with self._lock, self._write_transaction():
+        with self._lock, self._driver("dropping a table of"), self._write_transaction():
             self._execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
         self._forget(table)
         self.prepared.discard(table)
@@ -338,14 +372,27 @@ class SqlStore(ABC):
         """
         if not rows:
             return
-        with self._lock:
+        with self._lock, self._driver("writing rows to"):
             if hints:
                 known = self._schemas.get(table)
                 if known is not None:  # a hint matters only until its column exists
                     hints = {k: v for k, v in hints.items() if k not in known.types}
-            if not hints and len(rows) == 1 and self._insert_planned(table, rows[0]):
-                return
-            self._insert_prepared(table, rows, hints)
+            try:
+                if (
+                    not hints
+                    and len(rows) == 1
+                    and self._insert_planned(table, rows[0])
+                ):
+                    return
+                self._insert_prepared(table, rows, hints)
+            except Exception as exc:
+                if not self._is_schema_error(exc):
+                    raise
+                # Another connection dropped and recreated the table (a Tracker with
+                # reset=True) since we read its schema: read it again, retry once.
+                self._forget(table)
+                self.ensure_table(table)
+                self._insert_prepared(table, rows, hints)
 
     def insert_row(self, table: str, row: Mapping[str, object]) -> bool:
         """Insert one row shaped exactly like an earlier one (same keys, same order,
@@ -361,7 +408,16 @@ class SqlStore(ABC):
         if tuple(map(type, values)) != plan.seen:
             return False
         with self._lock:
-            self._insert_fast(plan.sql, values)
+            try:
+                self._insert_fast(plan.sql, values)
+            except Exception as exc:
+                if not self._is_schema_error(exc):
+                    found = self._translate(exc, "writing a row to")
+                    if found is None:
+                        raise
+                    raise found from exc
+                self._forget(table)  # the table changed under us: insert() retries
+                return False
         return True
 
     def _insert_planned(self, table: str, row: Mapping[str, object]) -> bool:
@@ -493,9 +549,10 @@ class SqlStore(ABC):
     ) -> int:
         """Set ``values`` on the rows matching every ``column = value`` in ``where``
         (see :func:`where_clause`); columns are added or widened as by ``insert``."""
-        with self._lock:
+        with self._lock, self._driver("updating rows of"):
             schema = self.require_table(table)
             self._check_where(table, schema, where)
+            self._check_base_table(table, "set values")
             clause, params = where_clause(where)
             with self._write_transaction():
                 schema = self._current(table)
@@ -524,15 +581,23 @@ class SqlStore(ABC):
             return count
 
     def delete(self, table: str, where: Mapping[str, object]) -> int:
-        with self._lock:
+        with self._lock, self._driver("deleting rows of"):
             schema = self.require_table(table)
             self._check_where(table, schema, where)
+            self._check_base_table(table, "delete rows")
             clause, params = where_clause(where)
             with self._write_transaction():
                 cursor = self._execute(
                     f"DELETE FROM {quote_ident(table)}{clause}", params
                 )
                 return _rowcount(cursor)
+
+    def _check_base_table(self, table: str, action: str) -> None:
+        if table not in self.tables():
+            raise InvalidArgumentError(
+                f"{table!r} in {self.path} is a view, not a table: cannot {action} "
+                f"there; change the table it selects from"
+            )
 
     def _check_where(
         self, table: str, schema: Schema, where: Mapping[str, object]
@@ -546,17 +611,34 @@ class SqlStore(ABC):
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> int:
         """Run one statement (identifiers quoted, values bound); return rows changed."""
-        with self._lock, self._write_transaction():
+        with self._lock, self._driver("writing to"), self._write_transaction():
             return _rowcount(self._execute(sql, params))
 
     # -- reading -------------------------------------------------------------------------
+    def read_query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """Run SQL a user typed, which must not change or create anything.
+
+        Engines refuse writes on their read-only connections; an engine whose
+        connection may be writable here checks the statements first.
+        """
+        self.refused = None
+        return self.query_df(sql, params)
+
     def query(
         self, sql: str, params: Sequence[object] = ()
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        with self._lock:
+        with self._lock, self._driver("reading"):
             cursor = self._execute(sql, params)
             names = [d[0] for d in cursor.description or ()]
             return names, cursor.fetchall()
+
+
+def read_only_refusal(what: str, path: str) -> str:
+    """The error for user SQL that would change or create something."""
+    return (
+        f"read-only SQL: {what} is refused on {path}; run queries only "
+        f"(write rows with a Tracker, values with xt set)"
+    )
 
 
 def where_clause(where: Mapping[str, object]) -> tuple[str, list[object]]:

@@ -2,19 +2,29 @@
 
 DuckDB lets one process write a file; inside the process every connection to the
 same file must share one configuration, so connections are kept in a registry and
-handed out as cursors. Nothing here loads an extension: nothing is downloaded.
+handed out as cursors. No connection installs or loads an extension by itself, so
+nothing reaches the network; a read-only one cannot touch any file but its own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
+import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from xetrack.errors import EngineUnavailableError, StoreLockedError, XetrackError
-from xetrack.store.base import SqlStore, fork_generation
+from xetrack.errors import (
+    EngineUnavailableError,
+    NotADatabaseError,
+    QueryError,
+    StoreLockedError,
+    XetrackError,
+)
+from xetrack.store.base import SqlStore, fork_generation, read_only_refusal
+from xetrack.store.diagnose import disk_full, explain
 from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
@@ -46,6 +56,18 @@ _LOGICAL: Final = {
 #: which DuckDB runs one statement at a time.
 _FRAME_BATCH: Final = 64
 
+#: Every connection: extensions are never installed or loaded behind the user's back.
+_CONFIG: Final = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+}
+#: A read-only connection also reaches no file but its database (no COPY TO, no
+#: ATTACH, no read_csv of /etc/passwd); the setting cannot be turned back on.
+_READ_ONLY_CONFIG: Final = {**_CONFIG, "enable_external_access": False}
+#: Statement types user SQL (Reader.sql, xt sql) may run.
+_READING_STATEMENTS: Final = frozenset({"SELECT", "EXPLAIN"})
+
 _registry_lock = threading.Lock()
 #: resolved path -> (connection, opened read-only, number of stores using it)
 _registry: dict[str, tuple[Any, bool, int]] = {}
@@ -66,7 +88,7 @@ def _open(path: str, read_only: bool) -> Any:
     """A connection to ``path`` from the registry, opening the file if needed."""
     duckdb = _import_duckdb()
     if path == ":memory:":
-        return duckdb.connect(":memory:")
+        return duckdb.connect(":memory:", config=dict(_CONFIG))
     key = str(Path(path).resolve())
     with _registry_lock:
         entry = _registry.get(key)
@@ -80,15 +102,38 @@ def _open(path: str, read_only: bool) -> Any:
             _registry[key] = (conn, opened_read_only, users + 1)
             return conn
         try:
-            conn = duckdb.connect(path, read_only=read_only)
-        except duckdb.IOException as exc:
-            raise StoreLockedError(
-                f"{path} is locked by another process: DuckDB allows one process to "
-                f"open a file for writing. Use engine='sqlite' for several writing "
-                f"processes, or let one process write ({exc})"
-            ) from exc
+            conn = duckdb.connect(
+                path,
+                read_only=read_only,
+                config=dict(_READ_ONLY_CONFIG if read_only else _CONFIG),
+            )
+        except duckdb.Error as exc:
+            raise _open_failure(path, read_only, exc) from exc
         _registry[key] = (conn, read_only, 1)
         return conn
+
+
+#: How DuckDB names the process holding a file's lock (the only words we match).
+_LOCK_HOLDER: Final = re.compile(r"Conflicting lock is held in (.*) \(PID (\d+)\)")
+
+
+def _open_failure(path: str, read_only: bool, exc: Exception) -> XetrackError:
+    """Why DuckDB could not open ``path``: the file system's reason first (no
+    permission, read-only mount, truncated), then the lock and who holds it."""
+    found = explain(path, write=not read_only)
+    if found is not None:
+        return found
+    text = str(exc)
+    holder = _LOCK_HOLDER.search(text)
+    if holder is not None:
+        return StoreLockedError(
+            f"{path} is locked by another process (PID {holder.group(2)}, "
+            f"{holder.group(1)}): DuckDB lets one process open a file for writing. "
+            f"Use engine='sqlite' for several writing processes, or let one process "
+            f"write"
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return NotADatabaseError(f"DuckDB cannot open {path}: {first}")
 
 
 def _release(path: str) -> None:
@@ -206,7 +251,10 @@ class DuckDBStore(SqlStore):
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except _import_duckdb().Error:
+                pass  # the error that aborted the transaction is the one to see
             raise
         else:
             conn.execute("COMMIT")
@@ -229,17 +277,35 @@ class DuckDBStore(SqlStore):
         frame = pd.DataFrame.from_records(
             rows, columns=[f"c{i}" for i in range(width)], coerce_float=False
         )
-        view = "__xetrack_batch"
+        # A fresh name each time: a user's table cannot be shadowed by (or shadow) it.
+        view = f"__xetrack_batch_{secrets.token_hex(8)}"
         conn = self.conn
         conn.register(view, frame)
         try:
             select = ", ".join(f"c{i}" for i in range(width))
             conn.execute(f"{head} SELECT {select} FROM {quote_ident(view)}")
         finally:
-            conn.unregister(view)
+            try:
+                conn.unregister(view)
+            except _import_duckdb().Error:
+                pass  # an aborted transaction refuses even this; keep the real error
 
     def _insert_fast(self, sql: str, row: tuple[object, ...]) -> None:
         self.conn.execute(sql, list(row))
+
+    def _is_schema_error(self, exc: BaseException) -> bool:
+        duckdb = _import_duckdb()
+        return isinstance(exc, (duckdb.CatalogException, duckdb.BinderException))
+
+    def _translate(self, exc: Exception, what: str) -> XetrackError | None:
+        duckdb = _import_duckdb()
+        if not isinstance(exc, duckdb.Error):
+            return None
+        if "No space left on device" in str(exc):  # ENOSPC, as DuckDB words it
+            return disk_full(self.path, what)
+        if isinstance(exc, (duckdb.IOException, duckdb.PermissionException)):
+            return explain(self.path, write=not self.read_only)
+        return None
 
     def _widen_to_float(self, table: str, column: str) -> None:
         self._execute(
@@ -248,9 +314,31 @@ class DuckDBStore(SqlStore):
         )
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        with self._lock, self._driver("reading"):
+            return _frame(self.conn.execute(sql, list(params)))
+
+    def read_query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """User SQL: queries only, and rolled back, even on a writable connection.
+
+        A Reader shares the process's connection to a file (DuckDB allows one
+        configuration per file), which is writable when a Tracker or an explicit
+        ``set_value`` opened it so; the statement types are checked first.
+        """
         with self._lock:
-            frame: pd.DataFrame = self.conn.execute(sql, list(params)).df()
-            return frame
+            self.refused = None
+            conn = self.conn
+            for statement in conn.extract_statements(sql):
+                kind = str(statement.type).rsplit(".", 1)[-1]
+                if kind not in _READING_STATEMENTS:
+                    self.refused = f"the {kind} statement"
+                    raise QueryError(read_only_refusal(self.refused, self.path))
+            if self._depth:
+                return _frame(conn.execute(sql, list(params)))
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                return _frame(conn.execute(sql, list(params)))
+            finally:
+                conn.execute("ROLLBACK")
 
     def iter_df(
         self, sql: str, params: Sequence[object] = (), size: int = 20_000
@@ -262,10 +350,11 @@ class DuckDBStore(SqlStore):
         cursor = self.conn.cursor()
         try:
             cursor.execute(sql, list(params))
+            blobs = [d[0] for d in cursor.description or () if str(d[1]) == "BLOB"]
             vectors = max(1, -(-size // 2048))
             pending: pd.DataFrame | None = None
             while True:
-                chunk: pd.DataFrame = cursor.fetch_df_chunk(vectors)
+                chunk = _bytes(cursor.fetch_df_chunk(vectors), blobs)
                 if len(chunk):
                     pending = (
                         chunk
@@ -281,3 +370,17 @@ class DuckDBStore(SqlStore):
                     return
         finally:
             cursor.close()
+
+
+def _frame(cursor: Any) -> pd.DataFrame:
+    """A result as a DataFrame, BLOBs as ``bytes`` (pandas gets ``bytearray``)."""
+    blobs = [d[0] for d in cursor.description or () if str(d[1]) == "BLOB"]
+    return _bytes(cursor.df(), blobs)
+
+
+def _bytes(frame: pd.DataFrame, blobs: Sequence[str]) -> pd.DataFrame:
+    for name in blobs:
+        frame[name] = frame[name].map(
+            lambda v: bytes(v) if isinstance(v, (bytearray, memoryview)) else v
+        )
+    return frame

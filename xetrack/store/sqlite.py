@@ -17,8 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final, TypeVar
 from urllib.parse import quote
 
-from xetrack.errors import StoreLockedError
+from xetrack.errors import (
+    CorruptDatabaseError,
+    InvalidKeyError,
+    StoreLockedError,
+    StorePermissionError,
+    XetrackError,
+)
 from xetrack.store.base import SqlStore, fork_generation
+from xetrack.store.diagnose import disk_full, explain, truncation
 from xetrack.store.frames import CHUNK_ROWS, frame_from_chunks
 from xetrack.store.schema import (
     BLOB,
@@ -40,6 +47,47 @@ _BUSY_CODES: Final = {
     getattr(sqlite3, "SQLITE_BUSY", 5),
     getattr(sqlite3, "SQLITE_LOCKED", 6),
 }
+
+#: PRAGMAs a read-only connection may run with an argument: they name a table or an
+#: index to describe. Any other PRAGMA with a value is a setting, and is refused.
+_DESCRIBING_PRAGMAS: Final = frozenset(
+    {
+        "table_info",
+        "table_xinfo",
+        "table_list",
+        "index_list",
+        "index_info",
+        "index_xinfo",
+        "foreign_key_list",
+        "integrity_check",
+        "quick_check",
+    }
+)
+#: What a read-only connection refuses even though ``mode=ro`` would let it through:
+#: ATTACH (and VACUUM INTO, which attaches its output) creates files anywhere.
+_REFUSED_ACTIONS: Final = {
+    sqlite3.SQLITE_ATTACH: "ATTACH (and VACUUM INTO)",
+    sqlite3.SQLITE_DETACH: "DETACH",
+}
+
+# SQLite's primary result codes (the sqlite3 module names them from Python 3.11 on).
+_FULL: Final = 13
+_READONLY: Final = 8
+_CANTOPEN: Final = 14
+_IOERR: Final = 10
+_PERM: Final = 3
+_CORRUPT: Final = 11
+_NOTADB: Final = 26
+_MESSAGES: Final = {
+    "database or disk is full": _FULL,
+    "readonly database": _READONLY,
+    "unable to open database file": _CANTOPEN,
+    "disk I/O error": _IOERR,
+    "malformed": _CORRUPT,
+    "file is not a database": _NOTADB,
+}
+#: SQLite's SQLITE_MAX_COLUMN as compiled by default (and by every Python we know).
+MAX_COLUMNS: Final = 2000
 
 _LOGICAL: Final = {
     "INTEGER": INTEGER,
@@ -63,14 +111,16 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
-def retry_busy(action: Callable[[], T], what: str, path: str) -> T:
+def retry_busy(
+    action: Callable[[], T], what: str, path: str, timeout: float = BUSY_TIMEOUT_S
+) -> T:
     """Run ``action``, retrying while another connection holds the lock.
 
     The busy timeout covers most waits; a few operations (switching to WAL, the
     first read of a file being created) return SQLITE_BUSY at once, so we retry
     those with jittered backoff up to the same deadline.
     """
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    deadline = time.monotonic() + timeout
     delay = 0.001
     while True:
         try:
@@ -80,12 +130,24 @@ def retry_busy(action: Callable[[], T], what: str, path: str) -> T:
                 raise
             if time.monotonic() > deadline:
                 raise StoreLockedError(
-                    f"{path} stayed locked by another connection for "
-                    f"{BUSY_TIMEOUT_S:.0f} s while {what}; close long transactions "
-                    f"in other processes"
+                    f"{path} stayed locked by another connection for {timeout:g} s "
+                    f"while {what}; close long transactions in other processes, or "
+                    f"wait longer (Tracker(timeout=...), --xetrack-timeout)"
                 ) from exc
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.1)
+
+
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF  # extended codes carry the primary one in the low byte
+    # Python 3.10 has no codes on exceptions; SQLite's messages for these are stable.
+    text = str(exc)
+    for fragment, found in _MESSAGES.items():
+        if fragment in text:
+            return found
+    return None
 
 
 class SQLiteStore(SqlStore):
@@ -102,8 +164,11 @@ class SQLiteStore(SqlStore):
     #: widening changes no declaration: the column still reads as INTEGER
     WIDENED = INTEGER
 
-    def __init__(self, path: str, read_only: bool = False) -> None:
+    def __init__(
+        self, path: str, read_only: bool = False, timeout: float = BUSY_TIMEOUT_S
+    ) -> None:
         super().__init__(path, read_only)
+        self.timeout = float(timeout)
         self._memory = path == ":memory:"
         self._conn: sqlite3.Connection | None = None
         self._generation = -1
@@ -115,26 +180,20 @@ class SQLiteStore(SqlStore):
                 ":memory:", isolation_level=None, check_same_thread=False
             )
         elif self.read_only:
-            uri = "file:" + quote(str(Path(self.path).resolve())) + "?mode=ro"
-            conn = sqlite3.connect(
-                uri,
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=BUSY_TIMEOUT_S,
-            )
+            conn = self._connect_read_only()
         else:
             conn = sqlite3.connect(
                 self.path,
                 isolation_level=None,
                 check_same_thread=False,
-                timeout=BUSY_TIMEOUT_S,
+                timeout=self.timeout,
             )
         if not self._memory and not self.read_only:
             retry_busy(
                 lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone(),
                 "switching to WAL",
                 self.path,
+                self.timeout,
             )
             # WAL + NORMAL: a commit is durable against a crash of the process, and
             # does not fsync on every row (the OS can lose the last rows on power loss).
@@ -142,6 +201,65 @@ class SQLiteStore(SqlStore):
         self._conn = conn
         self._generation = fork_generation()
         return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that cannot change or create any file.
+
+        ``mode=ro`` refuses writes to this database; ``query_only`` and an authorizer
+        refuse what ``mode=ro`` lets through (ATTACH, VACUUM INTO, settings). In a
+        read-only directory, where SQLite cannot make the WAL's shared-memory file,
+        the file is opened ``immutable``: nobody can be writing it there.
+        """
+        path = Path(self.path).resolve()
+        base = "file:" + quote(str(path))
+        conn = None
+        try:
+            conn = sqlite3.connect(
+                base + "?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self.timeout,
+            )
+            retry_busy(
+                lambda: conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall(),  # type: ignore[union-attr]
+                "opening",
+                self.path,
+                self.timeout,
+            )
+        except sqlite3.OperationalError as exc:
+            if conn is not None:
+                conn.close()
+            # SQLite says CANTOPEN or READONLY when it cannot make the -shm file.
+            wal = path.with_name(path.name + "-wal")
+            if _primary_code(exc) not in (_CANTOPEN, _READONLY) or wal.exists():
+                raise
+            conn = sqlite3.connect(
+                base + "?immutable=1",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        conn.execute("PRAGMA query_only = 1")
+        conn.set_authorizer(self._authorize)
+        return conn
+
+    def _authorize(
+        self,
+        action: int,
+        first: str | None,
+        second: str | None,
+        _database: str | None,
+        _trigger: str | None,
+    ) -> int:
+        refused = _REFUSED_ACTIONS.get(action)
+        if refused is None and action == sqlite3.SQLITE_PRAGMA and second is not None:
+            if (first or "").lower() not in _DESCRIBING_PRAGMAS:
+                refused = f"PRAGMA {first} = ..."
+        if refused is None:
+            return sqlite3.SQLITE_OK
+        self.refused = refused
+        return sqlite3.SQLITE_DENY
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -172,6 +290,7 @@ class SQLiteStore(SqlStore):
             ).fetchall(),
             "reading the schema",
             self.path,
+            self.timeout,
         )
         return [(name, sql_type) for name, sql_type in rows]
 
@@ -200,18 +319,31 @@ class SQLiteStore(SqlStore):
             yield
             return
         retry_busy(
-            lambda: conn.execute("BEGIN IMMEDIATE"), "starting a write", self.path
+            lambda: conn.execute("BEGIN IMMEDIATE"),
+            "starting a write",
+            self.path,
+            self.timeout,
         )
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk does): a failing
+            # ROLLBACK must not hide the error that says what happened.
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
             raise
-        retry_busy(lambda: conn.execute("COMMIT"), "committing", self.path)
+        retry_busy(
+            lambda: conn.execute("COMMIT"), "committing", self.path, self.timeout
+        )
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
         conn = self.conn
-        return retry_busy(lambda: conn.execute(sql, params), "running SQL", self.path)
+        return retry_busy(
+            lambda: conn.execute(sql, params), "running SQL", self.path, self.timeout
+        )
 
     def _executemany(self, sql: str, rows: list[tuple[object, ...]]) -> None:
         self.conn.executemany(sql, rows)
@@ -223,14 +355,57 @@ class SQLiteStore(SqlStore):
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
-            retry_busy(lambda: conn.execute(sql, row), "inserting a row", self.path)
+            retry_busy(
+                lambda: conn.execute(sql, row),
+                "inserting a row",
+                self.path,
+                self.timeout,
+            )
+
+    def _is_schema_error(self, exc: BaseException) -> bool:
+        # sqlite3 has one exception class for these; the messages are SQLite's own
+        # and stable across versions.
+        if not isinstance(exc, sqlite3.OperationalError):
+            return False
+        text = str(exc)
+        return text.startswith("no such table") or "has no column named" in text
+
+    def _translate(self, exc: Exception, what: str) -> XetrackError | None:
+        if not isinstance(exc, sqlite3.Error):
+            return None
+        code = _primary_code(exc)
+        if code == _FULL:
+            return disk_full(self.path, what)
+        if code in (_READONLY, _CANTOPEN, _IOERR, _PERM):
+            found = explain(self.path, write=code != _CANTOPEN or not self.read_only)
+            if found is not None:
+                return found
+            if code == _READONLY:
+                return StorePermissionError(
+                    f"cannot write {self.path}: it is open read-only here; write "
+                    f"with a Tracker (or Reader.set_value)"
+                )
+            return None
+        if code in (_CORRUPT, _NOTADB):
+            return CorruptDatabaseError(
+                truncation(Path(self.path))
+                or f"{self.path} is damaged ({exc}) while {what} it; restore it "
+                f"from a copy"
+            )
+        if "too many columns" in str(exc):
+            return InvalidKeyError(
+                f"a table of {self.path} would have more than {MAX_COLUMNS} columns, "
+                f"SQLite's limit; log fewer distinct keys per table (table=...) or "
+                f"use engine='duckdb'"
+            )
+        return None
 
     def _widen_to_float(self, table: str, column: str) -> None:
         """Nothing to do: SQLite stores a float exactly in an INTEGER column (a float
         with no fraction reads back as an int of the same value)."""
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-        with self._lock:
+        with self._lock, self._driver("reading"):
             cursor = self._execute(sql, params)
             names = [d[0] for d in cursor.description or ()]
             chunks = iter(lambda: cursor.fetchmany(CHUNK_ROWS), [])
@@ -241,12 +416,12 @@ class SQLiteStore(SqlStore):
     ) -> Iterator[pd.DataFrame]:
         # A cursor of its own, read under the lock a batch at a time: other calls
         # on this connection may run between batches (WAL keeps the snapshot).
-        with self._lock:
+        with self._lock, self._driver("reading"):
             cursor = self._execute(sql, params)
         names = [d[0] for d in cursor.description or ()]
         try:
             while True:
-                with self._lock:
+                with self._lock, self._driver("reading"):
                     rows = cursor.fetchmany(size)
                 if not rows:
                     return
