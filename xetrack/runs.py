@@ -475,12 +475,14 @@ class RunHandle:
         state = self._state
         if table in state.tables or state.done:
             return
+        if table not in state.store.tables():
+            return  # a view: its rows are some table's, and so are their runs
         prepare(state.store, table)
         start(state.store, state.track_id, table, state.info)
         state.tables.append(table)
 
     def close(self, status: str = "finished", error: str | None = None) -> None:
-        check_status(status)
+        check_ending(status)
         state = self._state
         if state.done:
             return
@@ -488,6 +490,13 @@ class RunHandle:
         self._finalizer.detach()
         if state.tables and state.pid == os.getpid():
             finish(state.store, state.track_id, state.tables, status, error)
+
+
+def check_ending(status: str) -> None:
+    if status not in ("finished", "failed", "interrupted"):
+        raise InvalidArgumentError(
+            f"a run ends as finished, failed or interrupted, not {status!r}"
+        )
 
 
 def outcome_of(exc: BaseException | None) -> tuple[str, str | None]:

@@ -16,7 +16,7 @@ from xetrack.cache import ResultCache, Unhashable, bind, key_for
 from xetrack.errors import EngineUnavailableError, InvalidArgumentError
 from xetrack.git import GitInfo, git_info
 from xetrack.logs import Sinks, TrackerLogger
-from xetrack.runs import RunHandle, adopt, forget, outcome_of
+from xetrack.runs import RunHandle, adopt, check_ending, forget, outcome_of
 from xetrack.store import MEMORY, open_store
 from xetrack.store.schema import LOGICAL_OF_PYTHON, TEXT, check_key, check_table_name
 from xetrack.system import SystemSampler
@@ -637,15 +637,18 @@ class Tracker:
         Tracker(...)`` chooses by the exception that ended the block). Closing a
         tracker made by :meth:`derive` does nothing: the run is its parent's.
         """
+        check_ending(status)  # a status it refuses closes nothing
         if not self._owns_store:
             return
-        self._sinks.close()
-        if self._run is not None:
-            self._run.close(status, error)
-        self._store.close()
-        if self._result_cache is not None:
-            self._result_cache.close()
-            self._result_cache = None
+        try:
+            if self._run is not None:
+                self._run.close(status, error)
+        finally:  # the connection is released even if the record cannot be written
+            self._sinks.close()
+            self._store.close()
+            if self._result_cache is not None:
+                self._result_cache.close()
+                self._result_cache = None
 
     def __enter__(self) -> Tracker:
         return self

@@ -367,3 +367,21 @@ def test_runs_table_name_is_reserved(tmp_path: Path) -> None:
         Tracker(tmp_path / "x.db", table=RUNS_TABLE)
     store = open_store(tmp_path / "y.db")
     store.close()
+
+
+def test_a_run_cannot_end_as_running(tmp_path: Path) -> None:
+    tracker = Tracker(tmp_path / "end.db")
+    with pytest.raises(InvalidArgumentError, match="not 'running'"):
+        tracker.close(status="running")
+    with pytest.raises(InvalidArgumentError, match="not 'done'"):
+        tracker.close(status="done")
+    tracker.close(status="failed", error="stopped by hand")
+
+
+def test_a_tracker_on_a_view_records_no_run(tmp_path: Path) -> None:
+    db = tmp_path / "view.db"
+    with Tracker(db, track_id="base-0001") as tracker:
+        tracker.log({"x": 1})
+        tracker.conn.execute('CREATE VIEW v AS SELECT * FROM "default"')
+    Tracker(db, table="v").close()
+    assert list(runs_of(db)) == ["base-0001"]
