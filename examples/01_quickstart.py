@@ -31,6 +31,8 @@ def main() -> None:
         print(
             f"\nrun {tracker.track_id} has {len(tracker)} rows; columns: {tracker.columns}"
         )
+        # rows are numbered from 1, as in the original xetrack: [1] first, [-1] last
+        print(f"first epoch: {tracker[1]['epoch']}, last epoch: {tracker[-1]['epoch']}")
 
         reader = Reader(db)
         frame = reader.to_df()

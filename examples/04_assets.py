@@ -30,7 +30,7 @@ def main() -> None:
             row = tracker.log({"epoch": epoch, "model": model})
         hashed = str(row["model"])
         print(f"the model cell holds its hash: {hashed}")
-        print(f"logged 100 times, stored {len(tracker.assets.list())} time(s)")
+        print(f"logged 100 times, stored {len(tracker.assets)} time(s)")
         print("restored:", tracker.get(hashed).predict(2.0))
 
         out = tracker.assets.export(
@@ -41,6 +41,14 @@ def main() -> None:
                 "exported file loads with cloudpickle:",
                 cloudpickle.load(handle).weights,
             )
+        scratch = str(tracker.log({"epoch": -1, "scratch": {"a", "set"}})["scratch"])
+        tracker.remove_asset(scratch)  # the object and the cells naming it
+        print(
+            "removed asset:",
+            tracker.get(scratch),
+            "| its cell:",
+            tracker[-1]["scratch"],
+        )
         tracker.close()
 
         reader = Reader(db)

@@ -17,11 +17,11 @@ DIRECTIONS: Final = ("max", "min")
 
 
 def parse_engine(value: str) -> str:
-    if value not in ENGINES:
+    if value.strip().lower() not in ENGINES:
         raise argparse.ArgumentTypeError(
             f"unknown engine {value!r}; use one of: {', '.join(ENGINES)}"
         )
-    return value
+    return value.strip().lower()
 
 
 def parse_table(value: str) -> str:
@@ -48,17 +48,20 @@ def parse_bool(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
 
 
-def parse_fraction(value: str) -> float:
-    text = value.strip()
+def _compare_parser(name: str, value: str) -> Any:
+    """``xetrack.compare``'s parser ``name`` (the one ``xt compare`` uses too), its
+    ValueError an argparse error; imported when an option is given, not at start-up."""
+    from xetrack import compare
+
     try:
-        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        number = -1.0
-    if not 0 <= number < 10:
-        raise argparse.ArgumentTypeError(
-            f"expected a fraction like 0.05 or a percentage like 5%, got {value!r}"
-        )
-    return number
+        return getattr(compare, name)(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_fraction(value: str) -> float:
+    """``5%`` or ``0.05``, as ``xt compare --min-effect`` reads it."""
+    return float(_compare_parser("parse_min_effect", value))
 
 
 def parse_seconds(value: str) -> float:
@@ -74,12 +77,7 @@ def parse_seconds(value: str) -> float:
 
 
 def parse_threshold(value: str) -> str:
-    from xetrack.compare import parse_threshold as parse
-
-    try:
-        parse(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    _compare_parser("parse_threshold", value)
     return value
 
 
@@ -171,8 +169,8 @@ def add_options(parser: pytest.Parser) -> None:
         type=parse_threshold,
         default=None,
         metavar="METRIC:THRESHOLD",
-        help="exit non-zero when a regression of METRIC passes THRESHOLD (N% relative, "
-        "N absolute), e.g. function_time:5%; repeatable; implies --xetrack-compare",
+        help="exit non-zero when a regression of METRIC passes THRESHOLD (N%% relative, "
+        "N absolute), e.g. function_time:5%%; repeatable; implies --xetrack-compare",
     )
     parser.addini(
         "xetrack_fail",
@@ -245,7 +243,7 @@ def read_options(config: pytest.Config) -> Options:
         compare=reference,
         fail=tuple(fail),
         any_env=bool(value("xetrack_any_env", parse_bool)),
-        min_effect=value("xetrack_min_effect", parse_fraction) or 0.05,
+        min_effect=_or(value("xetrack_min_effect", parse_fraction), 0.05),
         db=db,
         engine=strings["xetrack_engine"],
         table=strings["xetrack_table"] or "default",
@@ -255,6 +253,42 @@ def read_options(config: pytest.Config) -> Options:
         record_all=flags["xetrack_all"],
         disabled=flags["xetrack_disable"],
     )
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def check_options(options: Options) -> None:
+    """Settings that cannot work together or cannot work at all, before any test runs.
+
+    Raises :class:`pytest.UsageError`: a gate or a comparison without a database
+    (nothing would be recorded, so nothing judged), a cache path that cannot be a
+    directory.
+    """
+    if options.db is None and not options.disabled:
+        if options.fail:
+            raise pytest.UsageError(
+                f"--xetrack-fail needs --xetrack-db: without a database nothing is "
+                f"recorded and {', '.join(options.fail)} cannot be checked; "
+                f"add --xetrack-db=bench.db"
+            )
+        if options.compare is not None:
+            raise pytest.UsageError(
+                "--xetrack-compare needs --xetrack-db: without a database nothing is "
+                "recorded to compare; add --xetrack-db=bench.db"
+            )
+    if options.cache is not None:
+        path = Path(options.cache)
+        for folder in (path, *path.parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    raise pytest.UsageError(
+                        f"--xetrack-cache={options.cache}: {folder} is a file, so the "
+                        f"cache cannot be a directory there; pass a folder path, "
+                        f"like .xetrack-cache"
+                    )
+                break
 
 
 def check_mark(

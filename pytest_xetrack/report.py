@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,35 @@ class Verdict:
 
     text: str
     failures: list[str] = field(default_factory=list)
+    #: why a --xetrack-fail threshold could not be applied (the session must not pass)
+    unapplied: list[str] = field(default_factory=list)
+    #: thresholds that can never apply (a metric no benchmark has): a usage error
+    usage: list[str] = field(default_factory=list)
+
+
+def check_reference(options: Any, rootdir: str) -> None:
+    """Before any test runs: the baseline ``--xetrack-compare=REF`` names must exist.
+
+    Raises :class:`pytest.UsageError` listing the runs there are.
+    """
+    from xetrack import compare as engine
+    from xetrack.errors import XetrackError
+    from xetrack.store import open_store
+
+    if not Path(options.db).exists():
+        raise pytest.UsageError(
+            f"--xetrack-compare={options.compare}: {options.db} has no runs yet to "
+            f"compare with; record one first (run without --xetrack-compare)"
+        )
+    try:
+        store = open_store(options.db, read_only=True)
+        try:
+            runs = engine._runs(store, options.table)
+        finally:
+            store.close()
+        engine.resolve(options.compare, runs, rootdir)
+    except XetrackError as exc:
+        raise pytest.UsageError(f"--xetrack-compare={options.compare}: {exc}") from None
 
 
 def judge_session(session: Any, rootdir: str) -> Verdict:
@@ -23,6 +53,7 @@ def judge_session(session: Any, rootdir: str) -> Verdict:
 
     options = session.options
     base = None if options.compare in (None, "auto") else options.compare
+    thresholds = [engine.parse_threshold(t) for t in options.fail]
     try:
         result = engine.compare(
             options.db,
@@ -33,15 +64,27 @@ def judge_session(session: Any, rootdir: str) -> Verdict:
             any_env=options.any_env,
             min_effect=options.min_effect,
         )
-    except engine.NoRunError as exc:
-        return Verdict(f"nothing to compare: {exc}")
     except XetrackError as exc:
-        return Verdict(f"comparison failed: {exc}")
+        return _unapplied(f"comparison failed: {exc}", thresholds)
     if result.base is None:
-        return Verdict(f"note: {result.summary()}")
-    thresholds = [engine.parse_threshold(t) for t in options.fail]
+        notes = "; ".join(result.notes) or result.summary()
+        return _unapplied(f"note: {notes}", thresholds, result.summary())
+    unknown, metrics = engine.unknown_metrics(result, thresholds)
+    usage = [
+        f"--xetrack-fail={t}: no benchmark has a metric {t.metric!r}; comparable "
+        f"metrics: {', '.join(metrics)}"
+        for t in unknown
+    ]
     failures = [engine.evidence(t, row) for t, row in engine.gate(result, thresholds)]
-    return Verdict(engine.render(result, "table"), failures)
+    return Verdict(engine.render(result, "table"), failures, usage=usage)
+
+
+def _unapplied(text: str, thresholds: list[Any], reason: str | None = None) -> Verdict:
+    why = reason or text
+    return Verdict(
+        text,
+        unapplied=[f"--xetrack-fail={t} was not applied: {why}" for t in thresholds],
+    )
 
 
 def write(terminal: Any, verdict: Verdict) -> None:
@@ -50,9 +93,17 @@ def write(terminal: Any, verdict: Verdict) -> None:
         terminal.write_line(line)
     for failure in verdict.failures:
         terminal.write_line(f"REGRESSION {failure}", red=True, bold=True)
+    for line in (*verdict.unapplied, *verdict.usage):
+        terminal.write_line(f"xetrack: {line}", red=True, bold=True)
 
 
 def exit_status(verdict: Verdict, current: int) -> int:
-    if verdict.failures and current == pytest.ExitCode.OK:
+    """A regression, or a gate that could not be applied, fails a passing session; a
+    threshold that can never apply is a usage error."""
+    if current != pytest.ExitCode.OK:
+        return current
+    if verdict.usage:
+        return int(pytest.ExitCode.USAGE_ERROR)
+    if verdict.failures or verdict.unapplied:
         return int(pytest.ExitCode.TESTS_FAILED)
     return current

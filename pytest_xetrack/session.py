@@ -41,6 +41,12 @@ _TEST_COLUMNS = frozenset(
         "cache",
         "metrics",
         "duration",
+        # set by xetrack on every row (and the engines' row ids): never a metric name
+        "timestamp",
+        "track_id",
+        "rowid",
+        "oid",
+        "_rowid_",
     }
 )
 
@@ -301,15 +307,32 @@ def test_columns(item: pytest.Item) -> dict[str, object]:
     callspec = getattr(item, "callspec", None)
     if callspec is not None:
         for name, value in callspec.params.items():
+            # a name the plugin or xetrack writes itself keeps its value beside it
+            key = f"param_{name}" if name in _PLUGIN_COLUMNS else name
             if is_config(value):
-                columns[name] = value
+                columns[key] = value
                 continue
             try:
                 to_storable(name, value)
-                columns[name] = value
+                columns[key] = value
             except XetrackError:  # an object: recorded by its parametrize id
-                columns[name] = _param_id(callspec, name)
+                columns[key] = _param_id(callspec, name)
     return columns
+
+
+#: Columns of the plugin's rows that a parametrize name must not overwrite.
+_PLUGIN_COLUMNS = frozenset(
+    {
+        *_TEST_COLUMNS,
+        *CONTEXT_COLUMNS,
+        "test_name",
+        "python_version",
+        "platform",
+        "cpu_model",
+        "cpu_count",
+        "env_fingerprint",
+    }
+)
 
 
 def _param_id(callspec: Any, name: str) -> str:
@@ -409,6 +432,8 @@ def run_tracked(
         function = item.obj
         measured = measure(lambda: function(**testargs), rounds, warmup)
         row = _row(measured, rounds, warmup, metrics)
+        if measured.error is None:
+            _warn_missing_metrics(item, metrics, row)
         if cache is not None:
             row["cache"] = ""
         failed = measured.error is not None and not isinstance(
@@ -467,6 +492,22 @@ def _row(
     elif result is not None:
         row["function_result"] = _storable_result(result)
     return row
+
+
+def _warn_missing_metrics(
+    item: pytest.Function, metrics: Mapping[str, str], row: Mapping[str, object]
+) -> None:
+    """A metric declared in ``metrics={...}`` that the row lacks is never compared:
+    say so, naming it, instead of leaving a --xetrack-fail on it to pass silently."""
+    for metric in metrics:
+        if metric not in row:
+            item.warn(
+                pytest.PytestWarning(
+                    f"{item.nodeid}: @track(metrics=...) declares metric {metric!r} "
+                    f"but the test returned no such key, so it is not compared; "
+                    f"return it in a dict, e.g. return {{{metric!r}: value}}"
+                )
+            )
 
 
 def _storable_result(result: object) -> object:

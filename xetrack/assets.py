@@ -177,6 +177,13 @@ class AssetStore:
         _, rows = self._store.query(f"SELECT hash FROM {_Q} ORDER BY rowid")
         return [r[0] for r in rows]
 
+    def __len__(self) -> int:
+        """How many objects are stored."""
+        if not self._exists_table():
+            return 0
+        _, rows = self._store.query(f"SELECT COUNT(*) FROM {_Q}")
+        return int(rows[0][0])
+
     def __contains__(self, hashed: object) -> bool:
         if not isinstance(hashed, str) or not self._exists_table():
             return False

@@ -97,13 +97,49 @@ def token(value: object) -> str:
         return token(item())
     if kind.__hash__ is None or kind.__hash__ is object.__hash__:
         raise Unhashable(kind)
-    # An object with its own __hash__: its pickled state, not hash(), which may
-    # differ between processes and may collide between unequal values.
+    # An object with its own __hash__: its state, not hash(), which may differ
+    # between processes and may collide between unequal values.
+    return _object_token(value, kind)
+
+
+def _object_token(value: object, kind: type) -> str:
+    """What pickle would save of an object (constructor, arguments, state), spelled
+    out as tokens without pickling it: a class defined inside a function works too.
+
+    When the state holds something with no stable value, a digest of the pickle
+    (which such state may still have); Unhashable when there is neither.
+    """
+    try:
+        reduced = value.__reduce_ex__(4)
+        if isinstance(reduced, str):  # a module-level singleton, saved by name
+            return f"o{_qualname(kind)}:{reduced}"
+        parts = [_state_token(part) for part in reduced[1:3]]
+        parts += [_state_token(list(extra)) for extra in reduced[3:5] if extra]
+        return f"o{_qualname(kind)}:{function_id(reduced[0])}(" + ",".join(parts) + ")"
+    except (Unhashable, TypeError, ValueError, RecursionError):
+        pass
     try:
         state = pickle.dumps(value, protocol=4)
     except Exception as exc:
         raise Unhashable(kind) from exc
     return f"o{_qualname(kind)}:{hashlib.blake2b(state, digest_size=16).hexdigest()}"
+
+
+def _state_token(value: object) -> str:
+    """:func:`token`, plus what an object's saved state holds: classes, dicts, lists
+    and sets (their current contents: the key is made before the call)."""
+    if isinstance(value, type):
+        return f"c{_qualname(value)}"
+    if isinstance(value, dict):
+        items = sorted(f"{_state_token(k)}={_state_token(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(map(_state_token, value)) + "]"
+    if isinstance(value, tuple):
+        return "t(" + ",".join(map(_state_token, value)) + ")"
+    if isinstance(value, (set, frozenset)):
+        return "S(" + ",".join(sorted(map(_state_token, value))) + ")"
+    return token(value)
 
 
 @functools.lru_cache(maxsize=2048)

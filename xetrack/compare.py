@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.errors import InvalidArgumentError, XetrackError
 from xetrack.git import ancestors as git_ancestors
-from xetrack.git import is_commit_id, resolve_commit
+from xetrack.git import has_commit, is_commit_id, is_shallow, resolve_commit
 from xetrack.runs import records
 from xetrack.store import open_store
 from xetrack.store.schema import quote_ident
@@ -133,11 +133,27 @@ def _runs(store: SqlStore, table: str) -> list[Run]:
     ]
 
 
+def describe_runs(runs: Sequence[Run], limit: int = 5) -> str:
+    """The newest runs, one phrase each: ``track_id (commit, branch, last time)``."""
+    if not runs:
+        return "the table has no runs yet"
+    shown = []
+    for run in runs[:limit]:
+        where = [run.commit[:7]] if run.commit else []
+        where += [run.branch] if run.branch else []
+        shown.append(f"{run.track_id} ({', '.join([*where, run.last[:19]])})")
+    more = f", and {len(runs) - limit} older" if len(runs) > limit else ""
+    return f"runs there, newest first: {'; '.join(shown)}{more}"
+
+
 def resolve(ref: str, runs: Sequence[Run], repo: str | Path | None) -> Run:
     """The newest run named by ``ref``: "latest", a track_id (prefix), a commit
-    (prefix), or a branch/tag that git resolves (or a recorded git_branch)."""
+    (prefix), or a branch/tag that git resolves (or a recorded git_branch).
+
+    Raises :class:`NoRunError` naming ``ref`` and listing the newest runs.
+    """
     if not runs:
-        raise NoRunError("the table has no runs yet")
+        raise NoRunError(f"no run matches {ref!r}: the table has no runs yet")
     if ref == "latest":
         return runs[0]
     for run in runs:
@@ -160,7 +176,29 @@ def resolve(ref: str, runs: Sequence[Run], repo: str | Path | None) -> Run:
             return run
     raise NoRunError(
         f"no run matches {ref!r}: give a commit, branch, tag, track_id (or a prefix), "
-        f"or 'latest'; `xt runs` lists them"
+        f"or 'latest'; {describe_runs(runs)}"
+    )
+
+
+def shallow_note(
+    head: Run, others: Sequence[Run], repo: str | Path | None
+) -> str | None:
+    """Why no ancestor was found, when git's history is cut short: a shallow clone
+    (``git clone --depth N``, the CI default) cannot tell whether runs on commits
+    it does not have are ancestors. None when the clone is complete."""
+    if repo is None or not is_shallow(repo):
+        return None
+    commits = list(dict.fromkeys(r.commit for r in others if r.commit != head.commit))
+    unseen = [c for c in commits if c and not has_commit(repo, c)]
+    if not unseen:
+        return None
+    shown = ", ".join(c[:7] for c in unseen[:3]) + (", ..." if len(unseen) > 3 else "")
+    count = sum(1 for r in others if r.commit in unseen)
+    return (
+        f"{repo} is a shallow clone: git cannot tell whether the {count} run(s) on "
+        f"other commits ({shown}) are ancestors of {head.commit[:7] if head.commit else 'head'}; "
+        f"fetch the full history (actions/checkout with fetch-depth: 0, or "
+        f"git fetch --unshallow)"
     )
 
 
@@ -196,6 +234,10 @@ def default_base(
         for r in others
         if r.commit != head.commit and (ancestors is None or (r.commit in ancestors))
     ]
+    if not candidates and ancestors is not None:
+        note = shallow_note(head, others, repo)
+        if note is not None:
+            notes.append(note)
     if not any_env:
         same = [r for r in candidates if r.fingerprint == head.fingerprint]
         skipped = [r for r in candidates if r.fingerprint != head.fingerprint]
@@ -342,15 +384,17 @@ def compare(
     min_effect: float = 0.05,
     alpha: float = 0.05,
     any_env: bool = False,
+    engine: str | None = None,
 ) -> Comparison:
     """Compare two runs of ``db``: ``head`` (default: the latest run) against ``base``
     (default: the newest run on an ancestor commit, see :func:`default_base`).
 
     ``metrics`` limits the comparison to these columns; by default ``function_time``
-    and the metrics the benchmarks declared. Raises :class:`NoRunError` for a
-    reference that matches nothing.
+    and the metrics the benchmarks declared. ``engine`` checks the file's engine
+    (detected by default). Raises :class:`NoRunError` for a reference that matches
+    nothing, or for a base that is the head run itself.
     """
-    store = open_store(db, read_only=True)
+    store = open_store(db, engine, read_only=True)
     try:
         runs = _runs(store, table)
         notes: list[str] = []
@@ -359,8 +403,20 @@ def compare(
                 None, None, [], ["no runs in the table yet"], min_effect, alpha
             )
         head_run = resolve(head or "latest", runs, repo)
+        if base and base == head_run.track_id:
+            raise NoRunError(
+                f"base {base!r} is the head run itself; compare it with another run: "
+                f"{describe_runs([r for r in runs if r is not head_run])}"
+            )
+        # The baseline is never the head run: "latest" as a base is the newest other.
+        others = [r for r in runs if r.track_id != head_run.track_id]
+        if base and not others:
+            raise NoRunError(
+                f"no run matches {base!r}: the only run in the table is the head run "
+                f"{head_run.track_id}"
+            )
         base_run = (
-            resolve(base, runs, repo)
+            resolve(base, others, repo)
             if base
             else default_base(head_run, runs, repo, any_env, notes)
         )
@@ -501,6 +557,40 @@ def parse_threshold(text: str) -> Threshold:
     return Threshold(metric, value / 100 if relative else value, relative)
 
 
+def parse_min_effect(text: str) -> float:
+    """``5%`` or a fraction below 1 (``0.05``): the smallest relative change that counts.
+
+    The one parser of ``xt compare --min-effect`` and ``--xetrack-min-effect``. A bare
+    number of 1 or more (``5``) is refused: it would mean 500%. Raises
+    :class:`InvalidArgumentError` saying what to write.
+    """
+    raw = str(text).strip()
+    percent = raw.endswith("%")
+    try:
+        value = float(raw[:-1] if percent else raw)
+    except ValueError:
+        value = math.nan
+    if percent:
+        value /= 100
+    if not math.isfinite(value) or value < 0 or (not percent and value >= 1):
+        raise InvalidArgumentError(
+            f"min effect {text!r} is not a percentage or a fraction below 1: "
+            f"write 5% or 0.05 for five percent"
+        )
+    return value
+
+
+def unknown_metrics(
+    comparison: Comparison, thresholds: Sequence[Threshold]
+) -> tuple[list[Threshold], list[str]]:
+    """Thresholds naming a metric no compared benchmark has, and the metrics there are.
+
+    Only meaningful with a baseline (the rows name the metrics of both runs).
+    """
+    metrics = sorted({row.metric for row in comparison.rows})
+    return [t for t in thresholds if t.metric not in metrics], metrics
+
+
 def gate(
     comparison: Comparison, thresholds: Sequence[Threshold]
 ) -> list[tuple[Threshold, Row]]:
@@ -573,12 +663,13 @@ def history(
     metric: str = TIME,
     last: int = 10,
     table: str = "default",
+    engine: str | None = None,
 ) -> pd.DataFrame:
     """A metric across the last ``last`` commits: one row per commit and benchmark.
 
     ``test`` keeps benchmarks whose identity contains it. Aggregated in SQL.
     """
-    store = open_store(db, read_only=True)
+    store = open_store(db, engine, read_only=True)
     try:
         types = store.require_table(table).types
         ident = "test_nodeid" if "test_nodeid" in types else "function_name"

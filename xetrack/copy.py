@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from xetrack.errors import UnknownTableError
 from xetrack.runs import copy_records
 from xetrack.store import detect_engine, open_store
-from xetrack.store.schema import FIXED_COLUMNS, PYTHON_OF_LOGICAL, is_internal
+from xetrack.store.schema import FIXED_COLUMNS, is_internal
 from xetrack.table import EventTable
 
 if TYPE_CHECKING:
@@ -75,12 +75,14 @@ def copy(
             try:
                 if index == 0 and assets:
                     _copy_assets(reader, writer)
-                writer.declare(
+                # the source's logical types, JSON and untyped columns included
+                writer._store.ensure_table(
+                    table,
                     {
-                        n: PYTHON_OF_LOGICAL[t]
+                        n: t
                         for n, t in types.items()
                         if t is not None and n not in FIXED_COLUMNS
-                    }
+                    },
                 )
                 # the source's records first: rows alone cannot say how a run ended
                 copy_records(reader, writer._store, table)

@@ -64,6 +64,18 @@ def ancestors(root: str | Path, commit: str) -> set[str] | None:
     return None if listed is None else set(listed.split())
 
 
+def is_shallow(root: str | Path) -> bool:
+    """True when ``root`` is a shallow clone (``git clone --depth N``)."""
+    return run_git(root, "rev-parse", "--is-shallow-repository") == "true"
+
+
+def has_commit(root: str | Path, commit: str) -> bool:
+    """True when the repository holds ``commit``; only a hex id ever reaches git."""
+    if not is_commit_id(commit):
+        return False
+    return run_git(root, "cat-file", "-e", "--end-of-options", commit) is not None
+
+
 def resolve_commit(root: str | Path, ref: str) -> str | None:
     """The full commit id a user's ref (branch, tag, ``HEAD~2``) names, or None."""
     if not ref or ref.startswith("-"):

@@ -72,10 +72,7 @@ class JsonlWriter:
         self._lock = threading.Lock()
 
     def write(self, row: Mapping[str, object], level: str = "TRACKING") -> None:
-        record = dict(row)
-        stamp = record.get("timestamp")
-        if isinstance(stamp, str):
-            record["timestamp"] = stamp.replace(" ", "T", 1)  # ISO 8601 with timezone
+        record = dict(row)  # its timestamp is the database's: ISO 8601 with offset
         line = _write_json(
             {"timestamp": record.pop("timestamp", None), "level": level, **record}
         )
@@ -248,21 +245,21 @@ def read_logs(path: str | Path, limit: int | None = None) -> pd.DataFrame:
 
     ``limit`` keeps the most recent records.
     """
-    import pandas as pd
+    from xetrack.frames import frame_from_records
 
     records = list(iter_log_records(path))
     if limit is not None:
         records = records[-limit:] if limit > 0 else []
-    return pd.DataFrame.from_records(records)
+    return frame_from_records(records)
 
 
 def read_jsonl(path: str | Path) -> pd.DataFrame:
     """The records of a JSONL file written by ``Tracker(jsonl=...)``."""
-    import pandas as pd
+    from xetrack.frames import frame_from_records
 
     file = Path(path)
     if not file.is_file():
         raise DatabaseNotFoundError(f"no JSONL file at {file}")
     with open(file, encoding="utf-8") as handle:
         records = [_decode(json.loads(line)) for line in handle if line.strip()]
-    return pd.DataFrame.from_records(records)
+    return frame_from_records(records)

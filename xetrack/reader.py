@@ -16,11 +16,10 @@ from xetrack.runs import frame as runs_frame
 from xetrack.store import open_store
 from xetrack.store.base import read_only_refusal
 from xetrack.store.schema import (
-    FIXED_COLUMNS,
-    TEXT,
+    JSON,
+    NULL,
     check_table_name,
     is_internal,
-    quote_ident,
 )
 from xetrack.table import EventTable
 from xetrack.values import flatten, parse_text, to_storable
@@ -239,9 +238,10 @@ class Reader:
         return self._events.extreme(column, highest=False, by=by, columns=columns)
 
     def parse(self, column: str, text: str) -> object:
-        """``text`` typed as ``column`` holds its values (a new column: inferred)."""
+        """``text`` typed as ``column`` holds its values (inferred for a new column, one
+        without a type yet, or one whose cells keep their own types)."""
         logical = self._store.schema(self._table_name, refresh=True).types.get(column)
-        return parse_text(column, text, logical)
+        return parse_text(column, text, None if logical in (NULL, JSON) else logical)
 
     def track_ids(self) -> list[str]:
         """Run ids in the table (runs with rows), oldest first."""
@@ -382,20 +382,7 @@ class Reader:
     ) -> bool:
         removed = self._assets.remove(hashed)
         if remove_keys:
-            if column is not None:
-                writer.require_column(column)
-                columns = [column]
-            else:
-                types = writer.store.schema(self._table_name, refresh=True).types
-                columns = [
-                    c for c, t in types.items() if t == TEXT and c not in FIXED_COLUMNS
-                ]
-            for name in columns:
-                writer.store.execute(
-                    f"UPDATE {quote_ident(self._table_name)} SET {quote_ident(name)} = NULL "
-                    f"WHERE {quote_ident(name)} = ?",
-                    [hashed],
-                )
+            writer.clear_cells(hashed, column)
         return removed
 
     def set_value(self, key: str, value: object, track_id: str | None = None) -> int:

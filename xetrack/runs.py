@@ -481,6 +481,18 @@ class RunHandle:
         start(state.store, state.track_id, table, state.info)
         state.tables.append(table)
 
+    def switch(self, track_id: str) -> None:
+        """Finish this run and record ``track_id`` as running in the same tables."""
+        state = self._state
+        if state.done or state.track_id == track_id:
+            return
+        tables = list(state.tables)
+        if tables and state.pid == os.getpid():
+            finish(state.store, state.track_id, tables, "finished")
+        state.track_id, state.tables = track_id, []
+        for table in tables:
+            self.add(table)
+
     def close(self, status: str = "finished", error: str | None = None) -> None:
         check_ending(status)
         state = self._state

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from xetrack.errors import InvalidArgumentError, UnknownColumnError
 from xetrack.store.base import SqlStore, where_clause
-from xetrack.store.schema import BOOLEAN, quote_ident
+from xetrack.store.schema import (
+    BOOLEAN,
+    FIXED_COLUMNS,
+    JSON,
+    TEXT,
+    decode_json_cell,
+    quote_ident,
+)
 from xetrack.values import to_storable
 
 if TYPE_CHECKING:
@@ -134,7 +141,7 @@ class EventTable:
                 frame = frame.head(_count(head))
             if tail is not None:
                 frame = frame.tail(_count(tail)) if _count(tail) else frame.head(0)
-            return self._restore_bools(frame.reset_index(drop=True))
+            return self._restore_types(frame.reset_index(drop=True))
         if head is not None:
             sql += " ORDER BY rowid LIMIT ?"
             params.append(_count(head))
@@ -156,7 +163,7 @@ class EventTable:
         frame = self.store.query_df(sql, params)
         if head is not None and tail is not None:
             frame = frame.tail(_count(tail)).reset_index(drop=True)
-        return self._restore_bools(frame)
+        return self._restore_types(frame)
 
     def batches(
         self,
@@ -175,7 +182,7 @@ class EventTable:
         if clause and self.ordered and not self.store.NATURAL_ORDER:
             sql += " ORDER BY rowid"
         for frame in self.store.iter_df(sql, params, size):
-            yield self._restore_bools(frame)
+            yield self._restore_types(frame)
 
     def column(self, column: str, track_id: str | None = None) -> pd.Series[Any]:
         self.require_column(column)
@@ -183,16 +190,26 @@ class EventTable:
         frame = self.store.query_df(
             f"SELECT {quote_ident(column)} FROM {self._q}{clause}", params
         )
-        return self._restore_bools(frame)[column]
+        return self._restore_types(frame)[column]
 
     def row(self, index: int, track_id: str | None = None) -> dict[str, object]:
-        """Row number ``index`` (0-based, negative from the end) as a dict."""
+        """Row at ``index`` (0-based, negative from the end) as a dict.
+
+        The :class:`IndexError` speaks of rows numbered from 1, as ``tracker[i]`` does.
+        """
         size = self.count(track_id)
         position = index + size if index < 0 else index
         if not 0 <= position < size:
+            shown = index + 1 if index >= 0 else index
+            if size == 0:
+                raise IndexError(
+                    f"row {shown} is out of range: this run has no rows yet in "
+                    f"table {self.name!r}"
+                )
             raise IndexError(
-                f"row {index} is out of range: this run has {size} rows in table "
-                f"{self.name!r}"
+                f"row {shown} is out of range: this run has {size} rows in table "
+                f"{self.name!r}; use 1..{size} (tracker[1] is the first row) or "
+                f"-{size}..-1 (tracker[-1] is the last)"
             )
         clause, params = self._where(track_id)
         order = " ORDER BY rowid" if self.ordered else ""
@@ -203,8 +220,9 @@ class EventTable:
         record = dict(zip(names, rows[0], strict=True))
         types = self.store.schema(self.name).types
         for name, value in record.items():
-            if types.get(name) == BOOLEAN and value is not None:
-                record[name] = bool(value)
+            logical = types.get(name)
+            if value is not None and logical in (BOOLEAN, JSON):
+                record[name] = _restored(str(logical), value)
         return record
 
     def has_run(self, track_id: str) -> bool:
@@ -265,7 +283,7 @@ class EventTable:
                 f"SELECT {picked} FROM {self._q} WHERE {name} IS NOT NULL "
                 f"ORDER BY {name} {order}{tie} LIMIT 1"
             )
-            return self._restore_bools(frame)
+            return self._restore_types(frame)
         # The window ranks rows inside the database: no full table in memory.
         sql = (
             f"SELECT {picked} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
@@ -275,31 +293,33 @@ class EventTable:
         frame = self.store.query_df(sql)
         frame = frame.drop(columns=["__rank"], errors="ignore")
         frame = frame.sort_values(column, ascending=not highest, kind="stable")
-        return self._restore_bools(frame.reset_index(drop=True))
+        return self._restore_types(frame.reset_index(drop=True))
 
     def rows(self) -> tuple[list[str], list[tuple[object, ...]]]:
-        """Every row as stored, booleans restored, in insertion order."""
+        """Every row as stored, booleans and JSON cells restored, in insertion order."""
         order = " ORDER BY rowid" if self.ordered else ""
         names, rows = self.store.query(f"SELECT * FROM {self._q}{order}")
         types = self.store.schema(self.name).types
-        flags = [i for i, n in enumerate(names) if types.get(n) == BOOLEAN]
-        if flags and self.store.engine == "sqlite":
+        restore = [
+            (i, str(types[n]))
+            for i, n in enumerate(names)
+            if types.get(n) in (BOOLEAN, JSON)
+        ]
+        if restore:
             fixed = []
             for row in rows:
                 items = list(row)
-                for i in flags:
+                for i, kind in restore:
                     if items[i] is not None:
-                        items[i] = bool(items[i])
+                        items[i] = _restored(kind, items[i])
                 fixed.append(tuple(items))
             rows = fixed
         return names, rows
 
     def _restore(self, column: str, value: object) -> object:
-        if (
-            value is not None
-            and self.store.schema(self.name).types.get(column) == BOOLEAN
-        ):
-            return bool(value)
+        logical = self.store.schema(self.name).types.get(column)
+        if value is not None and logical in (BOOLEAN, JSON):
+            return _restored(logical, value)
         return value
 
     # -- writing -------------------------------------------------------------------------
@@ -311,18 +331,52 @@ class EventTable:
     def delete(self, where: Mapping[str, object]) -> int:
         return self.store.delete(self.name, where)
 
-    def _restore_bools(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """SQLite keeps booleans as 0/1; give BOOLEAN columns back their type."""
-        if self.store.engine != "sqlite":
-            return frame
+    def clear_cells(self, value: str, column: str | None = None) -> None:
+        """Set to NULL the cells holding ``value`` (an asset's hash): in ``column``, or
+        in every text column but the fixed ones."""
+        if column is not None:
+            self.require_column(column)
+            columns = [column]
+        else:
+            types = self.store.schema(self.name, refresh=True).types
+            columns = [
+                c for c, t in types.items() if t == TEXT and c not in FIXED_COLUMNS
+            ]
+        for name in columns:
+            self.store.execute(
+                f"UPDATE {self._q} SET {quote_ident(name)} = NULL "
+                f"WHERE {quote_ident(name)} = ?",
+                [value],
+            )
+
+    def _restore_types(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """SQLite keeps booleans as 0/1: give BOOLEAN columns back their type; decode
+        the cells of JSON columns (each keeps the type of its own value)."""
         types = self.store.schema(self.name).types
         for name in frame.columns:
-            if types.get(name) == BOOLEAN and frame[name].dtype != bool:
+            logical = types.get(name)
+            if logical == JSON:
+                frame[name] = _objects(frame[name].map(decode_json_cell))
+            elif (
+                logical == BOOLEAN
+                and self.store.engine == "sqlite"
+                and frame[name].dtype != bool
+            ):
                 if frame[name].isna().any():
                     frame[name] = frame[name].astype("boolean")
                 else:
                     frame[name] = frame[name].astype(bool)
         return frame
+
+
+def _restored(logical: str, value: object) -> object:
+    return bool(value) if logical == BOOLEAN else decode_json_cell(value)
+
+
+def _objects(series: pd.Series[Any]) -> pd.Series[Any]:
+    """``series`` as object dtype with None for missing cells: mixed types as they are."""
+    out = series.astype(object)
+    return out.where(out.notna(), None)
 
 
 def _count(n: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import operator
 import secrets
 import sqlite3
 import warnings as _warnings
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from xetrack.assets import AssetStore
+from xetrack.assets import AssetStore, UnknownAssetError
 from xetrack.cache import ResultCache, Unhashable, bind, key_for
 from xetrack.errors import EngineUnavailableError, InvalidArgumentError
 from xetrack.git import GitInfo, git_info
@@ -79,11 +80,9 @@ class Tracker:
         self.log_network_params = log_network_params
         self.measurement_interval = float(measurement_interval)
         self.compress = compress
-        if track_id is not None and (not isinstance(track_id, str) or not track_id):
-            raise InvalidArgumentError(
-                f"track_id {track_id!r} must be a non-empty str, like 'brave-otter-4821'"
-            )
-        self._track_id = track_id or self.generate_track_id()
+        self._track_id = (
+            self.generate_track_id() if track_id is None else _check_track_id(track_id)
+        )
         self._params: dict[str, object] = {}
         self._flat_params: dict[str, object] = {}
         self._param_hints: dict[str, str] = {}
@@ -164,7 +163,15 @@ class Tracker:
 
     @property
     def track_id(self) -> str:
+        """The run id on every row; assign a new one to start a new run for later rows."""
         return self._track_id
+
+    @track_id.setter
+    def track_id(self, value: str) -> None:
+        checked = _check_track_id(value)
+        if self._run is not None and checked != self._track_id:
+            self._run.switch(checked)  # the old run ends here, the new one starts
+        self._track_id = checked
 
     @property
     def db(self) -> str:
@@ -223,8 +230,25 @@ class Tracker:
         return self._assets
 
     def get(self, hashed: str) -> Any:
-        """The object logged under the hash ``hashed`` (the value its cell holds)."""
-        return self._assets.get(hashed)
+        """The object logged under the hash ``hashed`` (the value its cell holds), or
+        None when no asset has that hash (never stored, or removed)."""
+        try:
+            return self._assets.get(hashed)
+        except UnknownAssetError:
+            return None
+
+    def remove_asset(
+        self, hashed: str, column: str | None = None, remove_keys: bool = True
+    ) -> bool:
+        """Delete an asset; with ``remove_keys``, set the cells of this table naming it
+        to NULL (only in ``column`` if given). As :meth:`Reader.remove_asset`.
+
+        Raises :class:`~xetrack.assets.UnknownAssetError` for a hash that names no asset.
+        """
+        removed = self._assets.remove(hashed)
+        if remove_keys:
+            self._events.clear_cells(hashed, column)
+        return removed
 
     def _compose(
         self,
@@ -613,11 +637,22 @@ class Tracker:
         return self.count_run()
 
     def __getitem__(self, item: str | int) -> Any:
-        """``tracker["col"]``: the column of this run; ``tracker[i]``: row i as a dict."""
+        """``tracker["col"]``: the column of this run; ``tracker[i]``: row i as a dict.
+
+        Rows are numbered from 1, as in the reference API: ``tracker[1]`` is the
+        first row of this run and ``tracker[-1]`` the last. ``tracker[0]`` and
+        numbers past the run's length raise :class:`IndexError`.
+        """
         if isinstance(item, str):
             return self._events.column(item, self._track_id)
-        if isinstance(item, int):
-            return self._events.row(item, self._track_id)
+        if hasattr(item, "__index__") and not isinstance(item, bool):
+            item = operator.index(item)  # numpy ints too
+            if item == 0:
+                raise IndexError(
+                    "tracker[0]: rows are numbered from 1 as in the reference API; "
+                    "tracker[1] is the first row of this run, tracker[-1] the last"
+                )
+            return self._events.row(item - 1 if item > 0 else item, self._track_id)
         raise TypeError(
             f"tracker[{item!r}]: index with a column name (str) or a row number (int)"
         )
@@ -674,6 +709,14 @@ class Tracker:
         return "\n".join([*body[: half + 1], dots, *body[half + 1 :]]) + (
             f"\n\n[{size} rows x {len(frame.columns)} columns]"
         )
+
+
+def _check_track_id(track_id: object) -> str:
+    if not isinstance(track_id, str) or not track_id:
+        raise InvalidArgumentError(
+            f"track_id {track_id!r} must be a non-empty str, like 'brave-otter-4821'"
+        )
+    return track_id
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:

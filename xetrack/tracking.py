@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.cache import RECEIVERS, Unhashable, bind, function_id, key_for, signature
-from xetrack.errors import TypeConflictError
 from xetrack.values import (
     flatten,
     is_config,
@@ -39,6 +38,12 @@ CALL_COLUMNS: Final = frozenset(
         "error",
         "cache",
         "function_result",
+        # set by xetrack on every row (and the engines' row ids)
+        "timestamp",
+        "track_id",
+        "rowid",
+        "oid",
+        "_rowid_",
     }
 )
 _REPR_LIMIT: Final = 200
@@ -309,10 +314,12 @@ class Call:
         }
         if self.key is not None or tracker.cache_enabled:
             row["cache"] = lineage
+        # The call has run: a value that contains itself is shown, not a reason to
+        # lose the row (cycles=True).
         if self.configs:
-            flatten(self.configs, sink, into=row, hints=hints)
+            flatten(self.configs, sink, into=row, hints=hints, cycles=True)
         if self.params:
-            flatten(self.params, sink, into=row, hints=hints)
+            flatten(self.params, sink, into=row, hints=hints, cycles=True)
         if system:
             flatten(system, sink, into=row)
         if returned:
@@ -322,19 +329,12 @@ class Call:
                         f"result_{name}" if name in CALL_COLUMNS else name: value
                         for name, value in result.items()
                     }
-                flatten(result, sink, into=row, hints=hints)
+                flatten(result, sink, into=row, hints=hints, cycles=True)
             else:
                 row["function_result"] = _result_value(result)
-        try:
-            tracker._log_row(row, hints)
-        except TypeConflictError as exc:
-            if exc.column != "function_result":
-                raise
-            # Functions tracked into one table may return different types; the call
-            # already ran, so its result goes to a column named for its type.
-            value = row.pop("function_result")
-            row[f"function_result_{type(value).__name__}"] = value
-            tracker._log_row(row, hints)
+        # function_result takes any type (ANY_TYPE_COLUMNS): functions tracked into
+        # one table may return different ones.
+        tracker._log_row(row, hints)
 
 
 def _result_value(result: Any) -> object:

@@ -51,14 +51,17 @@ _SECOND: tuple[int, str] = (0, "")
 
 
 def now() -> str:
-    """The current time as stored: ISO 8601, UTC, microseconds, sortable as text."""
+    """The current time as stored: ISO 8601 (``2026-01-02T03:04:05.123456+00:00``,
+    as ``datetime.isoformat`` writes it), UTC, microseconds, sortable as text.
+
+    The JSONL and log sinks write the same text."""
     global _SECOND
     second, nanos = divmod(time.time_ns(), 1_000_000_000)
     cached = _SECOND
     if cached[0] != second:
         cached = _SECOND = (
             second,
-            time.strftime("%Y-%m-%d %H:%M:%S.", time.gmtime(second)),
+            time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)),
         )
     return f"{cached[1]}{nanos // 1000:06d}+00:00"
 
@@ -126,6 +129,7 @@ def flatten(
     assets: AssetSink | None = None,
     into: dict[str, object] | None = None,
     hints: dict[str, str] | None = None,
+    cycles: bool = False,
 ) -> dict[str, object]:
     """Return ``data`` as a flat dict of storable values, keys checked.
 
@@ -134,15 +138,22 @@ def flatten(
     ``{column: logical type}`` there, so its column can exist before any value.
     Raises :class:`~xetrack.errors.InvalidKeyError` for a key that cannot be a
     column and :class:`~xetrack.errors.InvalidValueError` for a value that cannot be
-    stored; nothing is returned (so nothing is written) in either case.
+    stored; nothing is returned (so nothing is written) in either case. A value that
+    contains itself (a config whose field leads back to it, a list inside itself) is
+    such an error, unless ``cycles``: then its cell shows the cycle (for a tracked
+    call, which has already run when its row is written).
     """
     out: dict[str, object] = {} if into is None else into
     valid = VALID_KEYS
     value: Any  # narrowed by the type() checks below, which mypy does not follow
+    renamed: dict[str, object] | None = None
     # The common scalar cases are inlined: this loop runs for every cell of log()
     # and log_batch(), and a function call per cell would double its cost.
     for key, value in data.items():
         if key not in valid:
+            if not isinstance(key, str):  # 0, 1.5, numpy ints from pandas columns
+                renamed = {} if renamed is None else renamed
+                key = _str_key(key, data, renamed)
             check_key(key)
         kind = type(value)
         if kind is float:
@@ -156,8 +167,26 @@ def flatten(
         elif kind in _PRIMITIVES:
             out[key] = value
         else:
-            _flatten_into(out, key, value, assets, hints, data)
+            _flatten_into(out, key, value, assets, hints, data, cycles)
     return out
+
+
+def _str_key(
+    key: object, data: Mapping[Any, object], renamed: dict[str, object]
+) -> str:
+    """The column name of a non-str key: ``str(key)``, unless another key of the same
+    mapping is stored under that name too (then an error naming both)."""
+    name = str(key)
+    other: object = renamed.get(name, name if name in data else None)
+    if other is not None:
+        order = list(data)
+        first, second = sorted((other, key), key=order.index)
+        raise InvalidKeyError(
+            f"keys {first!r} and {second!r} are both stored as {name!r}; column names "
+            f"are str, so rename one of them"
+        )
+    renamed[name] = key
+    return name
 
 
 def _flatten_into(
@@ -167,8 +196,22 @@ def _flatten_into(
     assets: AssetSink | None,
     hints: dict[str, str] | None = None,
     given: Mapping[str, object] | None = None,
+    cycles: bool = False,
+    outer: tuple[tuple[int, str], ...] = (),
 ) -> None:
+    """``value`` under ``key``; ``outer`` holds (id, key) of the configs it is a field
+    of, so a field leading back to one of them is seen as a cycle, not followed."""
     if is_config(value):
+        for seen, owner in outer:
+            if seen == id(value):
+                if not cycles:
+                    raise InvalidValueError(
+                        f"value of {key!r} refers back to {owner!r}, which contains it "
+                        f"(a cycle); log a config whose fields do not lead back to it"
+                    )
+                out[key] = f"<cycle: {owner}>"
+                return
+        inside = (*outer, (id(value), key))
         for name, column, logical in _config_layout(type(value), key):
             if given is not None and column in given:
                 raise InvalidKeyError(
@@ -191,7 +234,12 @@ def _flatten_into(
             elif kind in _PRIMITIVES:
                 out[column] = field
             else:
-                _flatten_into(out, column, field, assets, hints, given)
+                _flatten_into(out, column, field, assets, hints, given, cycles, inside)
+    elif cycles:
+        try:
+            out[key] = to_storable(key, value, assets)
+        except CycleError:
+            out[key] = repr(value)  # list/dict reprs show a cycle as [...] / {...}
     else:
         out[key] = to_storable(key, value, assets)
 
@@ -368,6 +416,10 @@ def json_writer(default: Callable[[Any], Any]) -> Callable[[object], str]:
 _write_json: Final = json_writer(lambda value: json_default(value))
 
 
+class CycleError(InvalidValueError):
+    """A list, dict or config that contains itself: it has no JSON text."""
+
+
 def to_json(key: str, value: object) -> str:
     """JSON text of a list/dict/config; nested values follow the same rules."""
     try:
@@ -379,7 +431,12 @@ def to_json(key: str, value: object) -> str:
             f"value of {key!r} is nested too deeply to be written as JSON; flatten "
             f"it, or log the object under its own key to store it as an asset"
         ) from exc
-    except (TypeError, ValueError) as exc:
+    except ValueError as exc:  # the checked encoder's "Circular reference detected"
+        raise CycleError(
+            f"value of {key!r} cannot be written as JSON: it contains itself "
+            f"({exc}); log a value without a cycle, or its repr()"
+        ) from exc
+    except TypeError as exc:
         raise InvalidValueError(
             f"value of {key!r} cannot be written as JSON ({exc}); keep lists and dicts "
             f"to str, numbers, bool, None and nested lists/dicts, or log the object "

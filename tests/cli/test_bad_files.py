@@ -62,7 +62,7 @@ def test_head_of_a_duckdb_view_and_set_on_a_view(tmp_path: Path, engine: str) ->
     code, out, stderr = xt("head", db, "--table", "v", "--json")
     assert code == 0, stderr
     assert out.count('"x"') == 3
-    code, _, stderr = xt("set", db, "x", "9", "--table", "v")
+    code, _, stderr = xt("set", db, "x", "9", "--table", "v", "--all")
     assert code == 1 and "is a view" in one_line(stderr)
     assert sorted(Reader.read_db(db)["x"]) == [0, 1, 2]
 
@@ -112,7 +112,7 @@ def test_more_columns_than_sqlite_allows_is_one_line_and_writes_nothing(
         tracker.log({f"k{i}": i for i in range(10)})
     assert tracker.count_run() == 1 and len(tracker.columns) == 2000
     tracker.close()
-    code, _, stderr = xt("set", db, "k9", "1")
+    code, _, stderr = xt("set", db, "k9", "1", "--all")
     assert code == 1 and "2000 columns" in one_line(stderr)
 
 

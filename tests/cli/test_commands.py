@@ -256,7 +256,7 @@ BAD = [
     ("sql syntax", ["sql", "{db}", "SELEC x"], "query failed"),
     (
         "value does not fit",
-        ["set", "{db}", "epoch", "abc"],
+        ["set", "{db}", "epoch", "abc", "--all"],
         "value 'abc' does not fit column 'epoch', which holds integer values",
     ),
     (

@@ -154,18 +154,17 @@ def test_feature_branch_compares_with_the_merge_base_side(
     result.stdout.fnmatch_lines([f"*vs base {base[:7]} (main)*", "*4 unchanged vs *"])
 
 
-def test_no_baseline_is_a_note_not_an_error(
+def test_no_baseline_is_a_note_of_the_report_and_fails_a_gate(
     pytester: pytest.Pytester, repo: Repo, tmp_path: Path
 ) -> None:
     repo.commit(1.0, "A")
-    result = pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        f"--xetrack-db={tmp_path / 'b.db'}",
-        "--xetrack-fail=function_time:30%",
-    )
-    assert result.ret == 0
-    result.stdout.fnmatch_lines(["*note: no baseline for *"])
+    args = ["-p", "no:cacheprovider", f"--xetrack-db={tmp_path / 'b.db'}"]
+    report = pytester.runpytest_subprocess(*args, "--xetrack-compare")
+    assert report.ret == 0
+    report.stdout.fnmatch_lines(["*note: no baseline for *"])
+    gated = pytester.runpytest_subprocess(*args, "--xetrack-fail=function_time:30%")
+    assert gated.ret == pytest.ExitCode.TESTS_FAILED
+    gated.stdout.fnmatch_lines(["*function_time:30% was not applied: no baseline*"])
 
 
 def test_bad_threshold_is_a_usage_error(

@@ -28,7 +28,7 @@ def test_object_is_stored_as_asset_and_cell_holds_hash(
     tracker = Tracker(db_path, engine=engine)
     row = tracker.log({"model": Model([1.0, 2.0]), "accuracy": 0.9})
     hashed = str(row["model"])
-    assert len(hashed) == 32 and tracker[0]["model"] == hashed
+    assert len(hashed) == 32 and tracker[1]["model"] == hashed
     assert tracker.get(hashed).predict(2.0) == 6.0
     assert (
         db_path.exists()
@@ -96,7 +96,8 @@ def test_unpicklable_object_is_a_clear_error_naming_the_key(db_path: Path) -> No
 def test_unknown_hash_is_a_clear_error(db_path: Path, engine: str) -> None:
     tracker = Tracker(db_path, engine=engine)
     with pytest.raises(UnknownAssetError, match="no asset 'deadbeef'"):
-        tracker.get("deadbeef")
+        tracker.assets.get("deadbeef")
+    assert tracker.get("deadbeef") is None  # like the reference's get
     tracker.log({"m": Model([1.0])})
     with pytest.raises(UnknownAssetError, match="no asset 'deadbeef' in"):
         tracker.assets.remove("deadbeef")

@@ -381,3 +381,76 @@ def test_code_keys_are_the_same_in_two_processes(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         keys.append(done.stdout.split())
     assert keys[0] == keys[1] == keys[2] and keys[0][0] != keys[0][1]
+
+
+def test_objects_of_a_class_defined_in_a_function_are_cache_hits(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """The reference's promise for objects with their own __hash__/__eq__, without
+    requiring them to be picklable (a local class is not)."""
+
+    class Local:
+        __slots__ = ("name",)
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def __hash__(self) -> int:
+            return hash(self.name)
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Local) and other.name == self.name
+
+    class Holder:
+        def __init__(self, items: list[int], inner: Local) -> None:
+            self.items, self.inner = items, inner
+
+        def __hash__(self) -> int:
+            return hash((tuple(self.items), self.inner))
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Holder) and vars(other) == vars(self)
+
+    tracker = Tracker(db_path, cache=tmp_path / "cache")
+    for value in (Local("a"), Local("a"), Local("b"), Holder([1], Local("a"))):
+        tracker.track(expensive, args=[value])
+    tracker.track(expensive, args=[Holder([1], Local("a"))])
+    tracker.track(expensive, args=[Holder([2], Local("a"))])
+    assert [type(c).__name__ for c in CALLS] == ["Local", "Local", "Holder", "Holder"]
+    assert tracker.to_df()["cache"].tolist() == [
+        "",
+        tracker.track_id,
+        "",
+        "",
+        tracker.track_id,
+        "",
+    ]
+
+
+def test_an_object_with_its_own_hash_keys_alike_in_another_process(
+    tmp_path: Path, db_path: Path
+) -> None:
+    module = tmp_path / "keyed_mod.py"
+    module.write_text(
+        "class Key:\n"
+        "    def __init__(self, name):\n        self.name = name\n"
+        "    def __hash__(self):\n        return hash(self.name)\n"
+        "    def __eq__(self, other):\n        return other.name == self.name\n"
+    )
+    script = (
+        f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\n"
+        "from keyed_mod import Key\nfrom xetrack import Tracker\n"
+        f"t = Tracker({str(db_path)!r}, cache={str(tmp_path / 'cache')!r})\n"
+        "print(t.cache_key(len, [Key('alpha')]))\n"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert len(keys) == 1 and None not in keys and "None" not in keys

@@ -53,7 +53,7 @@ def test_a_full_disk_is_reported_as_full_and_loses_nothing(
     filler = fill(small_disk)
     with pytest.raises(DiskFullError, match="disk is full while updating rows of"):
         reader.set_value("note", "y" * 200_000)
-    code, stderr = _xt("set", db, "note", "z" * 200_000)
+    code, stderr = _xt("set", db, "note", "z" * 200_000, "--all")
     assert code == 1 and "disk is full" in _one_line(stderr)
     assert "rollback" not in stderr
     filler.unlink()
@@ -205,7 +205,7 @@ def test_a_database_on_a_read_only_mount_reads_and_refuses_writes_in_one_line(
         assert code == 0, (command, stderr)
     with pytest.raises(StorePermissionError, match="read-only file system"):
         Tracker(db, engine=engine)
-    code, stderr = _xt("set", db, "x", "1")
+    code, stderr = _xt("set", db, "x", "1", "--all")
     assert code == 1 and "read-only file system" in _one_line(stderr)
     with pytest.warns(UserWarning, match="cannot be used"):
         tracker = Tracker(Tracker.IN_MEMORY, cache=cache)

@@ -163,3 +163,21 @@ def test_reading_a_missing_log_path_is_a_clear_error(tmp_path: Path) -> None:
         Reader.read_logs(tmp_path / "nope")
     with pytest.raises(FileNotFoundError, match="no JSONL file at"):
         Reader.read_jsonl(tmp_path / "nope.jsonl")
+
+
+def test_jsonl_and_database_share_one_timestamp_format(tmp_path: Path) -> None:
+    """ISO 8601 with the UTC offset, the same text in the file and in the row."""
+    import datetime as dt
+    import re
+
+    tracker = Tracker(tmp_path / "t.db", jsonl=tmp_path / "d.jsonl")
+    stored = tracker.log({"n": 1})
+    tracker.close()
+    line = json.loads((tmp_path / "d.jsonl").read_text().splitlines()[0])
+    assert line["timestamp"] == stored["timestamp"]
+    assert Reader.read_db(tmp_path / "t.db")["timestamp"][0] == stored["timestamp"]
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", str(stored["timestamp"])
+    )
+    parsed = dt.datetime.fromisoformat(str(stored["timestamp"]))
+    assert parsed.utcoffset() == dt.timedelta(0)

@@ -9,7 +9,7 @@ import pytest
 
 from xetrack import Reader, Tracker
 from xetrack.errors import InvalidArgumentError, UnknownColumnError
-from xetrack.store.frames import frame_from_chunks
+from xetrack.frames import frame_from_chunks, frame_from_rows
 
 
 @pytest.fixture
@@ -110,37 +110,15 @@ def test_tracker_to_df_takes_the_same_selection(db_path: Path, engine: str) -> N
 
 def test_chunks_of_nulls_take_the_type_of_the_column() -> None:
     """Chunked reading types each column as one pass over all its values would."""
-    names = ["late_float", "int_then_null", "text", "flags"]
+    names = ["late_float", "int_then_null", "text", "flags", "big"]
     chunks = [
-        [(None, 1, None, 1), (None, 2, "a", 0)],
-        [(0.5, None, "b", None), (1.5, 3, None, 1)],
+        [(None, 1, None, 1, 2**60 + 1), (None, 2, "a", 0, 1)],
+        [(0.5, None, "b", None, None), (1.5, 3, None, 1, 2)],
+        [(None, None, None, None, None)],
     ]
     frame = frame_from_chunks(names, chunks)
-    whole = pd.DataFrame.from_records(
-        [row for chunk in chunks for row in chunk], columns=names, coerce_float=False
-    )
+    whole = frame_from_rows(names, [row for chunk in chunks for row in chunk])
     assert frame.dtypes.tolist() == whole.dtypes.tolist()
     pd.testing.assert_frame_equal(frame, whole)
+    assert frame["big"].tolist()[0] == 2**60 + 1  # exact, not a float
     assert frame_from_chunks(["a"], []).columns.tolist() == ["a"]
-
-
-def test_update_sets_values_on_this_runs_rows_matching_every_condition(
-    db_path: Path, engine: str
-) -> None:
-    with Tracker(db_path, engine=engine, track_id="other-0001") as other:
-        other.log({"step": 1, "phase": "a"})
-    with Tracker(db_path, engine=engine, track_id="mine-0001") as tracker:
-        rows = [
-            tracker.log({"step": s, "phase": "a" if s < 3 else "b"}) for s in range(5)
-        ]
-        changed = tracker.update(
-            {"flag": True},
-            where={"phase": "a", "timestamp": [r["timestamp"] for r in rows[1:]]},
-        )
-        assert changed == 2
-        with pytest.raises(UnknownColumnError, match="no column 'nope'"):
-            tracker.update({"flag": False}, where={"nope": 1})
-    frame = Reader.read_db(db_path)
-    flagged = frame[frame["flag"].fillna(False).astype(bool)]
-    assert flagged["track_id"].unique().tolist() == ["mine-0001"]
-    assert flagged["step"].tolist() == [1, 2]

@@ -20,7 +20,7 @@ def test_log_adds_columns_on_first_use_and_returns_row_as_stored(
     assert row["accuracy"] == 0.9 and row["epoch"] == 1 and row["model"] == "resnet18"
     assert row["track_id"] == tracker.track_id
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\+00:00", str(row["timestamp"])
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", str(row["timestamp"])
     )
     tracker.log({"loss": 0.1})
     assert tracker.columns == [
@@ -31,8 +31,8 @@ def test_log_adds_columns_on_first_use_and_returns_row_as_stored(
         "model",
         "loss",
     ]
-    assert tracker[1] == {**tracker.latest, "accuracy": None, "epoch": None}
-    assert tracker[0] == {**row, "loss": None}
+    assert tracker[2] == {**tracker.latest, "accuracy": None, "epoch": None}
+    assert tracker[1] == {**row, "loss": None}
 
 
 def test_params_are_on_every_row_and_data_wins_over_params(db_path: Path) -> None:
@@ -59,11 +59,11 @@ def test_queries_of_this_run(db_path: Path, engine: str) -> None:
     assert len(tracker.to_df(all=True)) == 11
     assert list(tracker["x"]) == list(range(10))
     assert tracker["even"].tolist() == [i % 2 == 0 for i in range(10)]
-    assert tracker[-1]["x"] == 9 and tracker[0]["even"] is True
+    assert tracker[-1]["x"] == 9 and tracker[1]["even"] is True
     with pytest.raises(
-        IndexError, match="row 10 is out of range: this run has 10 rows"
+        IndexError, match="row 11 is out of range: this run has 10 rows"
     ):
-        tracker[10]
+        tracker[11]
     with pytest.raises(LookupError, match=r"no column 'nope'.*columns: 'timestamp'"):
         tracker["nope"]
     assert repr(tracker) == repr(tracker.to_df())

@@ -59,7 +59,7 @@ def test_configs_unpack_by_signature_name_positional_or_keyword(
     data = Data("cifar", [1, 2])
     tracker.track(train, args=[cfg, data])
     tracker.track(train, kwargs={"data": data, "cfg": cfg})
-    first, second = tracker[0], tracker[1]
+    first, second = tracker[1], tracker[2]
     for key in (
         "cfg_seed",
         "cfg_optim_name",
@@ -193,10 +193,8 @@ def test_functions_returning_different_types_into_one_table_lose_nothing(
     assert tracker.track(lambda: 6) == 6
     assert tracker.track(lambda: "done") == "done"
     frame = Reader(db_path).to_df()
-    assert (
-        frame["function_result"].tolist()[0] == 6
-        and frame["function_result_str"].tolist()[1] == "done"
-    )
+    assert frame["function_result"].tolist() == [6, "done"]
+    assert "function_result_str" not in frame.columns
 
 
 # -- the fast path that finds configs without binding the call -----------------------
@@ -276,6 +274,6 @@ def test_a_config_default_is_unpacked_like_a_given_one(db_path: Path) -> None:
     tracker = Tracker(db_path)
     tracker.track(_defaults)
     tracker.track(_defaults, kwargs={"other": _Y})
-    first, second = tracker[0], tracker[1]
+    first, second = tracker[1], tracker[2]
     assert first["cfg_name"] == "default" and first["other_name"] == "default"
     assert second["cfg_name"] == "default" and second["other_name"] == "y"

@@ -4,26 +4,76 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 import typer
 
 from xetrack.errors import XetrackError
+from xetrack.store import ENGINES
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from xetrack import Reader
 
+
+def usage(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """A parser of the library as an option's parser: its ValueError (which names
+    the value and what would work) is a usage error, exit 2."""
+
+    def parser(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return parser
+
+
+def whole(minimum: int, what: str) -> Callable[[str], int]:
+    """A parser of an int of at least ``minimum`` (``what`` names it in the error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise ValueError(
+                f"{text!r} is not a number of {what} (an int >= {minimum})"
+            )
+        return value
+
+    return usage(parse)
+
+
+def choice(allowed: Sequence[str], what: str) -> Callable[[str], str]:
+    """A parser of one of ``allowed``, in any letter case."""
+
+    def parse(text: str) -> str:
+        if text.strip().lower() not in allowed:
+            raise ValueError(f"{what} {text!r} is not one of {', '.join(allowed)}")
+        return text.strip().lower()
+
+    return usage(parse)
+
+
 DbArg = Annotated[Path, typer.Argument(help="The database file (SQLite or DuckDB).")]
 TableOpt = Annotated[str, typer.Option("--table", help="The table to use.")]
 EngineOpt = Annotated[
     Optional[str],
     typer.Option(
-        "--engine", help="sqlite or duckdb (default: detected from the file)."
+        "--engine",
+        parser=choice(ENGINES, "engine"),
+        help="sqlite or duckdb (default: detected from the file).",
     ),
+]
+NOpt = Annotated[
+    int, typer.Option("--n", "-n", parser=whole(0, "rows"), help="How many rows.")
 ]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print JSON records instead of a table.")
@@ -87,7 +137,13 @@ _WIDEST = 60
 
 
 def _cell(value: Any) -> Any:
-    """A cell as a terminal table shows it; long text (raw samples) is cut, --json is not."""
+    """A cell as a terminal table shows it; long text (raw samples) is cut, --json is
+    not. A missing cell (None, NaN, pandas' NA) is blank, so an int column with a
+    NULL still prints its ints as ints."""
+    if _missing(value):
+        return None
+    if type(value).__name__ in ("bool", "bool_"):  # Python's and numpy's
+        return str(bool(value))  # tabulate would print True as 1 beside blanks
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes>"
     if isinstance(value, str) and len(value) > _WIDEST:
@@ -115,19 +171,25 @@ def show(frame: pd.DataFrame, as_json: bool = False) -> None:
     )
 
 
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes, bytearray, list, dict, tuple)):
+        return False
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         import base64
 
         return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
-    if value is None:
+    if _missing(value):
         return None
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
     item = getattr(value, "item", None)
     return item() if callable(item) else value

@@ -7,7 +7,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from xetrack.cli.common import DbArg, JsonOpt, TableOpt, errors, show
+from xetrack.cli.common import (
+    DbArg,
+    EngineOpt,
+    JsonOpt,
+    TableOpt,
+    choice,
+    errors,
+    show,
+    usage,
+    whole,
+)
+from xetrack.compare import parse_min_effect, parse_threshold
+
+_FORMATS = ("table", "markdown", "json")
+
+
+def _checked_threshold(text: str) -> str:
+    parse_threshold(text)  # the same parser and message as the plugin's
+    return text
 
 
 def register(app: typer.Typer) -> None:
@@ -31,20 +49,30 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         table: TableOpt = "default",
+        engine: EngineOpt = None,
         fmt: Annotated[
-            str, typer.Option("--format", help="table, markdown or json.")
+            str,
+            typer.Option(
+                "--format",
+                parser=choice(_FORMATS, "format"),
+                help="table, markdown or json.",
+            ),
         ] = "table",
         fail: Annotated[
             Optional[list[str]],
             typer.Option(
                 "--fail",
-                help="METRIC:N% or METRIC:N: exit 1 when a regression passes it (repeatable).",
+                parser=usage(_checked_threshold),
+                help="METRIC:N% or METRIC:N: exit 1 when a regression passes it, or "
+                "when it cannot be checked (repeatable).",
             ),
         ] = None,
         min_effect: Annotated[
             float,
             typer.Option(
-                "--min-effect", help="Smallest relative change that counts (0.05 = 5%)."
+                "--min-effect",
+                parser=usage(parse_min_effect),
+                help="Smallest relative change that counts: 5% or 0.05.",
             ),
         ] = 0.05,
         repo: Annotated[
@@ -62,11 +90,11 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Compare a run with its baseline: what regressed, improved, or is noise."""
-        from xetrack import compare as engine
+        from xetrack import compare as comparing
 
         with errors():
-            thresholds = [engine.parse_threshold(t) for t in fail or []]
-            result = engine.compare(
+            thresholds = [comparing.parse_threshold(t) for t in fail or []]
+            result = comparing.compare(
                 db,
                 base,
                 head,
@@ -75,11 +103,31 @@ def register(app: typer.Typer) -> None:
                 repo=repo,
                 min_effect=min_effect,
                 any_env=any_env,
+                engine=engine,
             )
-            typer.echo(engine.render(result, fmt))
-            failing = engine.gate(result, thresholds)
+            typer.echo(comparing.render(result, fmt))
+            failing = comparing.gate(result, thresholds)
+        if thresholds and result.base is None:
+            # A gate that could not be applied must not read as a pass.
+            for threshold in thresholds:
+                typer.echo(
+                    f"xt: --fail {threshold} was not applied: {result.summary()}",
+                    err=True,
+                )
+            raise typer.Exit(1)
+        unknown, metrics = comparing.unknown_metrics(result, thresholds)
+        if unknown:
+            raise typer.BadParameter(
+                "; ".join(
+                    f"no benchmark has a metric {t.metric!r} ({t})" for t in unknown
+                )
+                + f"; comparable metrics: {', '.join(metrics)}",
+                param_hint="--fail",
+            )
         for threshold, row in failing:
-            typer.echo(f"xt: regression: {engine.evidence(threshold, row)}", err=True)
+            typer.echo(
+                f"xt: regression: {comparing.evidence(threshold, row)}", err=True
+            )
         if failing:
             raise typer.Exit(1)
 
@@ -93,8 +141,14 @@ def register(app: typer.Typer) -> None:
         metric: Annotated[
             str, typer.Option("--metric", help="The column to follow.")
         ] = "function_time",
-        last: Annotated[int, typer.Option("--last", help="How many commits.")] = 10,
+        last: Annotated[
+            int,
+            typer.Option(
+                "--last", parser=whole(1, "commits"), help="How many commits."
+            ),
+        ] = 10,
         table: TableOpt = "default",
+        engine: EngineOpt = None,
         json: JsonOpt = False,
         chart: Annotated[
             bool,
@@ -107,7 +161,9 @@ def register(app: typer.Typer) -> None:
         from xetrack.compare import history as across
 
         with errors():
-            frame = across(db, test=test, metric=metric, last=last, table=table)
+            frame = across(
+                db, test=test, metric=metric, last=last, table=table, engine=engine
+            )
         show(frame, json)
         if chart and not json and not frame.empty:
             _chart(frame, metric)

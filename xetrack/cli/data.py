@@ -11,6 +11,7 @@ from xetrack.cli.common import (
     DbArg,
     EngineOpt,
     JsonOpt,
+    NOpt,
     TableOpt,
     errors,
     fail,
@@ -23,7 +24,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def head(
         db: DbArg,
-        n: Annotated[int, typer.Option("--n", help="How many rows.")] = 5,
+        n: NOpt = 5,
         table: TableOpt = "default",
         engine: EngineOpt = None,
         json: JsonOpt = False,
@@ -35,7 +36,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def tail(
         db: DbArg,
-        n: Annotated[int, typer.Option("--n", help="How many rows.")] = 5,
+        n: NOpt = 5,
         table: TableOpt = "default",
         engine: EngineOpt = None,
         json: JsonOpt = False,
@@ -114,12 +115,21 @@ def register(app: typer.Typer) -> None:
         where_value: Annotated[
             Optional[str], typer.Option("--where-value", help="...equals this value.")
         ] = None,
+        every: Annotated[
+            bool,
+            typer.Option("--all", help="Every row of the table (no selector needed)."),
+        ] = False,
         table: TableOpt = "default",
         engine: EngineOpt = None,
     ) -> None:
-        """Set a column's value on rows (all, one run's, or where a column has a value)."""
+        """Set a column's value on rows: one run's, where a column has a value, or --all."""
         if (where_key is None) != (where_value is None):
             raise typer.BadParameter("--where-key and --where-value go together")
+        if track_id is None and where_key is None and not every:
+            raise typer.BadParameter(
+                f"set needs --track-id, --where-key/--where-value or --all: without "
+                f"one it would change {key} on every row of the table"
+            )
         with reader(db, table, engine) as r, errors():
             typed = r.parse(key, value)
             if where_key is not None and where_value is not None:

@@ -59,8 +59,11 @@ def detect_engine(path: str | Path) -> Engine | None:
 
 
 def check_engine(engine: object) -> Engine | None:
-    if engine is None or engine in ENGINES:
-        return engine
+    """``engine`` as one of :data:`ENGINES` (any letter case), or None."""
+    if engine is None:
+        return None
+    if isinstance(engine, str) and engine.lower() in ENGINES:
+        return engine.lower()  # type: ignore[return-value]
     raise InvalidArgumentError(
         f"engine {engine!r} is not known; use one of {', '.join(map(repr, ENGINES))}"
     )
@@ -109,6 +112,9 @@ def open_store(
     if chosen == "duckdb":
         from xetrack.store.duckdb import DuckDBStore
 
+        if found is None and not read_only and text != MEMORY:
+            _remove_if_empty(Path(text))
+
         return DuckDBStore(text, read_only=read_only)
     from xetrack.store.sqlite import BUSY_TIMEOUT_S, SQLiteStore
 
@@ -131,3 +137,13 @@ def open_store(
                 or NotADatabaseError(f"{text} cannot be opened as SQLite: {exc}")
             ) from exc
         raise
+
+
+def _remove_if_empty(path: Path) -> None:
+    """DuckDB refuses an existing empty file (``touch``, ``NamedTemporaryFile``) that
+    SQLite takes as a new database: remove it so DuckDB creates the file, alike."""
+    try:
+        if path.stat().st_size == 0:
+            path.unlink()
+    except OSError:  # gone already, or not ours to remove: DuckDB reports the rest
+        pass

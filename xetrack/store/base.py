@@ -25,6 +25,7 @@ from xetrack.store.schema import (
     FIXED_COLUMNS,
     FLOAT,
     INTERNAL_PREFIX,
+    JSON,
     PYTHON_OF_LOGICAL,
     TEXT,
     Schema,
@@ -243,6 +244,14 @@ class SqlStore(ABC):
                 raise
             raise found from exc
 
+    #: whether :meth:`_retype` works on this engine (SQLite needs DROP COLUMN)
+    can_retype: ClassVar[bool] = True
+
+    @abstractmethod
+    def _retype(self, table: str, column: str, old: str | None, new: str) -> None:
+        """Change ``column`` from logical type ``old`` to ``new``, keeping its values
+        (as JSON text when ``new`` is JSON), inside the caller's write lock."""
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the store's lock and the file's write lock; writes inside commit together."""
@@ -453,7 +462,7 @@ class SqlStore(ABC):
         rows: Sequence[Mapping[str, object]],
         hints: Mapping[str, str] | None = None,
     ) -> None:
-        prepared = prepare(self.schema(table), rows, hints)
+        prepared = prepare(self.schema(table), rows, hints, self.can_retype)
         if not prepared.changes_schema:
             with self._write_transaction():
                 self._write(table, prepared, len(rows))
@@ -470,29 +479,20 @@ class SqlStore(ABC):
             if not schema.types:
                 raise UnknownTableError(f"table {table!r} was dropped from {self.path}")
             if schema is not before:  # another writer changed it: check again
-                prepared = prepare(schema, rows, hints)
+                prepared = prepare(schema, rows, hints, self.can_retype)
             try:
-                self._change_schema(table, schema, prepared)
+                self._apply(table, schema, prepared)
                 self._write(table, prepared, len(rows))
             except BaseException:
                 self._forget(table)  # rolled back: the cached columns may not exist
                 raise
-        if prepared.widen:
-            self._forget_plans(table)  # plans hold the old types
+        self._after_change(table, prepared)
 
-    def _change_schema(self, table: str, schema: Schema, prepared: Prepared) -> None:
-        """Add and widen what ``prepared`` needs, keeping the cached ``schema`` and
-        its version current (under the write lock; the caller forgets both if the
-        transaction fails)."""
-        if not prepared.changes_schema:
-            return
-        for name, logical in prepared.new.items():
-            self._add_column(table, name, logical)
-            schema.add(name, logical)
-        for name in prepared.widen:
-            self._widen_to_float(table, name)
-            schema.add(name, self.WIDENED)
-        self._tokens[table] = self._schema_token(table)
+    def _after_change(self, table: str, prepared: Prepared) -> None:
+        if prepared.retype:  # a retyped column may have moved: read the schema again
+            self.schema(table, refresh=True)
+        elif prepared.widen:
+            self._forget_plans(table)  # plans hold the old types
 
     def _current(self, table: str) -> Schema:
         """The table's schema under the write lock: the cached one while the
@@ -509,10 +509,31 @@ class SqlStore(ABC):
         self._tokens[table] = token
         return found
 
+    def _apply(self, table: str, schema: Schema, prepared: Prepared) -> None:
+        """The schema changes ``prepared`` needs, inside the caller's write lock,
+        keeping the cached ``schema`` and its version current (the caller forgets
+        both if the transaction fails)."""
+        if not prepared.changes_schema:
+            return
+        for name, logical in prepared.new.items():
+            self._add_column(table, name, logical)
+            schema.add(name, logical)
+        for name in prepared.widen:
+            self._widen_to_float(table, name)
+            schema.add(name, self.WIDENED)
+        for name, logical in prepared.retype.items():
+            self._retype(table, name, schema.types[name], logical)
+        if prepared.retype:
+            self._tokens.pop(table, None)  # read again after the transaction
+        else:
+            self._tokens[table] = self._schema_token(table)
+
     def _remember_plan(
         self, table: str, rows: Sequence[Mapping[str, object]], prepared: Prepared
     ) -> None:
         if len(rows) != 1 or len(self._plans) > 10_000:
+            return
+        if JSON in prepared.types:  # its cells are encoded: never inserted as they are
             return
         kinds = tuple(PYTHON_OF_LOGICAL.get(t) if t else None for t in prepared.types)
         shape = tuple(rows[0])
@@ -556,9 +577,9 @@ class SqlStore(ABC):
             clause, params = where_clause(where)
             with self._write_transaction():
                 schema = self._current(table)
-                prepared = prepare(schema, [values])
+                prepared = prepare(schema, [values], retype=self.can_retype)
                 try:
-                    self._change_schema(table, schema, prepared)
+                    self._apply(table, schema, prepared)
                     if prepared.columns:
                         sets = ", ".join(
                             f"{quote_ident(c)} = ?" for c in prepared.columns
@@ -576,8 +597,7 @@ class SqlStore(ABC):
                 except BaseException:
                     self._forget(table)  # rolled back: the cached columns may not exist
                     raise
-            if prepared.widen:
-                self._forget_plans(table)
+            self._after_change(table, prepared)
             return count
 
     def delete(self, table: str, where: Mapping[str, object]) -> int:

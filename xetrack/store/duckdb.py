@@ -30,6 +30,8 @@ from xetrack.store.schema import (
     BOOLEAN,
     FLOAT,
     INTEGER,
+    JSON,
+    NULL,
     TEXT,
     quote_ident,
 )
@@ -51,6 +53,8 @@ _LOGICAL: Final = {
     "VARCHAR": TEXT,
     "BOOLEAN": BOOLEAN,
     "BLOB": BLOB,
+    "JSON": JSON,
+    '"NULL"': NULL,
 }
 #: Rows above which a batch goes through a DataFrame scan instead of executemany,
 #: which DuckDB runs one statement at a time.
@@ -167,6 +171,10 @@ class DuckDBStore(SqlStore):
         TEXT: "VARCHAR",
         BOOLEAN: "BOOLEAN",
         BLOB: "BLOB",
+        # DuckDB's own JSON type (its json extension is built into the package) and
+        # its NULL type, which holds nothing until the column is given a type
+        JSON: "JSON",
+        NULL: '"NULL"',
     }
 
     def __init__(self, path: str, read_only: bool = False) -> None:
@@ -311,6 +319,22 @@ class DuckDBStore(SqlStore):
         self._execute(
             f"ALTER TABLE {quote_ident(table)} ALTER COLUMN {quote_ident(column)} "
             f"TYPE DOUBLE"
+        )
+
+    def _retype(self, table: str, column: str, old: str | None, new: str) -> None:
+        name = quote_ident(column)
+        using = ""
+        if new == JSON:
+            if old == BLOB:  # bytes as the {"$bytes": base64} of encode_json_cell
+                using = (
+                    f" USING CASE WHEN {name} IS NULL THEN NULL "
+                    f"ELSE json_object('$bytes', to_base64({name})) END"
+                )
+            else:
+                using = f" USING to_json({name})"
+        self._execute(
+            f"ALTER TABLE {quote_ident(table)} ALTER COLUMN {name} "
+            f"TYPE {self.SQL_TYPES[new]}{using}"
         )
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Final
 
-from xetrack.errors import InvalidKeyError
+from xetrack.errors import InvalidKeyError, TypeConflictError
 from xetrack.store.schema import (
+    ANY_TYPE_COLUMNS,
     FLOAT,
     INTEGER,
+    JSON,
     LOGICAL_OF_PYTHON,
+    NULL,
     PYTHON_OF_LOGICAL,
     Schema,
     fit_value,
@@ -37,12 +40,16 @@ class Prepared:
     new: dict[str, str] = field(default_factory=dict)
     #: integer columns that must take floats
     widen: list[str] = field(default_factory=list)
+    #: existing columns -> the logical type they change to: an untyped (NULL-only)
+    #: column taking its first value's type, or a column of ANY_TYPE_COLUMNS
+    #: becoming JSON
+    retype: dict[str, str] = field(default_factory=dict)
     #: logical type per written column (None: the column takes anything)
     types: tuple[str | None, ...] = ()
 
     @property
     def changes_schema(self) -> bool:
-        return bool(self.new or self.widen)
+        return bool(self.new or self.widen or self.retype)
 
 
 def _keys(rows: Sequence[Mapping[str, object]]) -> tuple[tuple[str, ...], bool]:
@@ -71,11 +78,16 @@ def prepare(
     schema: Schema,
     rows: Sequence[Mapping[str, object]],
     hints: Mapping[str, str] | None = None,
+    retype: bool = True,
 ) -> Prepared:
     """Check ``rows`` (storable values) against ``schema``; convert what widens.
 
-    Raises :class:`InvalidKeyError` for keys that clash by letter case and
-    :class:`~xetrack.errors.TypeConflictError` for values that do not fit.
+    A key with only None values gets an untyped (:data:`NULL`) column, whose first
+    value later gives it its type; a value that does not fit a column of
+    :data:`ANY_TYPE_COLUMNS` turns that column into :data:`JSON`. ``retype=False``
+    (an engine that cannot change a column's type) leaves None-only keys without a
+    column instead. Raises :class:`InvalidKeyError` for keys that clash by letter
+    case and :class:`~xetrack.errors.TypeConflictError` for values that do not fit.
     """
     names, uniform = _keys(rows)
     _check_case(schema, names)
@@ -94,27 +106,44 @@ def prepare(
         present.discard(_NONE)
         known = name in schema.types
         hinted = hints.get(name) if hints else None
-        if not known and not present and hinted is None:
-            # Only NULLs so far: the column waits for a value to take its type from;
-            # until then the row reads back NULL there anyway.
+        if not present and (not known or len(rows) > 1):
+            # Only NULLs: nothing to write, since NULL is every row's default (a
+            # batch is inserted faster without the column). A new key still gets
+            # its column, typed by its hint or, untyped, by its first value later,
+            # unless the engine cannot retype (then it waits for that value).
+            if not known and (hinted is not None or retype):
+                prepared.new[name] = hinted or NULL
             deferred.append(name)
             continue
         if known:
             logical = schema.types[name]
-        elif not present:
-            logical = hinted
         else:
             first = next(v for v in column if v is not None)
             logical = LOGICAL_OF_PYTHON[type(first)]
+        if logical == NULL and present:  # an untyped column's first value
+            first = next(v for v in column if v is not None)
+            logical = prepared.retype[name] = LOGICAL_OF_PYTHON[type(first)]
         if logical == INTEGER and float in present:
-            if known:
+            if known and name not in prepared.retype:
                 prepared.widen.append(name)
+            elif name in prepared.retype:
+                prepared.retype[name] = FLOAT
             logical = FLOAT
-        if not known:
-            prepared.new[name] = logical  # type: ignore[assignment]
         expected = PYTHON_OF_LOGICAL.get(logical)  # type: ignore[arg-type]
         if logical is not None and present and present != {expected}:
-            converted[name] = tuple([fit_value(name, logical, v) for v in column])
+            try:
+                converted[name] = tuple([fit_value(name, logical, v) for v in column])
+            except TypeConflictError:
+                if name not in ANY_TYPE_COLUMNS or not retype:
+                    raise
+                logical = JSON
+                if known:
+                    prepared.retype[name] = JSON
+                    if name in prepared.widen:
+                        prepared.widen.remove(name)
+                converted[name] = tuple([fit_value(name, JSON, v) for v in column])
+        if not known:
+            prepared.new[name] = logical  # type: ignore[assignment]
         kept.append(name)
         types.append(logical)
     prepared.columns = tuple(kept)

@@ -5,6 +5,8 @@ Both engines share these rules; each engine maps the logical types to its SQL na
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import Iterable
 from typing import Final
@@ -39,6 +41,15 @@ FLOAT: Final = "float"
 TEXT: Final = "text"
 BOOLEAN: Final = "boolean"
 BLOB: Final = "blob"
+#: A column that has only held NULLs: its first value gives it its type.
+NULL: Final = "null"
+#: A column whose cells keep types of their own, each cell the JSON text of its value.
+JSON: Final = "json"
+
+#: Columns that take a value of any type: one that does not fit their type turns the
+#: column into JSON text (rows written so far keep their values). A tracked function's
+#: result has already been computed when its type turns out to differ.
+ANY_TYPE_COLUMNS: Final = frozenset({"function_result"})
 
 LOGICAL_OF_PYTHON: Final[dict[type, str]] = {
     bool: BOOLEAN,
@@ -47,7 +58,10 @@ LOGICAL_OF_PYTHON: Final[dict[type, str]] = {
     str: TEXT,
     bytes: BLOB,
 }
-PYTHON_OF_LOGICAL: Final[dict[str, type]] = {v: k for k, v in LOGICAL_OF_PYTHON.items()}
+PYTHON_OF_LOGICAL: Final[dict[str, type]] = {
+    **{v: k for k, v in LOGICAL_OF_PYTHON.items()},
+    NULL: type(None),  # only None fits as it is; a value gives the column its type
+}
 
 
 def quote_ident(name: str) -> str:
@@ -139,15 +153,40 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+def encode_json_cell(value: object) -> str:
+    """A storable value as the JSON text a :data:`JSON` column holds (bytes as
+    ``{"$bytes": base64}``, the convention of the JSONL sink)."""
+    if isinstance(value, bytes):
+        value = {"$bytes": base64.b64encode(value).decode("ascii")}
+    return json.dumps(value, ensure_ascii=False)
+
+
+def decode_json_cell(cell: object) -> object:
+    """The value a :data:`JSON` column's cell holds; text that is not JSON (written
+    by something else) is returned as it is."""
+    if not isinstance(cell, str):
+        return cell
+    try:
+        value = json.loads(cell)
+    except ValueError:
+        return cell
+    if isinstance(value, dict) and set(value) == {"$bytes"}:
+        return base64.b64decode(value["$bytes"])
+    return value
+
+
 def fit_value(column: str, column_type: str | None, value: object) -> object:
     """Return ``value`` as it will be stored in a column of logical ``column_type``.
 
-    ``None`` fits every column and a column of unknown type takes anything. An int
-    goes into a float column when a float holds it exactly; anything else that does
-    not match raises :class:`TypeConflictError` naming the column and both types.
+    ``None`` fits every column and a column of unknown type takes anything; a JSON
+    column takes any value as its JSON text. An int goes into a float column when a
+    float holds it exactly; anything else that does not match raises
+    :class:`TypeConflictError` naming the column and both types.
     """
     if value is None or column_type is None:
         return value
+    if column_type == JSON:
+        return encode_json_cell(value)
     kind = LOGICAL_OF_PYTHON.get(type(value))
     if kind == column_type:
         return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,15 +25,19 @@ from xetrack.errors import (
     StorePermissionError,
     XetrackError,
 )
+from xetrack.frames import CHUNK_ROWS, frame_from_chunks
 from xetrack.store.base import SqlStore, fork_generation
 from xetrack.store.diagnose import disk_full, explain, truncation
-from xetrack.store.frames import CHUNK_ROWS, frame_from_chunks
 from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
     FLOAT,
     INTEGER,
+    JSON,
+    NULL,
     TEXT,
+    encode_json_cell,
+    quote_ident,
 )
 
 if TYPE_CHECKING:
@@ -100,6 +105,8 @@ _LOGICAL: Final = {
     "VARCHAR": TEXT,
     "BOOLEAN": BOOLEAN,
     "BLOB": BLOB,
+    "JSON TEXT": JSON,
+    "NULL": NULL,
 }
 
 
@@ -160,9 +167,15 @@ class SQLiteStore(SqlStore):
         TEXT: "TEXT",
         BOOLEAN: "BOOLEAN",
         BLOB: "BLOB",
+        # "JSON TEXT" has TEXT affinity, so SQLite never turns a cell's JSON text
+        # into a number; the name marks the column as JSON when it is read back
+        JSON: "JSON TEXT",
+        NULL: '"NULL"',  # quoted: a bare NULL would be read as a constraint
     }
     #: widening changes no declaration: the column still reads as INTEGER
     WIDENED = INTEGER
+    #: changing a column's type means replacing it: DROP COLUMN came in 3.35
+    can_retype: ClassVar[bool] = sqlite3.sqlite_version_info >= (3, 35, 0)
 
     def __init__(
         self, path: str, read_only: bool = False, timeout: float = BUSY_TIMEOUT_S
@@ -403,6 +416,30 @@ class SQLiteStore(SqlStore):
     def _widen_to_float(self, table: str, column: str) -> None:
         """Nothing to do: SQLite stores a float exactly in an INTEGER column (a float
         with no fraction reads back as an int of the same value)."""
+
+    def _retype(self, table: str, column: str, old: str | None, new: str) -> None:
+        """SQLite cannot change a declared type: a new column takes the values (as
+        JSON text, for JSON), the old one is dropped and the new one renamed. The
+        column moves to the end of the table."""
+        q, name = quote_ident(table), quote_ident(column)
+        temp = quote_ident(f"{column} (retyped {secrets.token_hex(4)})")
+        self._execute(f"ALTER TABLE {q} ADD COLUMN {temp} {self.SQL_TYPES[new]}")
+        if new == JSON:
+            _, rows = self.query(
+                f"SELECT rowid, {name} FROM {q} WHERE {name} IS NOT NULL"
+            )
+            flag = old == BOOLEAN  # SQLite keeps booleans as 0/1
+            self._executemany(
+                f"UPDATE {q} SET {temp} = ? WHERE rowid = ?",
+                [
+                    (encode_json_cell(bool(v) if flag else v), rowid)
+                    for rowid, v in rows
+                ],
+            )
+        else:
+            self._execute(f"UPDATE {q} SET {temp} = {name} WHERE {name} IS NOT NULL")
+        self._execute(f"ALTER TABLE {q} DROP COLUMN {name}")
+        self._execute(f"ALTER TABLE {q} RENAME COLUMN {temp} TO {name}")
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
         with self._lock, self._driver("reading"):

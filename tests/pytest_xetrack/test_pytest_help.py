@@ -1,0 +1,57 @@
+"""``pytest --help`` works with the plugin installed, and lists every option."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_xetrack.options import add_options
+
+
+class _Recorder:
+    """Collects what ``add_options`` registers: option names and their help texts."""
+
+    def __init__(self) -> None:
+        self.flags: list[str] = []
+        self.helps: list[str] = []
+        self.ini: list[str] = []
+
+    def getgroup(self, *args: object, **kwargs: object) -> _Recorder:
+        return self
+
+    def addoption(self, *names: str, **kwargs: Any) -> None:
+        self.flags.extend(names)
+        self.helps.append(str(kwargs.get("help", "")))
+
+    def addini(self, name: str, help: str, **kwargs: object) -> None:
+        self.ini.append(name)
+
+
+def _registered() -> _Recorder:
+    recorder = _Recorder()
+    add_options(recorder)  # type: ignore[arg-type]
+    return recorder
+
+
+def test_pytest_help_renders_and_lists_every_xetrack_option(
+    pytester: pytest.Pytester,
+) -> None:
+    """The real entry point in a fresh interpreter, as every user of the venv runs it."""
+    result = pytester.runpytest_subprocess("--help")
+    assert result.ret == 0, result.stderr.str()
+    assert "Traceback" not in result.stderr.str()
+    text = result.stdout.str()
+    registered = _registered()
+    assert len(registered.flags) >= 10
+    for flag in registered.flags:
+        assert flag in text, f"{flag} missing from pytest --help"
+    for name in registered.ini:
+        assert name in text, f"ini key {name} missing from pytest --help"
+
+
+def test_every_help_text_survives_argparse_formatting() -> None:
+    """argparse %-formats help: a bare % (as in "5%") must be written %%."""
+    for text in _registered().helps:
+        params = {"default": None, "dest": "x", "metavar": "X", "prog": "pytest"}
+        assert isinstance(text % params, str)  # raises TypeError on a bare %
