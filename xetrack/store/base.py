@@ -506,6 +506,10 @@ class SqlStore(ABC):
         ):
             return cached
         found = self.schema(table, refresh=True)
+        if cached is not None and found.types == cached.types:
+            # unchanged after all: keep the object the caller prepared rows against,
+            # so they are not checked a second time
+            self._schemas[table] = found = cached
         self._tokens[table] = token
         return found
 
