@@ -5,11 +5,13 @@ same work on the same rows, so the ratios hold on any machine.
 
     python benchmarks/run.py            # everything
     python benchmarks/run.py store      # one section
+    python benchmarks/run.py growth --huge   # the growth section with 10M rows too
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -17,10 +19,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import Report
 
-SECTIONS = ["store", "tracking", "plugin", "logs", "compare"]
+SECTIONS = ["store", "tracking", "plugin", "logs", "compare", "growth"]
 
 
 def main(argv: list[str]) -> None:
+    if "--huge" in argv:
+        os.environ["XETRACK_BENCH_HUGE"] = "1"
+        argv = [a for a in argv if a != "--huge"]
     chosen = argv or SECTIONS
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:

@@ -135,6 +135,8 @@ class Session:
     notes: list[str] = field(default_factory=list)
     #: the comparison with the baseline, when --xetrack-compare asked for one
     verdict: Any = None
+    #: how the run ends in the store's runs table: status and error
+    ending: tuple[str, str | None] = ("finished", None)
 
     @property
     def track_id(self) -> str:
@@ -159,6 +161,8 @@ class Session:
             engine = self.options.engine if db != cls.IN_MEMORY else None
             self.root = cls(
                 db,
+                # the run record takes its git state and environment from these
+                params=self.context or None,
                 track_id=self.track_id,
                 engine=engine,
                 table=self.options.table,
@@ -198,13 +202,19 @@ class Session:
         """
         rows = state.rows
         if rows:
-            for _, row in rows:
-                row["outcome"] = state.outcome
+            stale: dict[str, set[str]] = {}
+            for table, row in rows:
+                if row.get("outcome") != state.outcome:
+                    stale.setdefault(table, set()).add(str(row["timestamp"]))
+                    row["outcome"] = state.outcome
             if self.recording and not self.worker:
-                for table in dict.fromkeys(t for t, _ in rows):
+                # Only rows whose stored outcome is not the final one (a @track row
+                # already has it), found by their timestamps through the index.
+                for table, stamps in stale.items():
                     target = self.open_root().derive(table=table)
-                    target.set_where(
-                        "outcome", state.outcome, "test_nodeid", item.nodeid
+                    target.update(
+                        {"outcome": state.outcome},
+                        where={"test_nodeid": item.nodeid, "timestamp": sorted(stamps)},
                     )
         elif self.options.record_all and (self.recording or self.outbox is not None):
             if not self.context and not self.worker:
@@ -263,9 +273,24 @@ class Session:
                             )
             self.served_from_cache += int(payload.get("served", 0))
 
+    def end(self, exitstatus: int, failed: int, errors: int) -> None:
+        """The run's status from pytest's exit status (2: interrupted) and counts."""
+        if exitstatus in (0, 5):  # 5: no tests collected, nothing went wrong
+            self.ending = ("finished", None)
+        elif exitstatus == 2:
+            self.ending = ("interrupted", "pytest was interrupted")
+        elif exitstatus == 1 and (failed or errors):
+            counts = [f"{failed} failed"] if failed else []
+            counts += [f"{errors} error{'s' * (errors != 1)}"] if errors else []
+            self.ending = ("failed", ", ".join(counts))
+        elif exitstatus == 1:
+            self.ending = ("failed", "a regression passed --xetrack-fail")
+        else:
+            self.ending = ("failed", f"pytest exit status {exitstatus}")
+
     def close(self) -> None:
         if self.root is not None:
-            self.root.close()
+            self.root.close(*self.ending)
         if self.controller is not None:
             self.controller.close()
 
