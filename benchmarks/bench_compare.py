@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,19 +58,40 @@ def run(
             flush=True,
         )
 
+        # The raw side gets what a well-built store has, made with plain SQL on a
+        # copy: the (track_id, timestamp) index and a table of runs by last row.
+        raw_db = Path(tmp) / "history-raw.db"
+        shutil.copyfile(db, raw_db)
+        setup = sqlite3.connect(raw_db)
+        setup.execute(
+            'CREATE INDEX IF NOT EXISTS raw_track ON "default" (track_id, timestamp)'
+        )
+        setup.execute(
+            "CREATE TABLE raw_runs AS SELECT track_id, MAX(timestamp) AS last, "
+            'MAX(git_commit) AS git_commit FROM "default" GROUP BY track_id'
+        )
+        setup.execute("CREATE INDEX raw_runs_last ON raw_runs (last)")
+        setup.commit()
+        setup.close()
+
         def raw() -> None:
-            # the same question in plain SQL: the newest runs, per-benchmark
-            # aggregates of the two newest, and each benchmark's value in the 20 runs
-            # before (the lookback the verdicts' noise comes from), a scan each
-            conn = sqlite3.connect(db)
+            # the same question by hand: the newest runs through the index, the two
+            # newest runs' rows, every round's sample, a median per benchmark and
+            # run, and each benchmark's value in the 20 runs before (the lookback
+            # the verdicts' noise comes from)
+            conn = sqlite3.connect(raw_db)
             runs = conn.execute(
-                'SELECT track_id, MAX(timestamp) AS last FROM "default" GROUP BY track_id ORDER BY last DESC LIMIT 22'
+                "SELECT track_id FROM raw_runs ORDER BY last DESC LIMIT 22"
             ).fetchall()
-            conn.execute(
-                'SELECT track_id, test_nodeid, AVG(function_time), COUNT(*), MAX(time_samples) FROM "default" '
-                "WHERE track_id IN (?, ?) GROUP BY track_id, test_nodeid",
+            rows = conn.execute(
+                'SELECT track_id, test_nodeid, time_samples FROM "default" '
+                "WHERE track_id IN (?, ?)",
                 [runs[0][0], runs[1][0]],
             ).fetchall()
+            samples: dict[tuple[str, str], list[float]] = {}
+            for run, test, text in rows:
+                samples.setdefault((run, test), []).extend(json.loads(text))
+            {k: statistics.median(v) for k, v in samples.items()}
             marks = ", ".join("?" * (len(runs) - 1))
             conn.execute(
                 f'SELECT track_id, test_nodeid, MIN(function_time) FROM "default" '
@@ -84,8 +107,8 @@ def run(
         raw_s, our_s = race(raw, ours, repeat=5)
         report.add(
             f"compare() on {commits:,} commits x {benchmarks} benchmarks x {rounds} rounds",
-            f"{our_s * 1000:,.0f} ms",
-            f"{raw_s * 1000:,.0f} ms raw SQL aggregation",
+            f"{our_s * 1000:,.1f} ms",
+            f"{raw_s * 1000:,.1f} ms indexed raw lookup + medians",
             f"{our_s / raw_s:.2f}x",
             "< 2 s and <= 2x",
         )

@@ -120,9 +120,105 @@ def bench_rounds(report: Report, calls: int = 2_000_000) -> None:
     )
 
 
+def _suite(folder: Path, name: str, body: str, tests: int) -> Path:
+    suite = folder / name
+    suite.mkdir()
+    (suite / "test_many.py").write_text("".join(body.format(i=i) for i in range(tests)))
+    return suite
+
+
+def _best(runs: int, *commands: tuple[Path, tuple[str, ...]]) -> list[float]:
+    """The fastest of ``runs`` runs of each command, taken in turns."""
+    best = [float("inf")] * len(commands)
+    for _ in range(runs):
+        for index, (suite, args) in enumerate(commands):
+            best[index] = min(best[index], _pytest(suite, *args))
+    return best
+
+
+def bench_per_test(report: Report, folder: Path, tests: int = 2000) -> None:
+    """What recording costs per test, next to pytest-benchmark doing the same:
+    ``tests`` trivial benchmarks of 5 rounds, less the same suite of plain tests."""
+    try:
+        import pytest_benchmark  # noqa: F401
+    except ImportError:
+        report.add(
+            "per recorded test vs pytest-benchmark",
+            "skipped",
+            "pip install -e '.[bench]'",
+            "-",
+            "<= 1x",
+        )
+        return
+    ours = _suite(
+        folder,
+        "ours",
+        "@track(rounds=5)\ndef test_{i}():\n    pass\n",
+        tests,
+    )
+    (ours / "conftest.py").write_text("")
+    (ours / "test_many.py").write_text(
+        "from pytest_xetrack import track\n" + (ours / "test_many.py").read_text()
+    )
+    theirs = _suite(
+        folder,
+        "theirs",
+        "def test_{i}(benchmark):\n    benchmark.pedantic(_f, rounds=5, iterations=1)\n",
+        tests,
+    )
+    (theirs / "test_many.py").write_text(
+        "def _f():\n    pass\n" + (theirs / "test_many.py").read_text()
+    )
+    plain = _suite(folder, "plain", "def test_{i}():\n    pass\n", tests)
+    db = folder / "per-test.db"
+    off = ("-p", "no:xetrack", "-p", "no:benchmark")
+    for suite in (ours, theirs, plain):
+        _pytest(suite, "--collect-only", *off)  # bytecode caches written
+    recorded, benchmarked, bare = _best(
+        3,
+        (ours, (f"--xetrack-db={db}", "-p", "no:benchmark")),
+        (
+            theirs,
+            (
+                "-p",
+                "no:xetrack",
+                f"--benchmark-storage={folder / 'pb'}",
+                "--benchmark-autosave",
+            ),
+        ),
+        (plain, off),
+    )
+    ours_ms = (recorded - bare) / tests * 1000
+    theirs_ms = (benchmarked - bare) / tests * 1000
+    report.add(
+        f"per recorded test, {tests:,} trivial tests x 5 rounds (less plain tests)",
+        f"{ours_ms:.3f} ms (--xetrack-db)",
+        f"{theirs_ms:.3f} ms pytest-benchmark (--benchmark-autosave)",
+        f"{ours_ms / theirs_ms:.2f}x",
+        "<= 1x",
+    )
+    xdist_db = folder / "xdist.db"
+    serial, parallel, plain_serial, plain_parallel = _best(
+        3,
+        (ours, (f"--xetrack-db={folder / 'serial.db'}", "-p", "no:benchmark")),
+        (ours, (f"--xetrack-db={xdist_db}", "-p", "no:benchmark", "-n", "2")),
+        (ours, ("--xetrack-disable", "-p", "no:benchmark")),
+        (ours, ("--xetrack-disable", "-p", "no:benchmark", "-n", "2")),
+    )
+    report.add(
+        f"-n 2 over serial, the same {tests:,} recorded tests",
+        f"{parallel - serial:+.2f} s ({serial:.2f} -> {parallel:.2f} s)",
+        f"{plain_parallel - plain_serial:+.2f} s with --xetrack-disable "
+        f"({plain_serial:.2f} -> {plain_parallel:.2f} s)",
+        "-",
+        "no more than xdist's own",
+    )
+
+
 def run(report: Report) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         bench_startup(report, folder)
         bench_fixture(report, folder)
+        bench_per_test(report, folder)
     bench_rounds(report)

@@ -5,6 +5,7 @@ same work on the same rows, so the ratios hold on any machine.
 
     python benchmarks/run.py            # everything but the verdicts section
     python benchmarks/run.py store      # one section
+    python benchmarks/run.py growth --huge   # the growth section with 10M rows too
     python benchmarks/run.py verdicts --quick   # verdict quality against pytest-benchmark
                                                 # (pip install -e ".[bench]"; see
                                                 # bench_verdicts.py; ~15 min without --quick)
@@ -13,6 +14,7 @@ same work on the same rows, so the ratios hold on any machine.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -20,12 +22,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import Report
 
-SECTIONS = ["store", "tracking", "plugin", "logs", "compare"]
+SECTIONS = ["store", "tracking", "plugin", "logs", "compare", "growth"]
 #: sections run only when named: they need extra packages or take many minutes
 ON_REQUEST = ["verdicts"]
 
 
 def main(argv: list[str]) -> None:
+    if "--huge" in argv:
+        os.environ["XETRACK_BENCH_HUGE"] = "1"
     quick = "--quick" in argv
     chosen = [a for a in argv if not a.startswith("--")] or SECTIONS
     unknown = [s for s in chosen if s not in SECTIONS + ON_REQUEST]

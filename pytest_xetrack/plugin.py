@@ -196,6 +196,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
         state.verdict = judge_session(state, str(session.config.rootpath))
         session.exitstatus = exit_status(state.verdict, int(session.exitstatus))
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:  # -p no:terminal: pytest's own count is all there is
+        failed, errors = session.testsfailed, 0
+    else:
+        stats = reporter.stats
+        failed, errors = len(stats.get("failed", [])), len(stats.get("error", []))
+    state.end(int(session.exitstatus), failed, errors)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -160,6 +160,8 @@ class Session:
     expected: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: benchmarks measured again as suspected regressions
     remeasured: int = 0
+    #: how the run ends in the store's runs table: status and error
+    ending: tuple[str, str | None] = ("finished", None)
 
     @property
     def track_id(self) -> str:
@@ -184,6 +186,8 @@ class Session:
             engine = self.options.engine if db != cls.IN_MEMORY else None
             self.root = cls(
                 db,
+                # the run record takes its git state and environment from these
+                params=self.context or None,
                 track_id=self.track_id,
                 engine=engine,
                 table=self.options.table,
@@ -254,13 +258,19 @@ class Session:
         """
         rows = state.rows
         if rows:
-            for _, row in rows:
-                row["outcome"] = state.outcome
+            stale: dict[str, set[str]] = {}
+            for table, row in rows:
+                if row.get("outcome") != state.outcome:
+                    stale.setdefault(table, set()).add(str(row["timestamp"]))
+                    row["outcome"] = state.outcome
             if self.recording and not self.worker:
-                for table in dict.fromkeys(t for t, _ in rows):
+                # Only rows whose stored outcome is not the final one (a @track row
+                # already has it), found by their timestamps through the index.
+                for table, stamps in stale.items():
                     target = self.open_root().derive(table=table)
-                    target.set_where(
-                        "outcome", state.outcome, "test_nodeid", item.nodeid
+                    target.update(
+                        {"outcome": state.outcome},
+                        where={"test_nodeid": item.nodeid, "timestamp": sorted(stamps)},
                     )
         elif self.options.record_all and (self.recording or self.outbox is not None):
             if not self.context and not self.worker:
@@ -335,9 +345,24 @@ class Session:
                 (str(row.get("test_nodeid")), str(row.get("unstable_reason") or ""))
             )
 
+    def end(self, exitstatus: int, failed: int, errors: int) -> None:
+        """The run's status from pytest's exit status (2: interrupted) and counts."""
+        if exitstatus in (0, 5):  # 5: no tests collected, nothing went wrong
+            self.ending = ("finished", None)
+        elif exitstatus == 2:
+            self.ending = ("interrupted", "pytest was interrupted")
+        elif exitstatus == 1 and (failed or errors):
+            counts = [f"{failed} failed"] if failed else []
+            counts += [f"{errors} error{'s' * (errors != 1)}"] if errors else []
+            self.ending = ("failed", ", ".join(counts))
+        elif exitstatus == 1:
+            self.ending = ("failed", "a regression passed --xetrack-fail")
+        else:
+            self.ending = ("failed", f"pytest exit status {exitstatus}")
+
     def close(self) -> None:
         if self.root is not None:
-            self.root.close()
+            self.root.close(*self.ending)
         if self.controller is not None:
             self.controller.close()
 

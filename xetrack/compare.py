@@ -38,6 +38,7 @@ from xetrack.judging import (
     run_value,
     worker_notes,
 )
+from xetrack.runs import records
 from xetrack.store import open_store
 from xetrack.store.schema import quote_ident
 from xetrack.verdict import floor_for, pooled_noise
@@ -93,18 +94,15 @@ class Run:
 
 # -- choosing runs ------------------------------------------------------------------------
 def _runs(store: SqlStore, table: str) -> list[Run]:
-    """Every run of the table, newest first, in one grouped scan."""
-    types = store.require_table(table).types
-    pick = {
-        name: f"MAX({quote_ident(name)})" if name in types else "NULL"
-        for name in ("git_commit", "git_branch", "env_fingerprint")
-    }
-    _, rows = store.query(
-        f"SELECT track_id, {pick['git_commit']}, {pick['git_branch']}, "
-        f"{pick['env_fingerprint']}, MAX(timestamp) AS last FROM {quote_ident(table)} "
-        f"WHERE track_id IS NOT NULL GROUP BY track_id ORDER BY last DESC, track_id"
-    )
-    return [Run(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    """Every run of the table that has rows, newest first, from its run records
+    (derived from the rows for a store that has none)."""
+    store.require_table(table)
+    found = sorted(records(store, table, with_rows=True), key=lambda r: r.track_id)
+    found.sort(key=lambda r: r.last or "", reverse=True)
+    return [
+        Run(r.track_id, r.git_commit, r.git_branch, r.env_fingerprint, r.last or "")
+        for r in found
+    ]
 
 
 def describe_runs(runs: Sequence[Run], limit: int = 5) -> str:
@@ -460,18 +458,37 @@ def history(
                     f"table {table!r} has no column {column!r}; history needs {ident}, "
                     f"git_commit and the metric"
                 )
-        q, m = quote_ident(table), quote_ident(metric)
-        where = f" AND {quote_ident(ident)} LIKE ?" if test else ""
-        params: list[object] = [f"%{test}%"] if test else []
-        sql = (
-            f"WITH commits AS (SELECT git_commit, MAX(timestamp) AS last FROM {q} "
-            f"WHERE git_commit IS NOT NULL GROUP BY git_commit ORDER BY last DESC LIMIT ?) "
-            f"SELECT substr(t.git_commit, 1, 7) AS commit_id, c.last AS time, "
-            f"t.{quote_ident(ident)} AS benchmark, AVG(t.{m}) AS {m}, COUNT(*) AS rows "
-            f"FROM {q} AS t JOIN commits AS c ON t.git_commit = c.git_commit "
-            f"WHERE t.{m} IS NOT NULL{where} GROUP BY t.git_commit, c.last, t.{quote_ident(ident)} "
-            f"ORDER BY c.last, benchmark"
+        # The newest commits and their runs come from the run records; only those
+        # runs' rows are read, through the track_id index.
+        commits: dict[str, tuple[str, list[str]]] = {}
+        for run in _runs(store, table):
+            if run.commit is None:
+                continue
+            if run.commit in commits:
+                commits[run.commit][1].append(run.track_id)
+            elif len(commits) < max(int(last), 0):
+                commits[run.commit] = (run.last, [run.track_id])
+        import pandas as pd
+
+        ids = [t for _, chosen in commits.values() for t in chosen]
+        columns = ["commit_id", "time", "benchmark", metric, "rows"]
+        if not ids:
+            return pd.DataFrame(columns=columns)
+        q, m, who = quote_ident(table), quote_ident(metric), quote_ident(ident)
+        where = f" AND {who} LIKE ?" if test else ""
+        params: list[object] = [*ids, *([f"%{test}%"] if test else [])]
+        _, found = store.query(
+            f"SELECT git_commit, {who}, AVG({m}), COUNT(*) FROM {q} "
+            f"WHERE track_id IN ({', '.join('?' * len(ids))}) AND {m} IS NOT NULL"
+            f"{where} GROUP BY git_commit, {who}",
+            params,
         )
-        return store.query_df(sql, [max(int(last), 0), *params])
+        rows = [
+            (c[:7], commits[c][0], bench, value, int(count))
+            for c, bench, value, count in found
+            if c in commits
+        ]
+        rows.sort(key=lambda r: (r[1], str(r[2])))
+        return pd.DataFrame(rows, columns=columns)
     finally:
         store.close()

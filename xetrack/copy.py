@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xetrack.errors import UnknownTableError
+from xetrack.runs import copy_records
 from xetrack.store import detect_engine, open_store
-from xetrack.store.schema import ASSETS_TABLE, FIXED_COLUMNS
+from xetrack.store.schema import FIXED_COLUMNS, is_internal
 from xetrack.table import EventTable
 
 if TYPE_CHECKING:
@@ -58,13 +59,13 @@ def copy(
         chosen = (
             list(tables)
             if tables
-            else [t for t in reader.tables() if t != ASSETS_TABLE]
+            else [t for t in reader.tables() if not is_internal(t)]
         )
         for table in chosen:
             if not reader.schema(table, refresh=True).types:
                 raise UnknownTableError(
                     f"no table {table!r} in {source}; tables there: "
-                    f"{', '.join(repr(t) for t in reader.tables() if t != ASSETS_TABLE)}"
+                    f"{', '.join(repr(t) for t in reader.tables() if not is_internal(t))}"
                 )
         added = 0
         for index, table in enumerate(chosen):
@@ -83,6 +84,8 @@ def copy(
                         if t is not None and n not in FIXED_COLUMNS
                     },
                 )
+                # the source's records first: rows alone cannot say how a run ended
+                copy_records(reader, writer._store, table)
                 target_names, target_rows = EventTable(writer._store, table).rows()
                 existing = Counter(_identity(target_names, r) for r in target_rows)
                 fresh = []

@@ -202,22 +202,19 @@ def lineage_values(
     ident = quote_ident(_ident(types, table))
     fastest = quote_ident("time_min") if "time_min" in types else "NULL"
     marks = ", ".join("?" * len(earlier))
+    # one value per run and benchmark, aggregated by the engine
     _, rows = store.query(
-        f"SELECT track_id, {ident}, {fastest}, {quote_ident(TIME)} "
-        f"FROM {quote_ident(table)} WHERE track_id IN ({marks}) AND {ident} IS NOT NULL",
+        f"SELECT track_id, {ident}, MIN(COALESCE({fastest}, {quote_ident(TIME)})) "
+        f"FROM {quote_ident(table)} WHERE track_id IN ({marks}) AND {ident} IS NOT NULL "
+        f"GROUP BY track_id, {ident}",
         [r.track_id for r in earlier],
     )
-    found: dict[tuple[str, str], float] = {}
-    for track_id, name, low, value in rows:
-        value = low if is_number(low) else value
+    position = {r.track_id: i for i, r in enumerate(earlier)}
+    found: dict[str, list[tuple[int, float]]] = {}
+    for track_id, name, value in rows:
         if is_number(value) and math.isfinite(value):
-            key = (str(name), track_id)
-            found[key] = min(found.get(key, math.inf), float(value))
-    order = [r.track_id for r in earlier]
-    out: dict[str, list[float]] = {}
-    for name in sorted({n for n, _ in found}):
-        out[name] = [found[(name, t)] for t in order if (name, t) in found]
-    return out
+            found.setdefault(str(name), []).append((position[track_id], float(value)))
+    return {name: [v for _, v in sorted(pairs)] for name, pairs in found.items()}
 
 
 def common_mode_notes(rows: Sequence[Row], min_effect: float) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +11,15 @@ from xetrack.assets import AssetStore
 from xetrack.cache import CacheEntry, ResultCache, scan_metadata
 from xetrack.errors import QueryError, StorePermissionError, XetrackError
 from xetrack.logs import read_jsonl, read_logs
+from xetrack.runs import RunRecord, forget, records, since_text
+from xetrack.runs import frame as runs_frame
 from xetrack.store import open_store
 from xetrack.store.base import read_only_refusal
 from xetrack.store.schema import (
-    ASSETS_TABLE,
     JSON,
     NULL,
     check_table_name,
+    is_internal,
 )
 from xetrack.table import EventTable
 from xetrack.values import flatten, parse_text, to_storable
@@ -87,7 +89,7 @@ class Reader:
 
     def tables(self) -> list[str]:
         """The event tables of the database."""
-        return [t for t in self._store.tables() if t != ASSETS_TABLE]
+        return [t for t in self._store.tables() if not is_internal(t)]
 
     # -- queries -------------------------------------------------------------------------
     def to_df(
@@ -95,16 +97,42 @@ class Reader:
         track_id: str | None = None,
         head: int | None = None,
         tail: int | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+        limit: int | None = None,
     ) -> pd.DataFrame:
-        """Rows of every run (or of ``track_id``); ``head``/``tail`` limit them."""
-        return self._events.to_df(track_id, head=head, tail=tail)
+        """Rows of every run (or of ``track_id``) in the order they were written.
+
+        The selection runs in the database: ``columns`` picks columns, ``where``
+        keeps rows whose column equals a value (``{"model": "bert"}``; None matches
+        NULL, a list any of its values; values are bound, never pasted into SQL),
+        ``head``/``limit`` the first rows, ``tail`` the last. A run's rows are found
+        through the index.
+        """
+        return self._events.to_df(
+            track_id, head=head, tail=tail, columns=columns, where=where, limit=limit
+        )
+
+    def iter_batches(
+        self,
+        size: int = 10_000,
+        track_id: str | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """The rows of :meth:`to_df` as DataFrames of at most ``size`` rows, read
+        from the database as they are consumed: a table larger than memory can be
+        processed. Other calls on this Reader may run between batches.
+        """
+        return self._events.batches(size, track_id, columns=columns, where=where)
 
     def latest(self) -> pd.DataFrame:
-        """The rows of the run with the most recent timestamp (empty if none)."""
-        track_id = self._events.latest_track_id()
-        if track_id is None:
+        """The rows of the run with the most recent row (empty if none)."""
+        found = self.run_records()
+        if not found:
             return self._events.to_df(head=0)
-        return self._events.to_df(track_id)
+        newest = max(found, key=lambda r: (r.last or "", r.started or ""))
+        return self._events.to_df(newest.track_id)
 
     def values(
         self, column: str, track_id: str | None = None, unique: bool = False
@@ -112,9 +140,38 @@ class Reader:
         """The values of ``column`` (of ``track_id``); ``unique`` keeps the distinct ones."""
         return self._events.values(column, track_id, unique)
 
-    def runs(self) -> pd.DataFrame:
-        """One row per run: track_id, first and last timestamp, rows, git_commit."""
-        return self._events.runs()
+    def runs(
+        self,
+        status: str | None = None,
+        commit: str | None = None,
+        branch: str | None = None,
+        since: str | None = None,
+    ) -> pd.DataFrame:
+        """One row per run of the table, oldest first: status (``running``,
+        ``finished``, ``failed``, ``interrupted``), start, end, rows, error, host,
+        pid, git commit/branch/dirty and environment fingerprint.
+
+        Filters: ``status``; ``commit`` (a prefix of the sha); ``branch``; ``since``
+        (an ISO date or time in UTC, or an age such as ``2d``, ``12h``).
+        """
+        return runs_frame(self.run_records(status, commit, branch, since))
+
+    def run_records(
+        self,
+        status: str | None = None,
+        commit: str | None = None,
+        branch: str | None = None,
+        since: str | None = None,
+    ) -> list[RunRecord]:
+        """:meth:`runs` as records, for code that wants attributes, not a frame."""
+        return records(
+            self._store,
+            self._table_name,
+            status=status,
+            commit=commit,
+            branch=branch,
+            since=since_text(since) if since else None,
+        )
 
     def sql(self, query: str, params: Sequence[object] = ()) -> pd.DataFrame:
         """Run a read-only query in the store's own SQL dialect (tables by their names).
@@ -141,23 +198,44 @@ class Reader:
             )
             raise QueryError(f"the {self.engine} query failed: {first}") from exc
 
-    def describe(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """Summary statistics (count, mean, std, min, quartiles, max) of columns."""
+    def describe(
+        self, columns: Sequence[str] | None = None, quartiles: bool | None = None
+    ) -> pd.DataFrame:
+        """count, nulls, mean, std, min, quartiles and max of columns (by default
+        the numeric ones), computed by the engine in one pass, in constant memory.
+
+        Quartiles are exact; DuckDB computes them by default, SQLite (which has no
+        quantile function, so each column is sorted) only with ``quartiles=True``;
+        ``attrs["note"]`` of the result says when they were left out.
+        """
+        from xetrack.aggregate import default_columns
+        from xetrack.aggregate import describe as summarize
+
         chosen = list(columns) if columns else None
         for column in chosen or ():
             self._events.require_column(column)
-        frame = self._events.to_df()
-        if chosen:
-            frame = frame[chosen]
-        return frame.describe(include="all" if chosen else None)
+        if chosen is None:
+            chosen = default_columns(self._store, self._table_name)
+        return summarize(self._store, self._table_name, chosen, quartiles)
 
-    def top(self, column: str, by: str | None = None) -> pd.DataFrame:
-        """The whole row with the highest ``column`` (one per ``by`` group)."""
-        return self._events.extreme(column, highest=True, by=by)
+    def top(
+        self,
+        column: str,
+        by: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The row with the highest ``column`` (one per ``by`` group); ``columns``
+        narrows what is shown (the ranked and grouping columns come first)."""
+        return self._events.extreme(column, highest=True, by=by, columns=columns)
 
-    def bottom(self, column: str, by: str | None = None) -> pd.DataFrame:
-        """The whole row with the lowest ``column`` (one per ``by`` group)."""
-        return self._events.extreme(column, highest=False, by=by)
+    def bottom(
+        self,
+        column: str,
+        by: str | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The row with the lowest ``column`` (one per ``by`` group)."""
+        return self._events.extreme(column, highest=False, by=by, columns=columns)
 
     def parse(self, column: str, text: str) -> object:
         """``text`` typed as ``column`` holds its values (inferred for a new column, one
@@ -166,8 +244,12 @@ class Reader:
         return parse_text(column, text, None if logical in (NULL, JSON) else logical)
 
     def track_ids(self) -> list[str]:
-        """Run ids in the table, oldest first."""
-        return self._events.track_ids()
+        """Run ids in the table (runs with rows), oldest first."""
+        return [r.track_id for r in self.run_records() if r.rows]
+
+    def has_run(self, track_id: str) -> bool:
+        """Whether ``track_id`` has rows in the table."""
+        return self._events.has_run(track_id)
 
     def __len__(self) -> int:
         return self._events.count()
@@ -276,10 +358,11 @@ class Reader:
                 self._events = EventTable(self._store, self._table_name)
 
     def delete_run(self, track_id: str) -> int:
-        """Delete every row of ``track_id`` and the assets only it named; return the
-        row count. All of it or nothing: one transaction."""
+        """Delete every row of ``track_id``, its run record and the assets only it
+        named; return the row count. All of it or nothing: one transaction."""
         with self._writing() as writer, writer.store.transaction():
             deleted = writer.delete({"track_id": track_id})
+            forget(writer.store, self._table_name, track_id)
             self._assets.remove_orphans()
         return deleted
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from xetrack.errors import UnknownColumnError
+from xetrack.errors import InvalidArgumentError, UnknownColumnError
 from xetrack.store.base import SqlStore, where_clause
 from xetrack.store.schema import (
     BOOLEAN,
@@ -15,6 +15,7 @@ from xetrack.store.schema import (
     decode_json_cell,
     quote_ident,
 )
+from xetrack.values import to_storable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,20 +82,59 @@ class EventTable:
     def _where(self, track_id: str | None) -> tuple[str, list[object]]:
         return where_clause({} if track_id is None else {"track_id": track_id})
 
+    def _filter(
+        self, track_id: str | None, where: Mapping[str, object] | None
+    ) -> tuple[str, list[object]]:
+        """The WHERE of a read: ``track_id`` and each ``column: value`` of ``where``
+        (values bound, stored as logged values are; a list means any of them)."""
+        wanted = self.storable_where(where or {})
+        if track_id is not None:
+            wanted["track_id"] = track_id
+        return where_clause(wanted)
+
+    def storable_where(self, where: Mapping[str, object]) -> dict[str, object]:
+        """``where`` with its columns checked and its values as stored."""
+        wanted: dict[str, object] = {}
+        for name, value in where.items():
+            self.require_column(name)
+            if isinstance(value, (list, tuple, set, frozenset)):
+                wanted[name] = [to_storable(name, v) for v in value]
+            else:
+                wanted[name] = to_storable(name, value)
+        return wanted
+
+    def _select(self, columns: Sequence[str] | None) -> str:
+        if not columns:
+            return "*"
+        if isinstance(columns, str):
+            raise InvalidArgumentError(
+                f"columns={columns!r} must be a list of column names, like [{columns!r}]"
+            )
+        for name in columns:
+            self.require_column(name)
+        return ", ".join(map(quote_ident, dict.fromkeys(columns)))
+
     def to_df(
         self,
         track_id: str | None = None,
         head: int | None = None,
         tail: int | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+        limit: int | None = None,
     ) -> pd.DataFrame:
-        """All rows (of ``track_id``), the first ``head`` or the last ``tail`` of them.
+        """Rows (of ``track_id``, matching ``where``), the first ``head`` or the last
+        ``tail`` of them, in the order they were written; all in one query.
 
-        With both, the last ``tail`` of the first ``head`` rows.
+        With both, the last ``tail`` of the first ``head`` rows. ``limit`` caps the
+        rows like ``head``; ``columns`` picks the columns.
         """
+        if limit is not None:
+            head = _count(limit) if head is None else min(_count(head), _count(limit))
         if track_id is not None:
             self.require_run_columns()
-        clause, params = self._where(track_id)
-        sql = f"SELECT * FROM {self._q}{clause}"
+        clause, params = self._filter(track_id, where)
+        sql = f"SELECT {self._select(columns)} FROM {self._q}{clause}"
         if not self.ordered:  # no order to page by: the rows as the engine gives them
             frame = self.store.query_df(sql, params)
             if head is not None:
@@ -118,10 +158,31 @@ class EventTable:
             sql += " ORDER BY rowid"
             if _count(tail) == 0:
                 sql += " LIMIT 0"
+        elif clause and not self.store.NATURAL_ORDER:
+            sql += " ORDER BY rowid"  # an index may have been read in its own order
         frame = self.store.query_df(sql, params)
         if head is not None and tail is not None:
             frame = frame.tail(_count(tail)).reset_index(drop=True)
         return self._restore_types(frame)
+
+    def batches(
+        self,
+        size: int,
+        track_id: str | None = None,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """The rows of :meth:`to_df` as DataFrames of at most ``size`` rows each."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise InvalidArgumentError(
+                f"size={size!r} must be a whole number of rows, at least 1"
+            )
+        clause, params = self._filter(track_id, where)
+        sql = f"SELECT {self._select(columns)} FROM {self._q}{clause}"
+        if clause and self.ordered and not self.store.NATURAL_ORDER:
+            sql += " ORDER BY rowid"
+        for frame in self.store.iter_df(sql, params, size):
+            yield self._restore_types(frame)
 
     def column(self, column: str, track_id: str | None = None) -> pd.Series[Any]:
         self.require_column(column)
@@ -164,24 +225,13 @@ class EventTable:
                 record[name] = _restored(str(logical), value)
         return record
 
-    def track_ids(self) -> list[str]:
-        """Run ids, oldest first (by their first timestamp)."""
+    def has_run(self, track_id: str) -> bool:
+        """Whether ``track_id`` has a row here (through the index: one lookup)."""
         self.require_run_columns()
         _, rows = self.store.query(
-            f"SELECT track_id FROM {self._q} WHERE track_id IS NOT NULL "
-            f"GROUP BY track_id ORDER BY MIN(timestamp), track_id"
+            f"SELECT 1 FROM {self._q} WHERE track_id = ? LIMIT 1", [track_id]
         )
-        return [r[0] for r in rows]
-
-    def latest_track_id(self) -> str | None:
-        """The run with the most recent row."""
-        self.require_run_columns()
-        tie = ", MAX(rowid) DESC" if self.ordered else ""
-        _, rows = self.store.query(
-            f"SELECT track_id FROM {self._q} WHERE track_id IS NOT NULL "
-            f"GROUP BY track_id ORDER BY MAX(timestamp) DESC{tie} LIMIT 1"
-        )
-        return rows[0][0] if rows else None
+        return bool(rows)
 
     def values(
         self, column: str, track_id: str | None = None, unique: bool = False
@@ -204,38 +254,45 @@ class EventTable:
         _, rows = self.store.query(sql, params)
         return [self._restore(column, r[0]) for r in rows]
 
-    def runs(self) -> pd.DataFrame:
-        """One row per run: track_id, first and last timestamp, rows, git_commit."""
-        self.require_run_columns()
-        has_git = "git_commit" in self.store.schema(self.name, refresh=True).types
-        git = ', MAX("git_commit") AS git_commit' if has_git else ""
-        return self.store.query_df(
-            f"SELECT track_id, MIN(timestamp) AS first, MAX(timestamp) AS last, "
-            f"COUNT(*) AS rows{git} FROM {self._q} GROUP BY track_id "
-            f"ORDER BY MIN(timestamp), track_id"
-        )
-
     def extreme(
-        self, column: str, highest: bool, by: str | None = None
+        self,
+        column: str,
+        highest: bool,
+        by: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pd.DataFrame:
-        """Whole rows holding the max (or min) of ``column``, one per ``by`` group."""
+        """Rows holding the max (or min) of ``column``, one per ``by`` group; the
+        first such row on ties. ``columns`` picks what to show (``column`` and
+        ``by`` first)."""
         self.require_column(column)
         if by is not None:
             self.require_column(by)
+        shown = None
+        if columns:
+            for name in columns:
+                self.require_column(name)
+            lead = [column] if by is None else [column, by]
+            shown = list(dict.fromkeys([*lead, *columns]))
+        picked = "*" if shown is None else ", ".join(map(quote_ident, shown))
         name = quote_ident(column)
         order = "DESC" if highest else "ASC"
-        partition = f"PARTITION BY {quote_ident(by)} " if by is not None else ""
-        # The window ranks rows inside the database: no full table in memory.
         tie = ", rowid" if self.ordered else ""
+        if by is None:
+            # An ordered LIMIT: one pass keeping the best row, no sort of the table.
+            frame = self.store.query_df(
+                f"SELECT {picked} FROM {self._q} WHERE {name} IS NOT NULL "
+                f"ORDER BY {name} {order}{tie} LIMIT 1"
+            )
+            return self._restore_types(frame)
+        # The window ranks rows inside the database: no full table in memory.
         sql = (
-            f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER ({partition}ORDER BY {name} "
-            f"{order}{tie}) AS __rank FROM {self._q} WHERE {name} IS NOT NULL) "
-            f"WHERE __rank = 1"
+            f"SELECT {picked} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+            f"{quote_ident(by)} ORDER BY {name} {order}{tie}) AS __rank "
+            f"FROM {self._q} WHERE {name} IS NOT NULL) AS ranked WHERE __rank = 1"
         )
         frame = self.store.query_df(sql)
-        frame = frame.drop(columns=["__rank"])
-        if by is not None:
-            frame = frame.sort_values(column, ascending=not highest, kind="stable")
+        frame = frame.drop(columns=["__rank"], errors="ignore")
+        frame = frame.sort_values(column, ascending=not highest, kind="stable")
         return self._restore_types(frame.reset_index(drop=True))
 
     def rows(self) -> tuple[list[str], list[tuple[object, ...]]]:

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Final
 from xetrack.assets import AssetStore, UnknownAssetError
 from xetrack.cache import ResultCache, Unhashable, bind, key_for
 from xetrack.errors import EngineUnavailableError, InvalidArgumentError
-from xetrack.git import git_info
+from xetrack.git import GitInfo, git_info
 from xetrack.logs import Sinks, TrackerLogger
+from xetrack.runs import RunHandle, adopt, check_ending, forget, outcome_of
 from xetrack.store import MEMORY, open_store
 from xetrack.store.schema import LOGICAL_OF_PYTHON, TEXT, check_key, check_table_name
 from xetrack.system import SystemSampler
@@ -94,8 +95,10 @@ class Tracker:
         self._result_cache: ResultCache | None = None
         self._warned: set[type] = set()
         self._use_git = git_root is not None
+        git = GitInfo()
         if git_root is not None:
-            self._git_commit = git_info(git_root).commit
+            git = git_info(git_root)
+            self._git_commit = git.commit
             if self._git_commit is None and warnings:
                 _warnings.warn(
                     f"git_root={str(git_root)!r} is not inside a git repository (or git "
@@ -130,9 +133,26 @@ class Tracker:
         self.logger = TrackerLogger(self)
         if reset:
             store.drop_table(self._table_name)
+            forget(store, self._table_name)
         store.ensure_table(
             self._table_name, {"git_commit": TEXT} if self._use_git else None
         )
+        self._run: RunHandle | None = None
+        if self._insert:
+            # Where the run ran, as its rows will say it: git_root's state, or the
+            # git/environment params a caller (the pytest plugin) passes.
+            info: dict[str, object] = {
+                "git_commit": git.commit,
+                "git_branch": git.branch,
+                "git_dirty": git.dirty,
+            }
+            info.update(
+                (k, v)
+                for k, v in self._flat_params.items()
+                if k in ("git_commit", "git_branch", "git_dirty", "env_fingerprint")
+            )
+            self._run = RunHandle(store, self._track_id, info)
+            self._run.add(self._table_name)
 
     # -- identity --------------------------------------------------------------------
     @staticmethod
@@ -149,7 +169,10 @@ class Tracker:
 
     @track_id.setter
     def track_id(self, value: str) -> None:
-        self._track_id = _check_track_id(value)
+        checked = _check_track_id(value)
+        if self._run is not None and checked != self._track_id:
+            self._run.switch(checked)  # the old run ends here, the new one starts
+        self._track_id = checked
 
     @property
     def db(self) -> str:
@@ -323,6 +346,18 @@ class Tracker:
         }
         return self._events.set_values(flatten({key: value}, self._asset_sink), where)
 
+    def update(self, values: Mapping[str, object], where: Mapping[str, object]) -> int:
+        """Set ``values`` on this run's rows that match ``where``; return how many.
+
+        ``where`` is as in :meth:`to_df`: ``{column: value}`` pairs that must all
+        hold, None matching NULL and a list any of its values. Unlike
+        :meth:`set_where` it takes several conditions, so an index can narrow the
+        rows (``{"timestamp": [...]}`` finds rows through ``(track_id, timestamp)``).
+        """
+        wanted = self._events.storable_where(where)
+        wanted["track_id"] = self._track_id
+        return self._events.set_values(flatten(values, self._asset_sink), wanted)
+
     def on_write(self, callback: Callable[[str, dict[str, object]], None]) -> None:
         """Call ``callback(table_name, row)`` after each row this tracker writes.
 
@@ -359,6 +394,9 @@ class Tracker:
             batch.append(flatten(rest, self._asset_sink, into=fixed, hints=hints))
         if batch and self._insert:
             self._store.insert(self._table_name, batch, hints)
+            others = {r["track_id"] for r in batch} - {self._track_id}
+            if others:  # rows of other runs (copied, imported): give them records
+                adopt(self._store, self._table_name, map(str, others))
         return len(batch)
 
     def declare(self, columns: Mapping[str, type]) -> None:
@@ -411,6 +449,8 @@ class Tracker:
             self._store.ensure_table(
                 child._table_name, {"git_commit": TEXT} if self._use_git else None
             )
+            if self._run is not None:
+                self._run.add(child._table_name)
         if params:
             child.set_params(params)
         return child
@@ -592,9 +632,21 @@ class Tracker:
         )
 
     # -- reading ---------------------------------------------------------------------
-    def to_df(self, all: bool = False) -> pd.DataFrame:
-        """This run's rows as a DataFrame; ``all=True`` for every run in the table."""
-        return self._events.to_df(None if all else self._track_id)
+    def to_df(
+        self,
+        all: bool = False,
+        columns: Sequence[str] | None = None,
+        where: Mapping[str, object] | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """This run's rows as a DataFrame; ``all=True`` for every run in the table.
+
+        ``columns``, ``where`` and ``limit`` select in the database, as in
+        :meth:`Reader.to_df <xetrack.Reader.to_df>`.
+        """
+        return self._events.to_df(
+            None if all else self._track_id, columns=columns, where=where, limit=limit
+        )
 
     def head(self, n: int = 5) -> pd.DataFrame:
         return self._events.to_df(self._track_id, head=n)
@@ -639,21 +691,34 @@ class Tracker:
         write_parquet(self.to_df(all=all), path)
 
     # -- lifetime --------------------------------------------------------------------
-    def close(self) -> None:
-        """Release the database connection and the cache; the tracker cannot log afterwards."""
+    def close(self, status: str = "finished", error: str | None = None) -> None:
+        """Record the run as ``status`` (with ``error``), then release the database
+        connection and the cache; the tracker cannot log afterwards.
+
+        ``status`` is one of ``finished``, ``failed``, ``interrupted`` (``with
+        Tracker(...)`` chooses by the exception that ended the block). Closing a
+        tracker made by :meth:`derive` does nothing: the run is its parent's.
+        """
+        check_ending(status)  # a status it refuses closes nothing
         if not self._owns_store:
             return
-        self._sinks.close()
-        self._store.close()
-        if self._result_cache is not None:
-            self._result_cache.close()
-            self._result_cache = None
+        try:
+            if self._run is not None:
+                self._run.close(status, error)
+        finally:  # the connection is released even if the record cannot be written
+            self._sinks.close()
+            self._store.close()
+            if self._result_cache is not None:
+                self._result_cache.close()
+                self._result_cache = None
 
     def __enter__(self) -> Tracker:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(
+        self, kind: object, exc: BaseException | None, traceback: object
+    ) -> None:
+        self.close(*outcome_of(exc))
 
     def __repr__(self) -> str:
         """This run's rows as pandas prints them; a long run shows its first and last

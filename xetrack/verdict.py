@@ -28,6 +28,7 @@ Everything here is pure arithmetic on numbers; :mod:`xetrack.compare` loads them
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import statistics
@@ -146,6 +147,11 @@ def history_noise(values: Sequence[float]) -> float | None:
     >>> round(history_noise([1.0, 1.01, 1.0, 2.0, 2.02, 2.0]), 4)  # a step: ignored
     0.0104
     """
+    return _history_noise(tuple(values))
+
+
+@functools.lru_cache(maxsize=4096)  # a comparison asks twice: pooled, then its own
+def _history_noise(values: tuple[float, ...]) -> float | None:
     positive = [v for v in values if v > 0]
     if len(positive) < 2:
         return None

@@ -131,3 +131,38 @@ def test_a_forked_child_reopens_its_own_sqlite_connection(
     assert child.exitcode == 0
     tracker.log({"who": "parent"})
     assert sorted(Reader(path).to_df()["who"]) == ["child", "parent", "parent"]
+
+
+def test_two_stores_in_one_process_add_the_same_columns(
+    tmp_path: Path, engine: str
+) -> None:
+    """Each store caches the schema; a column the other added is seen, not re-added."""
+    path = tmp_path / f"twin.{engine}"
+    first, second = Tracker(path, engine=engine), Tracker(path, engine=engine)
+    for k in range(20):
+        first.log({f"c{k}": k})
+        second.log({f"c{k}": k, f"d{k}": 1.5})
+    first.close()
+    second.close()
+    frame = Reader.read_db(path)
+    assert len(frame) == 40 and frame[f"c{19}"].notna().sum() == 2
+
+
+def test_new_columns_do_not_reread_the_schema(tmp_path: Path, engine: str) -> None:
+    """Adding a column costs one version check, not a read of every column: the
+    cost of an event must not grow with the width of the table."""
+    tracker = Tracker(tmp_path / f"wide.{engine}", engine=engine)
+    tracker.log({"step": 0})
+    store = tracker._store
+    reads: list[str] = []
+    original = store._read_schema
+
+    def counting(table: str) -> list[tuple[str, str]]:
+        reads.append(table)
+        return original(table)
+
+    store._read_schema = counting  # type: ignore[method-assign]
+    for k in range(50):
+        tracker.log({"step": k, f"metric_{k}": 0.5})
+    assert reads == []
+    tracker.close()

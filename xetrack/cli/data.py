@@ -136,7 +136,7 @@ def register(app: typer.Typer) -> None:
                 where = r.parse(where_key, where_value)
                 count = r.set_where(key, typed, where_key, where, track_id=track_id)
             else:
-                if track_id is not None and track_id not in r.track_ids():
+                if track_id is not None and not r.has_run(track_id):
                     raise fail(
                         f"no run {track_id!r} in {db}; list them with `xt runs {db}`"
                     )
@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Delete every row of a run (and the assets only it used)."""
         with reader(db, table, engine) as r, errors():
-            if track_id not in r.track_ids():
+            if not r.has_run(track_id):
                 raise fail(
                     f"no run {track_id!r} in {db}; list them with `xt runs {db}`"
                 )
@@ -161,13 +161,32 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def runs(
         db: DbArg,
+        status: Annotated[
+            Optional[str],
+            typer.Option("--status", help="running, finished, failed or interrupted."),
+        ] = None,
+        commit: Annotated[
+            Optional[str],
+            typer.Option("--commit", help="Runs on this commit (a prefix of the sha)."),
+        ] = None,
+        branch: Annotated[
+            Optional[str], typer.Option("--branch", help="Runs on this git branch.")
+        ] = None,
+        since: Annotated[
+            Optional[str],
+            typer.Option(
+                "--since",
+                help="Runs started at or after this: 2026-01-31, 2026-01-31T12:00 "
+                "(UTC), or an age such as 30m, 12h, 2d, 1w.",
+            ),
+        ] = None,
         table: TableOpt = "default",
         engine: EngineOpt = None,
         json: JsonOpt = False,
     ) -> None:
-        """One line per run: track_id, first and last timestamp, rows, git_commit."""
-        with reader(db, table, engine) as r:
-            show(r.runs(), json)
+        """One line per run: status, start and end, rows, error, host, git state."""
+        with reader(db, table, engine) as r, errors():
+            show(r.runs(status=status, commit=commit, branch=branch, since=since), json)
 
     @app.command(name="copy")
     def copy_(

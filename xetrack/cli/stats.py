@@ -21,15 +21,33 @@ ByOpt = Annotated[
     Optional[str], typer.Option("--by", help="One best row per value of this column.")
 ]
 ColumnArg = Annotated[str, typer.Argument(help="The column to rank rows by.")]
+QuartilesOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--quartiles/--no-quartiles",
+        help="Exact quartiles (default: DuckDB yes; SQLite no, it sorts each column).",
+    ),
+]
+
+
+def _chosen(columns: str | None) -> list[str] | None:
+    return [c.strip() for c in columns.split(",") if c.strip()] if columns else None
 
 
 def _describe(
-    db: DbArg, columns: ColumnsOpt, table: str, engine: str | None, json: bool
+    db: DbArg,
+    columns: ColumnsOpt,
+    table: str,
+    engine: str | None,
+    json: bool,
+    quartiles: bool | None,
 ) -> None:
-    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     with reader(db, table, engine) as r, errors():
-        frame = r.describe(chosen)
+        frame = r.describe(_chosen(columns), quartiles=quartiles)
         show(frame.reset_index(names="stat"), json)
+        note = frame.attrs.get("note")
+        if note:
+            typer.echo(f"xt: note: {note}", err=True)
 
 
 @group.command()
@@ -39,22 +57,25 @@ def describe(
     table: TableOpt = "default",
     engine: EngineOpt = None,
     json: JsonOpt = False,
+    quartiles: QuartilesOpt = None,
 ) -> None:
-    """Count, mean, std, min, quartiles and max of numeric columns."""
-    _describe(db, columns, table, engine, json)
+    """Count, nulls, mean, std, min, quartiles and max of columns, by the engine."""
+    _describe(db, columns, table, engine, json, quartiles)
 
 
 def _extreme(
     db: DbArg,
     column: str,
     by: str | None,
+    columns: str | None,
     table: str,
     engine: str | None,
     json: bool,
     highest: bool,
 ) -> None:
     with reader(db, table, engine) as r, errors():
-        show(r.top(column, by=by) if highest else r.bottom(column, by=by), json)
+        pick = r.top if highest else r.bottom
+        show(pick(column, by=by, columns=_chosen(columns)), json)
 
 
 @group.command()
@@ -62,12 +83,13 @@ def top(
     db: DbArg,
     column: ColumnArg,
     by: ByOpt = None,
+    columns: ColumnsOpt = None,
     table: TableOpt = "default",
     engine: EngineOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """The whole row with the highest value of COLUMN (per --by group)."""
-    _extreme(db, column, by, table, engine, json, highest=True)
+    _extreme(db, column, by, columns, table, engine, json, highest=True)
 
 
 @group.command()
@@ -75,12 +97,13 @@ def bottom(
     db: DbArg,
     column: ColumnArg,
     by: ByOpt = None,
+    columns: ColumnsOpt = None,
     table: TableOpt = "default",
     engine: EngineOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """The whole row with the lowest value of COLUMN (per --by group)."""
-    _extreme(db, column, by, table, engine, json, highest=False)
+    _extreme(db, column, by, columns, table, engine, json, highest=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -91,6 +114,7 @@ def register(app: typer.Typer) -> None:
         table: TableOpt = "default",
         engine: EngineOpt = None,
         json: JsonOpt = False,
+        quartiles: QuartilesOpt = None,
     ) -> None:
         """Same as `xt stats describe`."""
-        _describe(db, columns, table, engine, json)
+        _describe(db, columns, table, engine, json, quartiles)

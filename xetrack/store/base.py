@@ -22,13 +22,15 @@ from xetrack.errors import (
 )
 from xetrack.store.prepare import Prepared, prepare
 from xetrack.store.schema import (
-    ASSETS_TABLE,
     FIXED_COLUMNS,
+    FLOAT,
+    INTERNAL_PREFIX,
     JSON,
     PYTHON_OF_LOGICAL,
     TEXT,
     Schema,
     fit_value,
+    is_internal,
     quote_ident,
 )
 
@@ -61,6 +63,7 @@ class Store(Protocol):
     engine: str
     path: str
     read_only: bool
+    prepared: set[str]
 
     @property
     def conn(self) -> Any: ...
@@ -76,6 +79,12 @@ class Store(Protocol):
     ) -> None: ...
 
     def drop_table(self, table: str) -> None: ...
+
+    def create_table(self, table: str, columns: Mapping[str, str]) -> None: ...
+
+    def has_index(self, table: str, columns: Sequence[str]) -> bool: ...
+
+    def create_index(self, table: str, columns: Sequence[str]) -> None: ...
 
     def insert(
         self,
@@ -97,6 +106,10 @@ class Store(Protocol):
     ) -> tuple[list[str], list[tuple[Any, ...]]]: ...
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame: ...
+
+    def iter_df(
+        self, sql: str, params: Sequence[object] = (), size: int = 20_000
+    ) -> Iterator[pd.DataFrame]: ...
 
     def read_query_df(
         self, sql: str, params: Sequence[object] = ()
@@ -133,13 +146,24 @@ class SqlStore(ABC):
     engine: str = ""
     #: logical type -> SQL type of this engine
     SQL_TYPES: ClassVar[Mapping[str, str]] = {}
+    #: whether this engine answers per-run queries faster with an index
+    INDEXES: ClassVar[bool] = True
+    #: the logical type a column reads as once widened to take floats
+    WIDENED: ClassVar[str] = FLOAT
+    #: whether a filtered scan returns rows in insertion order without ORDER BY
+    #: (SQLite's may follow an index instead)
+    NATURAL_ORDER: ClassVar[bool] = False
 
     def __init__(self, path: str, read_only: bool) -> None:
         self.path = path
         self.read_only = read_only
         self._lock = threading.RLock()
         self._schemas: dict[str, Schema] = {}
+        #: the engine's schema version when a cached schema was last known current
+        self._tokens: dict[str, object] = {}
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
+        #: event tables a writer has indexed and given run records (see runs.prepare)
+        self.prepared: set[str] = set()
         #: what a read-only connection last refused to run, to name it in the error
         self.refused: str | None = None
 
@@ -156,6 +180,12 @@ class SqlStore(ABC):
         """Run a query and return its result as a DataFrame."""
 
     @abstractmethod
+    def iter_df(
+        self, sql: str, params: Sequence[object] = (), size: int = 20_000
+    ) -> Iterator[pd.DataFrame]:
+        """Run a query and yield its result as DataFrames of ``size`` rows."""
+
+    @abstractmethod
     def tables(self) -> list[str]: ...
 
     @abstractmethod
@@ -165,6 +195,14 @@ class SqlStore(ABC):
     @abstractmethod
     def _logical(self, sql_type: str) -> str | None:
         """The logical type of a declared SQL type, or None if we do not know it."""
+
+    @abstractmethod
+    def _index_exists(self, name: str) -> bool: ...
+
+    @abstractmethod
+    def _schema_token(self, table: str) -> object:
+        """A cheap value that changes whenever the table's columns may have changed
+        (None: unknown, read the schema again)."""
 
     @abstractmethod
     def _write_transaction(self) -> Any:
@@ -245,7 +283,7 @@ class SqlStore(ABC):
         if not found.types:
             found = self.schema(table, refresh=True)
         if not found.types:
-            tables = [t for t in self.tables() if t != ASSETS_TABLE]
+            tables = [t for t in self.tables() if not is_internal(t)]
             raise UnknownTableError(
                 f"no table {table!r} in {self.path}; "
                 f"tables there: {', '.join(map(repr, tables)) or 'none'}"
@@ -279,13 +317,54 @@ class SqlStore(ABC):
                     )
         self.schema(table, refresh=True)
 
+    def create_table(self, table: str, columns: Mapping[str, str]) -> None:
+        """Create ``table`` with exactly ``columns`` (name -> logical type) unless it
+        exists; for xetrack's own tables, which have no ``timestamp``/``track_id``."""
+        if self.schema(table).types:
+            return
+        body = ", ".join(
+            f"{quote_ident(name)} {self.SQL_TYPES[logical]}"
+            for name, logical in columns.items()
+        )
+        with self._lock, self._write_transaction():
+            self._execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({body})")
+        self.schema(table, refresh=True)
+
+    @staticmethod
+    def index_name(table: str, columns: Sequence[str]) -> str:
+        return f"{INTERNAL_PREFIX}idx_{table}__{'_'.join(columns)}"
+
+    def has_index(self, table: str, columns: Sequence[str]) -> bool:
+        """Whether ``table`` has xetrack's index on ``columns`` (or needs none)."""
+        if not self.INDEXES:
+            return True
+        with self._lock:
+            return self._index_exists(self.index_name(table, columns))
+
+    def create_index(self, table: str, columns: Sequence[str]) -> None:
+        """Index ``table`` on ``columns`` unless it is; safe while others write (it
+        takes the file's write lock like any write, and waits for it)."""
+        if not self.INDEXES:
+            return
+        name = quote_ident(self.index_name(table, columns))
+        listed = ", ".join(map(quote_ident, columns))
+        with self._lock, self._write_transaction():
+            self._execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON {quote_ident(table)} ({listed})"
+            )
+
     def drop_table(self, table: str) -> None:
         with self._lock, self._driver("dropping a table of"), self._write_transaction():
             self._execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
         self._forget(table)
+        self.prepared.discard(table)
 
     def _forget(self, table: str) -> None:
         self._schemas.pop(table, None)
+        self._tokens.pop(table, None)
+        self._forget_plans(table)
+
+    def _forget_plans(self, table: str) -> None:
         for key in [k for k in self._plans if k[0] == table]:
             del self._plans[key]
 
@@ -391,26 +470,67 @@ class SqlStore(ABC):
                 self._remember_plan(table, rows, prepared)
             return
         # Schema change: take the file's write lock first, then look again, so two
-        # writers adding the same column never both try to ALTER.
-        seen = dict(self.schema(table).types)
+        # writers adding the same column never both try to ALTER. Looking again
+        # costs one version check unless another writer did change the schema:
+        # the cost of an event must not grow with the width of the table.
+        before = self.schema(table)
         with self._write_transaction():
-            schema = self.schema(table, refresh=True)
+            schema = self._current(table)
             if not schema.types:
                 raise UnknownTableError(f"table {table!r} was dropped from {self.path}")
-            if schema.types != seen:  # another writer changed it: check again
+            if schema is not before:  # another writer changed it: check again
                 prepared = prepare(schema, rows, hints, self.can_retype)
-            self._apply(table, schema, prepared)
-            self._write(table, prepared, len(rows))
-        self.schema(table, refresh=True)
+            try:
+                self._apply(table, schema, prepared)
+                self._write(table, prepared, len(rows))
+            except BaseException:
+                self._forget(table)  # rolled back: the cached columns may not exist
+                raise
+        self._after_change(table, prepared)
+
+    def _after_change(self, table: str, prepared: Prepared) -> None:
+        if prepared.retype:  # a retyped column may have moved: read the schema again
+            self.schema(table, refresh=True)
+        elif prepared.widen:
+            self._forget_plans(table)  # plans hold the old types
+
+    def _current(self, table: str) -> Schema:
+        """The table's schema under the write lock: the cached one while the
+        engine's schema version says nobody changed it, else read again."""
+        token = self._schema_token(table)
+        cached = self._schemas.get(table)
+        if (
+            cached is not None
+            and token is not None
+            and self._tokens.get(table) == token
+        ):
+            return cached
+        found = self.schema(table, refresh=True)
+        if cached is not None and found.types == cached.types:
+            # unchanged after all: keep the object the caller prepared rows against,
+            # so they are not checked a second time
+            self._schemas[table] = found = cached
+        self._tokens[table] = token
+        return found
 
     def _apply(self, table: str, schema: Schema, prepared: Prepared) -> None:
-        """The schema changes ``prepared`` needs, inside the caller's write lock."""
+        """The schema changes ``prepared`` needs, inside the caller's write lock,
+        keeping the cached ``schema`` and its version current (the caller forgets
+        both if the transaction fails)."""
+        if not prepared.changes_schema:
+            return
         for name, logical in prepared.new.items():
             self._add_column(table, name, logical)
+            schema.add(name, logical)
         for name in prepared.widen:
             self._widen_to_float(table, name)
+            schema.add(name, self.WIDENED)
         for name, logical in prepared.retype.items():
             self._retype(table, name, schema.types[name], logical)
+        if prepared.retype:
+            self._tokens.pop(table, None)  # read again after the transaction
+        else:
+            self._tokens[table] = self._schema_token(table)
 
     def _remember_plan(
         self, table: str, rows: Sequence[Mapping[str, object]], prepared: Prepared
@@ -452,29 +572,36 @@ class SqlStore(ABC):
     def update(
         self, table: str, values: Mapping[str, object], where: Mapping[str, object]
     ) -> int:
-        """Set ``values`` on the rows matching every ``column = value`` in ``where``."""
+        """Set ``values`` on the rows matching every ``column = value`` in ``where``
+        (see :func:`where_clause`); columns are added or widened as by ``insert``."""
         with self._lock, self._driver("updating rows of"):
             schema = self.require_table(table)
             self._check_where(table, schema, where)
             self._check_base_table(table, "set values")
             clause, params = where_clause(where)
             with self._write_transaction():
-                schema = self.schema(table, refresh=True)
+                schema = self._current(table)
                 prepared = prepare(schema, [values], retype=self.can_retype)
-                self._apply(table, schema, prepared)
-                if prepared.columns:
-                    sets = ", ".join(f"{quote_ident(c)} = ?" for c in prepared.columns)
-                    cursor = self._execute(
-                        f"UPDATE {quote_ident(table)} SET {sets}{clause}",
-                        [*prepared.tuples[0], *params],
-                    )
-                    count = _rowcount(cursor)
-                else:  # only NULLs for columns that do not exist: already true
-                    cursor = self._execute(
-                        f"SELECT COUNT(*) FROM {quote_ident(table)}{clause}", params
-                    )
-                    count = int(cursor.fetchone()[0])
-            self.schema(table, refresh=True)
+                try:
+                    self._apply(table, schema, prepared)
+                    if prepared.columns:
+                        sets = ", ".join(
+                            f"{quote_ident(c)} = ?" for c in prepared.columns
+                        )
+                        cursor = self._execute(
+                            f"UPDATE {quote_ident(table)} SET {sets}{clause}",
+                            [*prepared.tuples[0], *params],
+                        )
+                        count = _rowcount(cursor)
+                    else:  # only NULLs for columns that do not exist: already true
+                        cursor = self._execute(
+                            f"SELECT COUNT(*) FROM {quote_ident(table)}{clause}", params
+                        )
+                        count = int(cursor.fetchall()[0][0])
+                except BaseException:
+                    self._forget(table)  # rolled back: the cached columns may not exist
+                    raise
+            self._after_change(table, prepared)
             return count
 
     def delete(self, table: str, where: Mapping[str, object]) -> int:
@@ -539,7 +666,10 @@ def read_only_refusal(what: str, path: str) -> str:
 
 
 def where_clause(where: Mapping[str, object]) -> tuple[str, list[object]]:
-    """`` WHERE "a" = ? AND "b" IS NULL`` and its parameters, or ``""`` for no filter."""
+    """`` WHERE "a" = ? AND "b" IS NULL`` and its parameters, or ``""`` for no filter.
+
+    A list, tuple or set value means any of its values (``IN``; None: ``IS NULL``).
+    """
     if not where:
         return "", []
     parts: list[str] = []
@@ -547,6 +677,15 @@ def where_clause(where: Mapping[str, object]) -> tuple[str, list[object]]:
     for name, value in where.items():
         if value is None:
             parts.append(f"{quote_ident(name)} IS NULL")
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            listed = [v for v in value if v is not None]
+            anyof = []
+            if listed:
+                anyof.append(f"{quote_ident(name)} IN ({', '.join('?' * len(listed))})")
+                params.extend(listed)
+            if len(listed) != len(value):
+                anyof.append(f"{quote_ident(name)} IS NULL")
+            parts.append(f"({' OR '.join(anyof)})" if anyof else "1 = 0")
         else:
             parts.append(f"{quote_ident(name)} = ?")
             params.append(value)
@@ -556,6 +695,6 @@ def where_clause(where: Mapping[str, object]) -> tuple[str, list[object]]:
 def _rowcount(cursor: Any) -> int:
     count = getattr(cursor, "rowcount", -1)
     if count is None or count < 0:  # DuckDB reports the count as a result row
-        row = cursor.fetchone()
-        return int(row[0]) if row else 0
+        rows = cursor.fetchall()  # all: a half-read result blocks the next statement
+        return int(rows[0][0]) if rows else 0
     return int(count)

@@ -20,6 +20,10 @@ FIXED_COLUMNS: Final = ("timestamp", "track_id")
 _ROW_ID_NAMES: Final = frozenset({"rowid", "oid", "_rowid_"})
 #: The content-addressed asset table lives beside the event tables.
 ASSETS_TABLE: Final = "_xetrack_assets"
+#: One record per run and event table (status, start, end, git, row count).
+RUNS_TABLE: Final = "_xetrack_runs"
+#: Tables and indexes xetrack keeps for itself start with this; no event table may.
+INTERNAL_PREFIX: Final = "_xetrack_"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -107,12 +111,17 @@ def check_table_name(name: object) -> str:
         raise InvalidKeyError(f"table name {name!r} must be a str, like 'default'")
     _check_name(name, "table name")
     folded = fold(name)
-    if folded.startswith("sqlite_") or folded == fold(ASSETS_TABLE):
+    if folded.startswith(("sqlite_", INTERNAL_PREFIX)):
         raise InvalidKeyError(
             f"table name {name!r} is reserved for the engine or xetrack; "
             f"pick another, for example {'t_' + name!r}"
         )
     return name
+
+
+def is_internal(table: str) -> bool:
+    """True for the tables xetrack keeps beside the event tables (assets, runs)."""
+    return fold(table).startswith(INTERNAL_PREFIX)
 
 
 def check_text(key: str, text: str) -> str:

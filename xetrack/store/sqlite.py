@@ -25,6 +25,7 @@ from xetrack.errors import (
     StorePermissionError,
     XetrackError,
 )
+from xetrack.frames import CHUNK_ROWS, frame_from_chunks
 from xetrack.store.base import SqlStore, fork_generation
 from xetrack.store.diagnose import disk_full, explain, truncation
 from xetrack.store.schema import (
@@ -171,6 +172,8 @@ class SQLiteStore(SqlStore):
         JSON: "JSON TEXT",
         NULL: '"NULL"',  # quoted: a bare NULL would be read as a constraint
     }
+    #: widening changes no declaration: the column still reads as INTEGER
+    WIDENED = INTEGER
     #: changing a column's type means replacing it: DROP COLUMN came in 3.35
     can_retype: ClassVar[bool] = sqlite3.sqlite_version_info >= (3, 35, 0)
 
@@ -307,6 +310,21 @@ class SQLiteStore(SqlStore):
     def _logical(self, sql_type: str) -> str | None:
         return _LOGICAL.get(sql_type.upper())
 
+    def _schema_token(self, table: str) -> object:
+        # bumped by every schema change of the file, by any connection
+        return self.conn.execute("PRAGMA schema_version").fetchone()[0]
+
+    def _index_exists(self, name: str) -> bool:
+        found = retry_busy(
+            lambda: self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                (name,),
+            ).fetchone(),
+            "reading the schema",
+            self.path,
+        )
+        return found is not None
+
     @contextlib.contextmanager
     def _write_transaction(self) -> Iterator[None]:
         conn = self.conn
@@ -424,7 +442,26 @@ class SQLiteStore(SqlStore):
         self._execute(f"ALTER TABLE {q} RENAME COLUMN {temp} TO {name}")
 
     def query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-        from xetrack.frames import frame_from_rows
+        with self._lock, self._driver("reading"):
+            cursor = self._execute(sql, params)
+            names = [d[0] for d in cursor.description or ()]
+            chunks = iter(lambda: cursor.fetchmany(CHUNK_ROWS), [])
+            return frame_from_chunks(names, chunks)
 
-        names, rows = self.query(sql, params)
-        return frame_from_rows(names, rows)
+    def iter_df(
+        self, sql: str, params: Sequence[object] = (), size: int = CHUNK_ROWS
+    ) -> Iterator[pd.DataFrame]:
+        # A cursor of its own, read under the lock a batch at a time: other calls
+        # on this connection may run between batches (WAL keeps the snapshot).
+        with self._lock, self._driver("reading"):
+            cursor = self._execute(sql, params)
+        names = [d[0] for d in cursor.description or ()]
+        try:
+            while True:
+                with self._lock, self._driver("reading"):
+                    rows = cursor.fetchmany(size)
+                if not rows:
+                    return
+                yield frame_from_chunks(names, [rows])
+        finally:
+            cursor.close()
