@@ -611,7 +611,7 @@ def _confirmed(
     import time
 
     time.sleep(REMEASURE_PAUSE)
-    gc.collect()
+    gc.collect()  # rare (a suspect only) and after a pause: the full collection
     return again(), stats.median
 
 

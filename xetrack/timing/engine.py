@@ -179,7 +179,7 @@ class _Run:
             gc.disable()
         try:
             first = self.warm(self.calibrate())
-            gc.collect()
+            _collect()
             self.timed(first)
         except _Stop:
             pass
@@ -291,7 +291,7 @@ class _Run:
             return True
         out, samples = self.out, self.out.samples
         if out.batches:  # between batches: collect what the last one left
-            gc.collect()
+            _collect()
         done = 0
         try:
             for _ in range(size):
@@ -308,6 +308,14 @@ class _Run:
         if done + self.pending:
             self.out.batches.append(done + self.pending)
         self.pending = 0
+
+
+def _collect() -> None:
+    """Collect the young generations: the garbage warmup or the last batch made, so
+    the timed rounds do not pay for it. Not the oldest generation: in a process
+    holding a large test session that takes tens of milliseconds, far more than
+    a small benchmark's whole budget, and what it holds is not the benchmark's."""
+    gc.collect(1)
 
 
 def _even(total: int, parts: int) -> list[int]:
