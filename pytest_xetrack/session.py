@@ -601,8 +601,10 @@ def _confirmed(
     Returns the measurement to keep and, if it was measured again, the first median.
     """
     expected = session.expected.get(nodeid)
+    if expected is None or measured.error is not None:
+        return measured, None
     stats = measured.stats()
-    if expected is None or stats is None or measured.error is not None:
+    if stats is None:
         return measured, None
     base, floor = expected
     if base <= 0 or stats.min <= base * (1 + floor):  # compared as compare() does

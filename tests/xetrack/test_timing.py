@@ -238,3 +238,19 @@ def test_unstable_says_why() -> None:
     assert "the interquartile range is 60.0% of the median" in wide.unstable()
     with pytest.raises(ValueError, match="no samples"):
         Stats.from_samples([])
+
+
+@given(samples_strategy)
+def test_stats_agree_with_the_statistics_module(samples: list[float]) -> None:
+    """Our float arithmetic gives the standard library's (exact) answers."""
+    import statistics
+
+    s = Stats.from_samples(samples)
+    assert s.median == pytest.approx(statistics.median(samples), rel=1e-12)
+    if len(samples) > 1:
+        q1, _, q3 = statistics.quantiles(samples, n=4, method="inclusive")
+        assert (s.q1, s.q3) == (
+            pytest.approx(q1, rel=1e-9),
+            pytest.approx(q3, rel=1e-9),
+        )
+        assert s.stddev == pytest.approx(statistics.stdev(samples), rel=1e-6, abs=1e-15)

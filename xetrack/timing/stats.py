@@ -33,11 +33,22 @@ def batch_noise(medians: Sequence[float]) -> float | None:
     return _MAD * statistics.median(abs(x - centre) for x in logs)
 
 
-def _quartiles(ordered: Sequence[float]) -> tuple[float, float]:
+def _quantile(ordered: Sequence[float], p: float) -> float:
+    """Linear interpolation between closest ranks (``statistics.quantiles``'
+    "inclusive" method, numpy's default), on an already sorted sequence: plain
+    float arithmetic, since a row's statistics are computed for every test."""
+    position = (len(ordered) - 1) * p
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _stddev(ordered: Sequence[float], mean: float) -> float:
+    """Sample standard deviation (two passes over floats; ``statistics.stdev``
+    computes it exactly with fractions, a hundred times slower)."""
     if len(ordered) < 2:
-        return ordered[0], ordered[0]
-    q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
-    return q1, q3
+        return 0.0
+    return math.sqrt(math.fsum((x - mean) ** 2 for x in ordered) / (len(ordered) - 1))
 
 
 def split(samples: Sequence[float], sizes: Sequence[int]) -> list[list[float]]:
@@ -89,10 +100,10 @@ class Stats:
             raise ValueError("no samples: a benchmark needs at least one round")
         ordered = sorted(samples)
         low, high = ordered[0], ordered[-1]
-        q1, q3 = _quartiles(ordered)
+        q1, q3 = _quantile(ordered, 0.25), _quantile(ordered, 0.75)
         # fsum-based, then kept inside [min, max] against the last bit of rounding
         mean = min(max(math.fsum(ordered) / len(ordered), low), high)
-        stddev = statistics.stdev(ordered) if len(ordered) > 1 else 0.0
+        stddev = _stddev(ordered, mean)
         fence = 1.5 * (q3 - q1)
         outliers = sum(1 for s in ordered if s < q1 - fence or s > q3 + fence)
         medians = (
@@ -106,7 +117,7 @@ class Stats:
             min=low,
             max=high,
             mean=mean,
-            median=statistics.median(ordered),
+            median=_quantile(ordered, 0.5),
             stddev=stddev,
             q1=q1,
             q3=q3,
