@@ -41,8 +41,9 @@ def track(
     ``--xetrack-min-rounds``/``-min-time``/``-max-time`` options set the session's
     defaults). A round calls the test ``iterations`` times, calibrated so a round
     lasts well above the timer's resolution; samples are per call. ``rounds=`` and
-    ``warmup=`` fix the counts exactly instead (a slow experiment with
-    ``rounds=1`` runs once). ``setup`` runs before each round, untimed, and what it
+    ``warmup=`` fix the counts exactly instead: ``rounds=10`` is 10 timed calls, one
+    a round unless ``iterations=`` says more (a slow experiment with ``rounds=1``
+    runs once). ``setup`` runs before each round, untimed, and what it
     returns (keyword arguments, or ``(args, kwargs)``) is passed to the test; give
     those parameters a default (``data=None``) so pytest does not look for a
     fixture of that name. ``teardown`` runs after each round with the same values.

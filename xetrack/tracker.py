@@ -488,8 +488,12 @@ class Tracker:
         >>> from xetrack.timing import TimingConfig
         >>> tracker.track(sorted, args=[[3, 1, 2]], timing=TimingConfig(rounds=5))
         [1, 2, 3]
-        >>> tracker.latest["rounds"], tracker.latest["iterations"] > 1
-        (5, True)
+        >>> tracker.latest["rounds"], tracker.latest["iterations"]
+        (5, 1)
+        >>> tracker.track(sorted, args=[[3, 1, 2]], timing=True)  # a budget: calibrated
+        [1, 2, 3]
+        >>> tracker.latest["rounds"] >= 5 and tracker.latest["iterations"] > 1
+        True
         """
         call = Call(self, func, args, kwargs, params)
         if timing is not None and timing is not False:

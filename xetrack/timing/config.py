@@ -44,7 +44,8 @@ class TimingConfig:
     ``warmup_rounds`` and ``iterations`` fix those counts exactly instead.
 
     A round calls the function ``iterations`` times between two readings of the
-    timer; calibration picks ``iterations`` so that a round lasts at least
+    timer. Given ``rounds``, a round is one call unless ``iterations`` is given
+    too; with a budget, calibration picks ``iterations`` so that a round lasts at least
     ``calibration_precision`` times the timer's resolution and its own overhead
     (and ``min_round_time``, when given), and, with a budget, long enough that
     about ``target_rounds`` rounds fill ``min_time``. Samples are per call.

@@ -198,7 +198,11 @@ class _Run:
         if not config.fixed:
             target = max(target, config.min_time / config.target_rounds)
         out.round_target = target
-        fixed = config.iterations or (1 if config.setup is not None else None)
+        # Given rounds are exact counts of timed calls (as pedantic's are): a round is
+        # one call unless iterations says otherwise, so an experiment with side
+        # effects runs as often as it was asked to. Only a budget calibrates.
+        one = config.setup is not None or config.rounds is not None
+        fixed = config.iterations or (1 if one else None)
         n = fixed or 1
         seconds = self.round(n)
         while fixed is None and seconds < target and self.elapsed() < config.max_time:
