@@ -51,6 +51,8 @@ _RESERVED: Final = frozenset(
     }
 )
 #: What pytest-benchmark writes when it knows no commit or branch.
+#: Columns every row has, set by xetrack (given here, for rows of another run).
+_FIXED: Final = ("timestamp", "track_id")
 _NO_COMMIT: Final = ("", "unversioned", "unknown")
 _NO_BRANCH: Final = ("", "(unknown)", "(detached head)")
 
@@ -158,7 +160,9 @@ def entry_of_row(
         if isinstance(described.get("options"), dict)
         else {},
         samples=samples or None,
-        stats=None if samples else _stats_of_columns(row, fullname),
+        stats=None
+        if samples
+        else _stats_of_columns(row, fullname, described.get("stats")),
         iterations=count,
         include_data=include_data,
     )
@@ -184,7 +188,14 @@ def _floats(value: object) -> list[float]:
     ]
 
 
-def _stats_of_columns(row: Mapping[str, object], fullname: str) -> dict[str, object]:
+def _stats_of_columns(
+    row: Mapping[str, object], fullname: str, kept: object
+) -> dict[str, object]:
+    """pytest-benchmark's statistics of a row without samples: those an imported
+    file had (kept in ``benchmark_meta``), else the row's columns, with what they
+    do not hold derived from them."""
+    if isinstance(kept, dict) and all(k in kept for k in files.STAT_KEYS):
+        return dict(kept)
     names = {
         "min": "time_min",
         "max": "time_max",
@@ -196,11 +207,24 @@ def _stats_of_columns(row: Mapping[str, object], fullname: str) -> dict[str, obj
         "rounds": "rounds",
         "iqr_outliers": "time_outliers",
     }
-    stats = {k: row.get(c) for k, c in names.items() if row.get(c) is not None}
+    stats: dict[str, Any] = {k: row.get(c) for k, c in names.items()}
+    stats = {k: v for k, v in stats.items() if isinstance(v, (int, float))}
     if "median" not in stats:
         raise BenchmarkFileError(f"{fullname}: the row has no timings to export")
+    median = float(stats["median"])
     for key in ("min", "max", "mean"):
-        stats.setdefault(key, stats["median"])
+        stats.setdefault(key, median)
+    stats.setdefault("stddev", 0.0)
+    stats.setdefault("iqr", 0.0)
+    stats.setdefault("rounds", 1)
+    stats.setdefault("iqr_outliers", 0)
+    stats.setdefault("ops", 1 / stats["mean"] if stats["mean"] else 0.0)
+    stats["q1"] = median - stats["iqr"] / 2
+    stats["q3"] = median + stats["iqr"] / 2
+    stats["stddev_outliers"] = 0
+    stats["outliers"] = f"0;{stats['iqr_outliers']}"
+    stats["ld15iqr"], stats["hd15iqr"] = stats["min"], stats["max"]
+    stats["total"] = stats["mean"] * stats["rounds"]
     return stats
 
 
@@ -312,6 +336,8 @@ def rows_of(doc: Document) -> list[dict[str, object]]:
         described = meta(
             bench.name, bench.param, bench.params, bench.extra_info, bench.options
         )
+        if not bench.data:  # the file's own figures, for an export without samples
+            described["stats"] = dict(bench.stats)
         row.update(
             benchmark_columns(bench.group, bench.extra_info, described, [*row, *params])
         )
@@ -412,7 +438,15 @@ def import_files(
                 result.skipped.append(str(doc.path))
                 continue
             hints: dict[str, str] = {}
-            batch = [flatten(r, None, hints=hints) for r in rows]
+            batch = [
+                flatten(
+                    {k: v for k, v in r.items() if k not in _FIXED},
+                    None,
+                    into={k: r[k] for k in _FIXED},
+                    hints=hints,
+                )
+                for r in rows
+            ]
             store.insert(table, batch, hints)
             adopt(store, table, [track_id])
             result.runs += 1
