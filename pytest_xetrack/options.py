@@ -105,7 +105,8 @@ _STRING_OPTIONS: Final = {
     "--xetrack-db": (
         "xetrack_db",
         parse_path,
-        "database file to record rows into (SQLite unless --xetrack-engine)",
+        "database file to record rows into (SQLite unless --xetrack-engine), or a "
+        "postgresql:// URL",
     ),
     "--xetrack-engine": (
         "xetrack_engine",
@@ -126,7 +127,8 @@ _STRING_OPTIONS: Final = {
         "xetrack_timeout",
         parse_seconds,
         "seconds a write waits for another process's lock on the database "
-        "(default 120)",
+        "(default 120); on a server also how long a lost connection is tried again "
+        "(default 30)",
     ),
 }
 _FLAG_OPTIONS: Final = {
@@ -225,7 +227,10 @@ def read_options(config: pytest.Config) -> Options:
     flags = {dest: bool(value(dest, parse_bool)) for dest, _ in _FLAG_OPTIONS.values()}
     db = strings["xetrack_db"]
     if db is not None:
-        db = str(Path(config.invocation_params.dir, db))
+        from xetrack.store.location import is_server_url  # recording: xetrack loads
+
+        if not is_server_url(db):
+            db = str(Path(config.invocation_params.dir, db))
     cache = strings["xetrack_cache"]
     if cache is not None:
         cache = str(Path(config.invocation_params.dir, cache))

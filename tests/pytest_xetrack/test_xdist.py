@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,10 +30,10 @@ def test_bench(cfg):
 
 @pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
 def test_two_workers_rows_equal_tests_with_one_track_id(
-    pytester: pytest.Pytester, tmp_path: Path, engine: str
+    pytester: pytest.Pytester, tmp_path: Path, engine: str, new_db: Any
 ) -> None:
     pytester.makepyfile(SUITE)
-    db = tmp_path / f"x.{engine}"
+    db = new_db("x")
     result = pytester.runpytest_subprocess(
         "-n", "2", f"--xetrack-db={db}", f"--xetrack-engine={engine}"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,9 @@ from xetrack.compare import (
     render,
 )
 from xetrack.errors import InvalidArgumentError
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
 
 
 def _run(
@@ -47,9 +51,9 @@ def _noise(center: float, n: int = 10, seed: int = 1) -> list[float]:
 
 
 def test_verdicts_for_a_slowdown_noise_and_a_speedup(
-    tmp_path: Path, engine: str
+    tmp_path: Path, engine: str, new_db: Any
 ) -> None:
-    db = tmp_path / f"c.{engine}"
+    db = new_db("c")
     base = _run(
         db,
         engine,
@@ -111,9 +115,9 @@ def test_a_significant_but_tiny_change_is_unchanged() -> None:
 
 
 def test_declared_metrics_are_judged_by_direction_undeclared_only_shown(
-    tmp_path: Path, engine: str
+    tmp_path: Path, engine: str, new_db: Any
 ) -> None:
-    db = tmp_path / f"m.{engine}"
+    db = new_db("m")
     declared = json.dumps({"accuracy": "max", "loss": "min"})
     base = _run(
         db,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,9 @@ from xetrack import Reader, Tracker, copy
 from xetrack.errors import InvalidArgumentError
 from xetrack.store import open_store
 from xetrack.store.schema import RUNS_TABLE
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
 
 
 def runs_of(db: Path, **filters: str) -> dict[str, dict[str, object]]:
@@ -279,14 +283,14 @@ def test_upgrading_an_old_store_while_other_processes_write_loses_nothing(
 
 
 def test_copy_keeps_run_records_and_delete_run_drops_them(
-    tmp_path: Path, engine: str
+    tmp_path: Path, engine: str, new_db: Any
 ) -> None:
     source = tmp_path / "src.db"
     with pytest.raises(ValueError):
         with Tracker(source, track_id="failing-0001") as tracker:
             tracker.log({"x": 1})
             raise ValueError("nope")
-    target = tmp_path / f"dst.{engine}"
+    target = new_db("dst")
     copy(source, target, engine=engine)
     found = runs_of(target)
     assert list(found) == ["failing-0001"]  # and not the copying tracker's own run

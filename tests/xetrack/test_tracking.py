@@ -14,6 +14,9 @@ from pydantic import BaseModel
 
 from xetrack import Reader, Tracker
 
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Optim:
