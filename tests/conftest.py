@@ -65,6 +65,26 @@ def pg_server() -> Iterator[Server]:
         server.cleanup()
 
 
+@pytest.fixture(scope="session")
+def _restartable_server(pg_server: Server) -> Iterator[Server]:
+    if not pg_server.owned:
+        pytest.skip("XETRACK_TEST_POSTGRES_URL names a server tests may not restart")
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def own_server(_restartable_server: Server) -> Server:
+    """A server that tests stop and start (the one other tests use runs on),
+    running when the test begins."""
+    if not _restartable_server.running():
+        _restartable_server.start()
+    return _restartable_server
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _spools_in_a_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Rows a lost connection could not write go here, never to ~/.cache."""

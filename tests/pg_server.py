@@ -105,6 +105,9 @@ class Server:
         )
         self._ctl("-o", settings, "-l", str(self.folder / "server.log"), "-w", "start")  # type: ignore[operator]
 
+    def running(self) -> bool:
+        return self._ctl("status", check=False).returncode == 0
+
     def stop(self) -> None:
         self._ctl("-m", "fast", "-w", "stop", check=False)
 

@@ -107,7 +107,6 @@ class AssetStore:
     def _store_bytes(self, hashed: str, data: bytes, track_id: str | None) -> str:
         if hashed in self._known:
             return hashed
-        self._ensure()
         store = self._writer()
         stored = zlib.compress(data) if self._compress else data
         row = {
@@ -119,6 +118,7 @@ class AssetStore:
             "size": len(data),
         }
         try:
+            self._ensure()
             # Look and insert under the write lock, so two processes storing the
             # same object at once still store it once.
             with store.transaction():

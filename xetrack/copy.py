@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from xetrack.store.base import SqlStore
 
 
+#: set while a copy or a push runs in this thread: the trackers it opens push nothing
+_pushing = threading.local()
+
+
 def _identity(names: Sequence[str], row: Sequence[object]) -> tuple[object, object]:
     """A row's identity: its run and timestamp, which nothing changes after the row
     is written (``xt set`` refuses both), NULL ones included. Rows that share them
@@ -55,6 +59,22 @@ def copy(
     >>> copy(src, dst), copy(src, dst)
     (1, 0)
     """
+    # The trackers opened here push no spools: the source may be one (xt copy
+    # SPOOL URL), and a push meanwhile would copy it under our feet.
+    pushing, _pushing.active = getattr(_pushing, "active", False), True
+    try:
+        return _copy(source, target, assets, tables, engine)
+    finally:
+        _pushing.active = pushing
+
+
+def _copy(
+    source: str | Path,
+    target: str | Path,
+    assets: bool,
+    tables: Sequence[str] | None,
+    engine: str | None,
+) -> int:
     from xetrack import Tracker
 
     reader = open_store(source, read_only=True)
@@ -147,34 +167,27 @@ def _copy_assets(reader: SqlStore, writer: Tracker) -> None:
             target.put_pickled(hashed, source.pickled(hashed))
 
 
-_pushing = threading.local()
-
-
 def push_spools(db: str, folder: Path | None) -> int:
     """Copy into the server ``db`` the spools in ``folder`` that no live process
     owns (rows an earlier run could not write), and remove each once it is in;
     return how many rows were added. A spool that cannot be pushed stays, with a
     warning that says how to push it by hand."""
     if folder is None or getattr(_pushing, "active", False):
-        return 0  # the trackers a push opens do not push again
+        return 0  # the trackers a push or a copy opens do not push again
     from xetrack.errors import XetrackError
     from xetrack.store.spool import orphans, remove
 
-    _pushing.active = True
     added = 0
-    try:
-        with orphans(folder) as spools:
-            for spool in spools:
-                try:
-                    added += copy(str(spool), db)
-                except XetrackError as exc:
-                    warnings.warn(
-                        f"rows kept in {spool} could not be pushed to {display(db)}: "
-                        f"{exc}; push them with `xt copy {spool} URL`",
-                        stacklevel=2,
-                    )
-                    continue
-                remove(spool)
-    finally:
-        _pushing.active = False
+    with orphans(folder) as spools:
+        for spool in spools:
+            try:
+                added += copy(str(spool), db)
+            except XetrackError as exc:
+                warnings.warn(
+                    f"rows kept in {spool} could not be pushed to {display(db)}: "
+                    f"{exc}; push them with `xt copy {spool} URL`",
+                    stacklevel=2,
+                )
+                continue
+            remove(spool)
     return added

@@ -692,6 +692,13 @@ class Tracker:
         check_ending(status)  # a status it refuses closes nothing
         if not self._owns_store:
             return
+        if self._store.spooled and self._store.spool_folder is not None:
+            # Rows the server could not take: in before the run's record counts
+            # them, if the server is back (else they wait for the next run).
+            from xetrack.copy import push_spools
+
+            self._store.end_spool()
+            push_spools(self._db, self._store.spool_folder)
         try:
             if self._run is not None:
                 self._run.close(status, error)
@@ -705,10 +712,6 @@ class Tracker:
             if self._result_cache is not None:
                 self._result_cache.close()
                 self._result_cache = None
-        if self._store.spooled and self._store.spool_folder is not None:
-            from xetrack.copy import push_spools
-
-            push_spools(self._db, self._store.spool_folder)  # if the server is back
 
     def __enter__(self) -> Tracker:
         return self

@@ -188,6 +188,10 @@ class SqlStore(ABC):
         """Rows this store kept locally because its server could not take them."""
         return 0
 
+    def end_spool(self) -> None:
+        """Stop writing the local spool and let it go: a push may take it now."""
+        return None
+
     # -- primitives for subclasses -------------------------------------------------
     @property
     @abstractmethod

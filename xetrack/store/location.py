@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Final
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from xetrack.errors import InvalidArgumentError
 
@@ -57,7 +57,7 @@ def display(db: object) -> str:
                 f"{quote(k)}={_MASK if k.lower() == 'password' else quote(v)}"
                 for k, v in pairs
             )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return _join(parts.scheme, netloc, parts.path, query)
 
 
 def scrub(message: str, db: str) -> str:
@@ -118,7 +118,11 @@ def parse_server_url(db: str) -> ServerTarget:
             f"schema {schema!r} in {shown} must be a printable, non-empty name, "
             f"like ?schema=bench"
         )
-    conninfo = urlunsplit(
-        (parts.scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment)
-    )
+    conninfo = _join(parts.scheme, parts.netloc, parts.path, urlencode(rest))
     return ServerTarget(conninfo, schema, shown)
+
+
+def _join(scheme: str, netloc: str, path: str, query: str) -> str:
+    # not urlunsplit: it drops the "//" of an empty host (postgresql:///db, a
+    # service or PGHOST), which libpq needs to read the rest as a URL
+    return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")

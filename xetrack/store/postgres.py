@@ -62,6 +62,7 @@ from xetrack.store.schema import (
     JSON,
     NULL,
     Schema,
+    is_internal,
 )
 from xetrack.store.spool import Spool, target_folder
 
@@ -149,6 +150,7 @@ class PostgresStore(SqlStore):
         self._retrying = False
         self.schema_name = ""
         self._spool: Spool | None = None
+        self._spooled = 0
         psycopg = _import_psycopg()
         try:
             self._connect(psycopg)
@@ -661,6 +663,8 @@ class PostgresStore(SqlStore):
             spool.store.ensure_table(table, columns)
             spool.store.insert(table, rows, hints)
             spool.rows += len(rows)
+            if not is_internal(table):  # rows, not the assets they name
+                self._spooled += len(rows)
         if first:
             warnings.warn(
                 f"the server of {self.path} cannot be reached; rows are kept in "
@@ -672,7 +676,12 @@ class PostgresStore(SqlStore):
     @property
     def spooled(self) -> int:
         """Rows this store kept in its local spool (not on the server yet)."""
-        return 0 if self._spool is None else self._spool.rows
+        return self._spooled
+
+    def end_spool(self) -> None:
+        with self._lock:
+            _close_spool(self)
+            self._spool = None
 
     def update(
         self, table: str, values: Mapping[str, object], where: Mapping[str, object]
