@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import pytest
 
-ENGINES: Final = ("sqlite", "duckdb")
+ENGINES: Final = ("sqlite", "duckdb", "postgres")
 MARK_ARGS: Final = ("rounds", "warmup", "table", "cache", "params", "metrics")
 #: What else a cached result depends on: files (by content) and version strings.
 CACHE_MARK_ARGS: Final = ("depends",)
@@ -111,7 +111,8 @@ _STRING_OPTIONS: Final = {
     "--xetrack-engine": (
         "xetrack_engine",
         parse_engine,
-        "engine of a new database: sqlite (default) or duckdb",
+        "engine of a new database: sqlite (default) or duckdb (a postgresql:// URL "
+        "is PostgreSQL)",
     ),
     "--xetrack-table": (
         "xetrack_table",

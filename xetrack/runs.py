@@ -280,9 +280,13 @@ def copy_records(source: SqlStore, target: SqlStore, table: str) -> None:
     )
     _, have = target.query(f"SELECT track_id FROM {_Q} WHERE table_name = ?", [table])
     known = {r[0] for r in have}
-    fresh = [r for r in rows if r[0] not in known]
+    fresh = [dict(zip(names, r, strict=True)) for r in rows if r[0] not in known]
+    for record in fresh:  # SQLite keeps booleans as 0/1: as booleans elsewhere
+        for name, logical in COLUMNS.items():
+            if logical == BOOLEAN and record[name] is not None:
+                record[name] = bool(record[name])
     if fresh:
-        target.insert(RUNS_TABLE, [dict(zip(names, r, strict=True)) for r in fresh])
+        target.insert(RUNS_TABLE, fresh)
 
 
 def forget(store: SqlStore, table: str, track_id: str | None = None) -> None:

@@ -28,7 +28,7 @@ def test_bench(cfg):
 """
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgres"])
 def test_two_workers_rows_equal_tests_with_one_track_id(
     pytester: pytest.Pytester, tmp_path: Path, engine: str, new_db: Any
 ) -> None:
@@ -37,6 +37,9 @@ def test_two_workers_rows_equal_tests_with_one_track_id(
     result = pytester.runpytest_subprocess(
         "-n", "2", f"--xetrack-db={db}", f"--xetrack-engine={engine}"
     )
+    if engine == "postgres":  # the summary names the server, never its password
+        password = str(db).partition("@")[0].rpartition(":")[2]
+        assert password and password not in result.stdout.str() + result.stderr.str()
     result.assert_outcomes(passed=8)
     reader = Reader(db)
     frame = reader.to_df()
