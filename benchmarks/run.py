@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import Report
 
-SECTIONS = ["store", "tracking", "plugin", "logs", "compare", "growth"]
+SECTIONS = ["store", "tracking", "plugin", "logs", "compare", "growth", "postgres"]
 
 
 def main(argv: list[str]) -> None:

@@ -279,7 +279,9 @@ class Tracker:
             into={"timestamp": timestamp, "track_id": self._track_id},
             hints=hints,
         )
-        return self._add_run_columns(row, hints)
+        if self._flat_params or self._use_git:  # once per row of a batch: skip it
+            return self._add_run_columns(row, hints)
+        return row
 
     def _add_run_columns(
         self, row: dict[str, object], hints: dict[str, str] | None

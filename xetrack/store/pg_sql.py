@@ -33,6 +33,25 @@ SQL_TYPES: Final = {
     NULL: f'"{NULL_DOMAIN}"',
 }
 DOMAINS: Final = {JSON: JSON_DOMAIN, NULL: NULL_DOMAIN}
+#: What ``format_type`` calls the columns we create, by logical type.
+DECLARED: Final = {
+    INTEGER: "bigint",
+    FLOAT: "double precision",
+    TEXT: "text",
+    BOOLEAN: "boolean",
+    BLOB: "bytea",
+    JSON: JSON_DOMAIN,
+    NULL: NULL_DOMAIN,
+}
+#: Those columns' types in a binary COPY (a domain is sent as its base type).
+BINARY: Final = {
+    "bigint": "int8",
+    "double precision": "float8",
+    "text": "text",
+    "boolean": "bool",
+    "bytea": "bytea",
+    JSON_DOMAIN: "text",
+}
 
 #: ``format_type`` names -> logical types; others (dates, uuids, ...) take any value.
 LOGICAL: Final = {

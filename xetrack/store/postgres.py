@@ -45,7 +45,9 @@ from xetrack.frames import CHUNK_ROWS, frame_from_chunks
 from xetrack.store.base import SqlStore, fork_generation, read_only_refusal
 from xetrack.store.location import parse_server_url, scrub
 from xetrack.store.pg_sql import (
+    BINARY,
     COMMANDS,
+    DECLARED,
     DOMAINS,
     MAX_IDENTIFIER_BYTES,
     SQL_TYPES,
@@ -58,6 +60,7 @@ from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
     FIXED_COLUMNS,
+    FLOAT,
     INTERNAL_PREFIX,
     JSON,
     NULL,
@@ -136,6 +139,9 @@ class PostgresStore(SqlStore):
         self._lock_timeout = LOCK_TIMEOUT_S if timeout is None else float(timeout)
         self._retry_s = RETRY_S if timeout is None else float(timeout)
         self._conn: Any = None
+        self._cursor: Any = None
+        #: column -> type as PostgreSQL names it (format_type), per table
+        self._declared: dict[str, dict[str, str]] = {}
         self._generation = -1
         self._closed = False
         #: nesting of write transactions: a broken one cannot be retried from inside
@@ -151,7 +157,7 @@ class PostgresStore(SqlStore):
         self.schema_name = ""
         self._spool: Spool | None = None
         self._spooled = 0
-        psycopg = _import_psycopg()
+        psycopg = self._psycopg = _import_psycopg()
         try:
             self._connect(psycopg)
         except psycopg.Error as exc:
@@ -186,6 +192,7 @@ class PostgresStore(SqlStore):
             conn.close()
             raise
         self._conn = conn
+        self._cursor = conn.cursor()
         self._generation = fork_generation()
         for track_id in self._held:
             self._lock_run(conn, track_id)
@@ -327,7 +334,13 @@ class PostgresStore(SqlStore):
             cursor.executemany(to_psycopg(sql), rows)
 
     def _insert_fast(self, sql: str, row: tuple[object, ...]) -> None:
-        self.conn.execute(to_psycopg(sql), row)
+        # The hot path of log(): one cursor kept for it (a new one per row costs
+        # 15 us), no state checks: a broken connection raises here, and insert()
+        # makes it again.
+        cursor = self._cursor
+        if cursor is None or self._generation != fork_generation():
+            cursor = self._cursor = self.conn.cursor()
+        cursor.execute(to_psycopg(sql), row)
 
     @contextlib.contextmanager
     def _write_transaction(self) -> Iterator[None]:
@@ -354,11 +367,19 @@ class PostgresStore(SqlStore):
             super()._write(table, prepared, count)
             return
         sql = _import_psycopg().sql
-        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        declared = self._declared.get(table, {})
+        # Binary COPY (a sixth faster than text) where every column is one of the
+        # types we create; a column another tool made, or one not seen yet, is sent
+        # as text, which the server converts to whatever the column is.
+        binary = [BINARY.get(declared.get(c, "")) for c in prepared.columns]
+        form = "" if None in binary else " (FORMAT BINARY)"
+        statement = sql.SQL("COPY {} ({}) FROM STDIN" + form).format(
             sql.Identifier(table),
             sql.SQL(", ").join(map(sql.Identifier, prepared.columns)),
         )
         with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
+            if form:
+                copy.set_types(binary)
             for row in prepared.tuples:
                 copy.write_row(row)
 
@@ -399,8 +420,10 @@ class PostgresStore(SqlStore):
         self._check_identifier(name, "column name")
         self._ensure_domain(logical)
         super()._add_column(table, name, logical)
+        self._declared.setdefault(table, {})[name] = DECLARED[logical]
 
     def _widen_to_float(self, table: str, column: str) -> None:
+        self._declared.setdefault(table, {})[column] = DECLARED[FLOAT]
         sql = _import_psycopg().sql
         self._run(
             sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE DOUBLE PRECISION").format(
@@ -430,6 +453,7 @@ class PostgresStore(SqlStore):
                 sql.Identifier(table), name, sql.SQL(self.SQL_TYPES[new]), using
             )
         )
+        self._declared.setdefault(table, {})[column] = DECLARED[new]
 
     # -- the catalog ---------------------------------------------------------------------
     def tables(self) -> list[str]:
@@ -456,6 +480,7 @@ class PostgresStore(SqlStore):
                 "a.attidentity <> '') ORDER BY a.attnum",
                 [table, self.schema_name],
             ).fetchall()
+        self._declared[table] = dict(rows)
         return [(name, sql_type) for name, sql_type in rows]
 
     def schema(self, table: str, refresh: bool = False) -> Schema:
@@ -546,7 +571,9 @@ class PostgresStore(SqlStore):
 
     # -- errors --------------------------------------------------------------------------
     def _is_schema_error(self, exc: BaseException) -> bool:
-        return getattr(exc, "sqlstate", None) in ("42P01", "42703")
+        # no such table or column; or a binary COPY of a column another session
+        # retyped meanwhile: read the schema again and write once more
+        return getattr(exc, "sqlstate", None) in ("42P01", "42703", "22P03")
 
     def _translate(self, exc: Exception, what: str) -> XetrackError | None:
         psycopg = _import_psycopg()
@@ -615,30 +642,25 @@ class PostgresStore(SqlStore):
     def insert_row(self, table: str, row: Mapping[str, object]) -> bool:
         if self._down:
             return False  # insert() decides: the spool, or the server again
-        try:
-            with self._nul_named([row]):
-                return SqlStore.insert_row(self, table, row)
+        try:  # no context manager here: this is every log()'s path
+            return SqlStore.insert_row(self, table, row)
         except ConnectionLostError:
             return False  # insert() retries it
+        except self._psycopg.DataError as exc:
+            found = _nul_error(exc, [row])
+            if found is exc:
+                raise
+            raise found from None
 
     @contextlib.contextmanager
     def _nul_named(self, rows: Sequence[Mapping[str, object]]) -> Iterator[None]:
-        """psycopg refuses text with NUL (PostgreSQL's text cannot hold it) before
-        anything is sent; the error names the key, as other refused values do."""
         try:
             yield
-        except _import_psycopg().DataError as exc:
-            if "NUL" not in str(exc):
+        except self._psycopg.DataError as exc:
+            found = _nul_error(exc, rows)
+            if found is exc:
                 raise
-            for row in rows:
-                for key, value in row.items():
-                    if isinstance(value, str) and "\x00" in value:
-                        raise InvalidValueError(
-                            f"value of {key!r} contains the NUL character (\\x00), "
-                            f"which PostgreSQL text cannot hold; remove it, or log "
-                            f"the value as bytes (value.encode())"
-                        ) from None
-            raise
+            raise found from None
 
     def _to_spool(
         self,
@@ -832,6 +854,22 @@ class PostgresStore(SqlStore):
                     yield frame_from_chunks(names, [rows])
         finally:
             conn.close()
+
+
+def _nul_error(exc: Exception, rows: Sequence[Mapping[str, object]]) -> Exception:
+    """Text with NUL, which PostgreSQL's text cannot hold (psycopg refuses it before
+    sending, the server in a binary COPY): the error names the key, as for any
+    refused value."""
+    if "NUL" in str(exc) or "0x00" in str(exc):  # psycopg's words, or the server's
+        for row in rows:
+            for key, value in row.items():
+                if isinstance(value, str) and "\x00" in value:
+                    return InvalidValueError(
+                        f"value of {key!r} contains the NUL character (\\x00), "
+                        f"which PostgreSQL text cannot hold; remove it, or log the "
+                        f"value as bytes (value.encode())"
+                    )
+    return exc
 
 
 def _close_spool(store: PostgresStore) -> None:
