@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from pg_server import Server
+from test_interrupts import _nice  # low priority beside the rest of the suite
 
 from xetrack import Reader
 
@@ -40,10 +41,6 @@ def test_metrics(tracker, k):
 def test_bench():
     return {"score": 1.5, "bench_only": "x"}
 """
-
-
-def _nice() -> None:
-    os.nice(10)  # beside the rest of the suite on a 2-core runner
 
 
 def _session(

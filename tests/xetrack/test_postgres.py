@@ -46,6 +46,20 @@ def _spools() -> list[Path]:
     return sorted(Path(os.environ["XETRACK_SPOOL_DIR"]).rglob("*.db"))
 
 
+def _started(job: Path, body: str) -> subprocess.Popen[str]:
+    """``body`` as a script in a process of its own, once it printed "ready"."""
+    job.write_text(textwrap.dedent(body))
+    proc = subprocess.Popen(
+        [sys.executable, str(job)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    return proc
+
+
 # -- reaching the server -------------------------------------------------------------
 def test_an_unreachable_server_is_one_line_naming_the_url_never_the_password() -> None:
     url = f"postgresql://ci:{SECRET}@127.0.0.1:{_free_port()}/bench"
@@ -285,28 +299,18 @@ def test_xt_copy_pushes_a_spool_left_by_a_dead_process_and_twice_adds_nothing(
     from xetrack.cli import app
 
     url = own_server.new_url()
-    job = tmp_path / "job.py"
-    job.write_text(
-        textwrap.dedent(
-            f"""
-            import sys
-            from xetrack import Tracker
-            tracker = Tracker({url!r}, track_id="gone-0001", timeout=0.2)
-            print("ready", flush=True)
-            sys.stdin.readline()  # the server goes away meanwhile
-            for i in range(7):
-                tracker.log({{"i": i}})
-            """
-        )
+    proc = _started(
+        tmp_path / "job.py",
+        f"""
+        import sys
+        from xetrack import Tracker
+        tracker = Tracker({url!r}, track_id="gone-0001", timeout=0.2)
+        print("ready", flush=True)
+        sys.stdin.readline()  # the server goes away meanwhile
+        for i in range(7):
+            tracker.log({{"i": i}})
+        """,
     )
-    proc = subprocess.Popen(
-        [sys.executable, str(job)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
     own_server.stop()
     _, errors = proc.communicate("go\n", timeout=60)
     assert proc.returncode == 0, errors
@@ -335,27 +339,18 @@ def test_a_run_of_another_host_reads_interrupted_once_its_process_died(
     import psycopg
 
     url = pg_server.new_url()
-    job = tmp_path / "runner.py"
-    job.write_text(
-        textwrap.dedent(
-            f"""
-            import sys
-            from xetrack import Tracker
-            tracker = Tracker({url!r}, track_id="elsewhere-0001")
-            tracker.log({{"x": 1}})
-            print("ready", flush=True)
-            sys.stdin.readline()
-            """
-        )
-    )
-    proc = subprocess.Popen(
-        [sys.executable, str(job)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    proc = _started(
+        tmp_path / "runner.py",
+        f"""
+        import sys
+        from xetrack import Tracker
+        tracker = Tracker({url!r}, track_id="elsewhere-0001")
+        tracker.log({{"x": 1}})
+        print("ready", flush=True)
+        sys.stdin.readline()
+        """,
     )
     try:
-        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
         with psycopg.connect(url.partition("?")[0], autocommit=True) as conn:
             conn.execute(  # as a run on another machine records it
                 f'UPDATE "{url.rpartition("schema=")[2]}"."_xetrack_runs" '
