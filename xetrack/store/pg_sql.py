@@ -10,10 +10,22 @@ still bound by the server, never pasted.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from typing import Final
 
-from xetrack.store.schema import BLOB, BOOLEAN, FLOAT, INTEGER, JSON, NULL, TEXT
+from xetrack.errors import InvalidValueError
+from xetrack.store.schema import (
+    BLOB,
+    BOOLEAN,
+    FLOAT,
+    INTEGER,
+    INTERNAL_PREFIX,
+    JSON,
+    NULL,
+    TEXT,
+)
 
 #: Domains (text underneath) for the two logical types PostgreSQL has no type for:
 #: a column that has only held NULLs, and one whose cells are JSON text. Text, not
@@ -133,3 +145,28 @@ def logical_of(sql_type: str) -> str | None:
     """The logical type of a ``format_type`` name (a domain may be schema-qualified)."""
     name = sql_type.rsplit(".", 1)[-1].strip('"').lower()
     return LOGICAL.get(name.split("(", 1)[0].strip())
+
+
+def within_limit(name: str) -> str:
+    """An identifier xetrack makes (an index's name), shortened by a hash when
+    PostgreSQL would cut it."""
+    if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
+    return f"{INTERNAL_PREFIX}idx_{digest}"
+
+
+def nul_error(exc: Exception, rows: Sequence[Mapping[str, object]]) -> Exception:
+    """Text with NUL, which PostgreSQL's text cannot hold (psycopg refuses it before
+    sending, the server in a binary COPY): the error names the key, as for any
+    refused value; ``exc`` itself for any other error."""
+    if "NUL" in str(exc) or "0x00" in str(exc):  # psycopg's words, or the server's
+        for row in rows:
+            for key, value in row.items():
+                if isinstance(value, str) and "\x00" in value:
+                    return InvalidValueError(
+                        f"value of {key!r} contains the NUL character (\\x00), "
+                        f"which PostgreSQL text cannot hold; remove it, or log the "
+                        f"value as bytes (value.encode())"
+                    )
+    return exc

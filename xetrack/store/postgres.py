@@ -22,7 +22,7 @@ What differs from the file engines, and why:
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,10 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar
 from xetrack.errors import (
     ConnectionLostError,
     DiskFullError,
-    EngineUnavailableError,
-    InvalidArgumentError,
     InvalidKeyError,
-    InvalidValueError,
     QueryError,
     ServerUnavailableError,
     StoreLockedError,
@@ -44,6 +41,16 @@ from xetrack.errors import (
 from xetrack.frames import CHUNK_ROWS, frame_from_chunks
 from xetrack.store.base import SqlStore, fork_generation, read_only_refusal
 from xetrack.store.location import parse_server_url, scrub
+from xetrack.store.pg_connect import (
+    DDL_LOCK,
+    RUN_LOCK,
+    TRANSIENT_STATES,
+    first_lines,
+    import_psycopg,
+    is_lost,
+    lock_key,
+    open_connection,
+)
 from xetrack.store.pg_sql import (
     BINARY,
     COMMANDS,
@@ -53,15 +60,15 @@ from xetrack.store.pg_sql import (
     SQL_TYPES,
     first_keyword,
     logical_of,
+    nul_error,
     to_psycopg,
+    within_limit,
 )
 from xetrack.store.prepare import Prepared
 from xetrack.store.schema import (
     BLOB,
     BOOLEAN,
-    FIXED_COLUMNS,
     FLOAT,
-    INTERNAL_PREFIX,
     JSON,
     NULL,
     Schema,
@@ -82,42 +89,9 @@ RETRY_S: Final = 30.0
 PROBE_S: Final = 5.0
 #: Rows from which a batch is sent with COPY rather than one INSERT per row.
 COPY_ROWS: Final = 16
-#: Advisory lock classes (first key): schema changes, and open runs.
-_DDL_LOCK: Final = 0x58540001
-_RUN_LOCK: Final = 0x58540002
-#: SQLSTATEs after which the connection (or the server) is gone: class 08 and the
-#: server shutting down or starting up.
-_GONE_STATES: Final = ("57P01", "57P02", "57P03")
-#: Errors a transaction may simply be tried again after.
-_TRANSIENT_STATES: Final = ("40P01", "40001")
-_DEFAULT_CONNECT_TIMEOUT_S: Final = 10
-
 # Connections a forked child must not close: closing sends the server a goodbye on
 # the socket the parent still uses.
 _inherited: list[Any] = []
-
-
-def _import_psycopg() -> Any:
-    try:
-        import psycopg
-    except ImportError as exc:
-        raise EngineUnavailableError(
-            "a postgresql:// store needs psycopg 3; install it with "
-            "pip install 'xetrack[postgres]'"
-        ) from exc
-    return psycopg
-
-
-def _key(kind: str, *parts: str) -> int:
-    """A 31-bit advisory lock key for ``parts`` (the second of two int4 keys)."""
-    text = "\x00".join((kind, *parts)).encode()
-    return int.from_bytes(hashlib.blake2b(text, digest_size=4).digest(), "big") >> 1
-
-
-def _first_lines(exc: BaseException) -> str:
-    """A driver message on one line: libpq's lines joined (its hint included)."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return "; ".join(lines) or type(exc).__name__
 
 
 class PostgresStore(SqlStore):
@@ -144,29 +118,28 @@ class PostgresStore(SqlStore):
         self._declared: dict[str, dict[str, str]] = {}
         self._generation = -1
         self._closed = False
-        #: nesting of write transactions: a broken one cannot be retried from inside
-        self._depth = 0
+        #: per thread: the nesting of our transactions (a broken one cannot be
+        #: retried from inside) and whether a retry loop runs
+        self._thread = threading.local()
         #: runs whose advisory lock this connection holds (taken again on reconnect)
         self._held: set[str] = set()
         #: the server did not come back within the retry window: writes go to the
         #: spool, trying the server once first every PROBE_S seconds
         self._down = False
         self._probe_at = 0.0
-        #: inside _again: an inner call does not start a retry window of its own
-        self._retrying = False
         self.schema_name = ""
         self._spool: Spool | None = None
         self._spooled = 0
-        psycopg = self._psycopg = _import_psycopg()
+        psycopg = self._psycopg = import_psycopg()
         try:
             self._connect(psycopg)
         except psycopg.Error as exc:
             raise ServerUnavailableError(
-                f"cannot connect to {self.path}: {self._scrub(_first_lines(exc))}; "
+                f"cannot connect to {self.path}: {self._scrub(first_lines(exc))}; "
                 f"check that the server runs and the URL (host, port, database) and "
                 f"credentials (in the URL, PGPASSWORD, ~/.pgpass or PGSERVICE)"
             ) from None
-        self._ddl_key = _key("ddl", self.schema_name)
+        self._ddl_key = lock_key("ddl", self.schema_name)
         info = self.conn.info  # where it really is (PGHOST, a service, ...)
         self.spool_folder = target_folder(
             str(info.host), str(info.port), str(info.dbname), self.schema_name
@@ -177,70 +150,20 @@ class PostgresStore(SqlStore):
         return scrub(text, self._url)
 
     def _connect(self, psycopg: Any) -> Any:
-        from psycopg.conninfo import conninfo_to_dict
-
-        given = conninfo_to_dict(self._conninfo)
-        extra: dict[str, object] = {}
-        if "connect_timeout" not in given:
-            extra["connect_timeout"] = _DEFAULT_CONNECT_TIMEOUT_S
-        if "application_name" not in given:
-            extra["application_name"] = "xetrack"
-        conn = psycopg.connect(self._conninfo, autocommit=True, **extra)
-        try:
-            self._configure(psycopg, conn)
-        except BaseException:
-            conn.close()
-            raise
+        conn, self.schema_name = open_connection(
+            psycopg,
+            self._conninfo,
+            self.path,
+            self.read_only,
+            self._lock_timeout,
+            self._wanted_schema,
+        )
         self._conn = conn
         self._cursor = conn.cursor()
         self._generation = fork_generation()
         for track_id in self._held:
             self._lock_run(conn, track_id)
         return conn
-
-    def _configure(self, psycopg: Any, conn: Any) -> None:
-        from psycopg.types.numeric import FloatLoader
-        from psycopg.types.string import TextLoader
-
-        # JSON cells as their text (as the file engines give them back), numeric
-        # aggregates (AVG, SUM) as floats, as SQLite and DuckDB return them.
-        for name in ("json", "jsonb"):
-            conn.adapters.register_loader(name, TextLoader)
-        conn.adapters.register_loader("numeric", FloatLoader)
-        settings = {"lock_timeout": f"{int(self._lock_timeout * 1000)}ms"}
-        if self.read_only:
-            settings["default_transaction_read_only"] = "on"
-        for name, value in settings.items():
-            conn.execute("SELECT set_config(%s, %s, false)", [name, value])
-        if self._wanted_schema is not None:
-            schema = self._wanted_schema
-            if not self.read_only:
-                with conn.transaction():
-                    # Taken by every session creating it: CREATE SCHEMA IF NOT
-                    # EXISTS alone races (a unique violation on pg_namespace).
-                    conn.execute(
-                        "SELECT pg_advisory_xact_lock(%s, %s)",
-                        [_DDL_LOCK, _key("schema", schema)],
-                    )
-                    conn.execute(
-                        psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                            psycopg.sql.Identifier(schema)
-                        )
-                    )
-            conn.execute(
-                psycopg.sql.SQL("SET search_path TO {}").format(
-                    psycopg.sql.Identifier(schema)
-                )
-            )
-            self.schema_name = schema
-            return
-        found = conn.execute("SELECT current_schema()").fetchone()[0]
-        if found is None:
-            raise InvalidArgumentError(
-                f"{self.path}: the server's search_path names no schema that exists "
-                f"here, so there is nowhere to keep tables; add ?schema=NAME to the URL"
-            )
-        self.schema_name = found
 
     @property
     def conn(self) -> Any:
@@ -257,13 +180,13 @@ class PostgresStore(SqlStore):
         return conn
 
     def _reconnect(self) -> Any:
-        psycopg = _import_psycopg()
+        psycopg = import_psycopg()
         try:
             return self._connect(psycopg)
         except psycopg.Error as exc:
             raise ConnectionLostError(
                 f"the connection to {self.path} is lost and cannot be made again: "
-                f"{self._scrub(_first_lines(exc))}"
+                f"{self._scrub(first_lines(exc))}"
             ) from None
 
     def close(self) -> None:
@@ -275,25 +198,26 @@ class PostgresStore(SqlStore):
                 self._conn.close()
             _close_spool(self)
 
+    @property
+    def _depth(self) -> int:
+        return int(getattr(self._thread, "depth", 0))
+
+    @_depth.setter
+    def _depth(self, value: int) -> None:
+        self._thread.depth = value
+
     def _lost(self, exc: BaseException) -> bool:
-        psycopg = _import_psycopg()
-        if not isinstance(exc, psycopg.OperationalError):
-            return False
-        conn = self._conn
-        if conn is None or conn.closed or conn.broken:
-            return True
-        state = getattr(exc, "sqlstate", None) or ""
-        return state.startswith("08") or state in _GONE_STATES
+        return is_lost(self._psycopg, exc, self._conn)
 
     def _again(self, what: str, action: Callable[[], T]) -> T:
         """Run ``action``; when the connection is lost (and no transaction of ours
         was open), make it again and run ``action`` again, until the retry window
         ends (one try while the server is known to be down)."""
-        if self._retrying or self._depth:
+        if getattr(self._thread, "retrying", False) or self._depth:
             return action()  # the outer call retries; a transaction cannot be
         deadline = time.monotonic() + (0.0 if self._down else self._retry_s)
         delay = 0.05
-        self._retrying = True
+        self._thread.retrying = True
         try:
             while True:
                 try:
@@ -312,14 +236,14 @@ class PostgresStore(SqlStore):
                     # a deadlock's victim (the other transaction went ahead) or a
                     # serialisation failure: the same statement succeeds next time
                     state = getattr(exc, "sqlstate", None)
-                    if state not in _TRANSIENT_STATES or self._depth:
+                    if state not in TRANSIENT_STATES or self._depth:
                         raise
                     if time.monotonic() >= deadline:
                         raise
                 time.sleep(max(min(delay, deadline - time.monotonic()), 0.0))
                 delay = min(delay * 2, 1.0)
         finally:
-            self._retrying = False
+            self._thread.retrying = False
 
     # -- primitives ----------------------------------------------------------------------
     def _execute(self, sql: str, params: Sequence[object] = ()) -> Any:
@@ -357,16 +281,14 @@ class PostgresStore(SqlStore):
         # Every writer of this schema takes the same lock before it changes a
         # table: the second one then sees the first one's columns and adds none.
         with self._write_transaction():
-            self._run(
-                "SELECT pg_advisory_xact_lock(%s, %s)", [_DDL_LOCK, self._ddl_key]
-            )
+            self._run("SELECT pg_advisory_xact_lock(%s, %s)", [DDL_LOCK, self._ddl_key])
             yield
 
     def _write(self, table: str, prepared: Prepared, count: int) -> None:
         if len(prepared.tuples) < COPY_ROWS or not prepared.columns:
             super()._write(table, prepared, count)
             return
-        sql = _import_psycopg().sql
+        sql = import_psycopg().sql
         declared = self._declared.get(table, {})
         # Binary COPY (a sixth faster than text) where every column is one of the
         # types we create; a column another tool made, or one not seen yet, is sent
@@ -385,11 +307,7 @@ class PostgresStore(SqlStore):
 
     @staticmethod
     def index_name(table: str, columns: Sequence[str]) -> str:
-        name = SqlStore.index_name(table, columns)
-        if len(name.encode()) <= MAX_IDENTIFIER_BYTES:
-            return name
-        digest = hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
-        return f"{INTERNAL_PREFIX}idx_{digest}"  # PostgreSQL would cut it silently
+        return within_limit(SqlStore.index_name(table, columns))
 
     def _check_identifier(self, name: str, what: str) -> None:
         if len(name.encode()) > MAX_IDENTIFIER_BYTES:
@@ -409,7 +327,7 @@ class PostgresStore(SqlStore):
             [domain, self.schema_name],
         ).fetchone()
         if found is None:  # under the schema lock: no other session makes it now
-            sql = _import_psycopg().sql
+            sql = import_psycopg().sql
             self._run(
                 sql.SQL('CREATE DOMAIN {}.{} AS TEXT COLLATE "C"').format(
                     sql.Identifier(self.schema_name), sql.Identifier(domain)
@@ -424,7 +342,7 @@ class PostgresStore(SqlStore):
 
     def _widen_to_float(self, table: str, column: str) -> None:
         self._declared.setdefault(table, {})[column] = DECLARED[FLOAT]
-        sql = _import_psycopg().sql
+        sql = import_psycopg().sql
         self._run(
             sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE DOUBLE PRECISION").format(
                 sql.Identifier(table), sql.Identifier(column)
@@ -434,7 +352,7 @@ class PostgresStore(SqlStore):
     def _retype(self, table: str, column: str, old: str | None, new: str) -> None:
         """ALTER COLUMN ... TYPE, the values converted by the server: an untyped
         column's NULLs stay NULL, any other value becomes its JSON text."""
-        sql = _import_psycopg().sql
+        sql = import_psycopg().sql
         self._ensure_domain(new)
         name = sql.Identifier(column)
         if old == NULL:
@@ -576,10 +494,10 @@ class PostgresStore(SqlStore):
         return getattr(exc, "sqlstate", None) in ("42P01", "42703", "22P03")
 
     def _translate(self, exc: Exception, what: str) -> XetrackError | None:
-        psycopg = _import_psycopg()
+        psycopg = import_psycopg()
         if not isinstance(exc, psycopg.Error):
             return None
-        message = self._scrub(_first_lines(exc))
+        message = self._scrub(first_lines(exc))
         if self._lost(exc):
             return ConnectionLostError(
                 f"the connection to {self.path} was lost while {what} it: {message}"
@@ -647,7 +565,7 @@ class PostgresStore(SqlStore):
         except ConnectionLostError:
             return False  # insert() retries it
         except self._psycopg.DataError as exc:
-            found = _nul_error(exc, [row])
+            found = nul_error(exc, [row])
             if found is exc:
                 raise
             raise found from None
@@ -657,7 +575,7 @@ class PostgresStore(SqlStore):
         try:
             yield
         except self._psycopg.DataError as exc:
-            found = _nul_error(exc, rows)
+            found = nul_error(exc, rows)
             if found is exc:
                 raise
             raise found from None
@@ -674,17 +592,9 @@ class PostgresStore(SqlStore):
                 self._spool = Spool(self.spool_folder)
             spool = self._spool
             first = not spool.used
-            known = self._schemas.get(table)
             # the server's column types as far as they are known, so the rows
             # pushed later fit them
-            columns = {
-                n: t
-                for n, t in (known.types.items() if known is not None else ())
-                if t is not None and n not in FIXED_COLUMNS
-            }
-            spool.store.ensure_table(table, columns)
-            spool.store.insert(table, rows, hints)
-            spool.rows += len(rows)
+            spool.keep(table, rows, hints, self._schemas.get(table))
             if not is_internal(table):  # rows, not the assets they name
                 self._spooled += len(rows)
         if first:
@@ -737,12 +647,12 @@ class PostgresStore(SqlStore):
 
     # -- run liveness --------------------------------------------------------------------
     def _run_key(self, track_id: str) -> int:
-        return _key("run", self.schema_name, track_id)
+        return lock_key("run", self.schema_name, track_id)
 
     def _lock_run(self, conn: Any, track_id: str) -> None:
         conn.execute(
             "SELECT pg_advisory_lock_shared(%s, %s)",
-            [_RUN_LOCK, self._run_key(track_id)],
+            [RUN_LOCK, self._run_key(track_id)],
         )
 
     def hold_run(self, track_id: str) -> None:
@@ -764,7 +674,7 @@ class PostgresStore(SqlStore):
             with self._lock, self._driver("recording a run in"):
                 self._run(
                     "SELECT pg_advisory_unlock_shared(%s, %s)",
-                    [_RUN_LOCK, self._run_key(track_id)],
+                    [RUN_LOCK, self._run_key(track_id)],
                 )
         except ConnectionLostError:
             pass  # the server dropped the lock with the lost connection
@@ -777,7 +687,7 @@ class PostgresStore(SqlStore):
                     "AND database = (SELECT oid FROM pg_database WHERE datname = "
                     "current_database()) AND classid = CAST(%s AS integer)::oid "
                     "AND objid = CAST(%s AS integer)::oid AND objsubid = 2",
-                    [_RUN_LOCK, self._run_key(track_id)],
+                    [RUN_LOCK, self._run_key(track_id)],
                 ).fetchone()
             return found is not None
 
@@ -833,16 +743,21 @@ class PostgresStore(SqlStore):
     ) -> Iterator[pd.DataFrame]:
         # A connection of its own, with a server-side cursor: the rows come a
         # batch at a time, and this store's connection stays free between batches.
-        psycopg = _import_psycopg()
-        with self._driver("reading"):
-            try:
-                conn = psycopg.connect(self._conninfo, autocommit=True)
-            except psycopg.Error as exc:
-                raise ServerUnavailableError(
-                    f"cannot connect to {self.path}: {self._scrub(_first_lines(exc))}"
-                ) from None
+        psycopg = self._psycopg
         try:
-            self._configure(psycopg, conn)
+            conn, _ = open_connection(
+                psycopg,
+                self._conninfo,
+                self.path,
+                True,  # reads only
+                self._lock_timeout,
+                self._wanted_schema,
+            )
+        except psycopg.Error as exc:
+            raise ServerUnavailableError(
+                f"cannot connect to {self.path}: {self._scrub(first_lines(exc))}"
+            ) from None
+        try:
             with self._driver("reading"), conn.transaction():
                 cursor = conn.cursor(name="xetrack_batches")
                 cursor.execute(to_psycopg(sql), list(params))
@@ -854,22 +769,6 @@ class PostgresStore(SqlStore):
                     yield frame_from_chunks(names, [rows])
         finally:
             conn.close()
-
-
-def _nul_error(exc: Exception, rows: Sequence[Mapping[str, object]]) -> Exception:
-    """Text with NUL, which PostgreSQL's text cannot hold (psycopg refuses it before
-    sending, the server in a binary COPY): the error names the key, as for any
-    refused value."""
-    if "NUL" in str(exc) or "0x00" in str(exc):  # psycopg's words, or the server's
-        for row in rows:
-            for key, value in row.items():
-                if isinstance(value, str) and "\x00" in value:
-                    return InvalidValueError(
-                        f"value of {key!r} contains the NUL character (\\x00), "
-                        f"which PostgreSQL text cannot hold; remove it, or log the "
-                        f"value as bytes (value.encode())"
-                    )
-    return exc
 
 
 def _close_spool(store: PostgresStore) -> None:

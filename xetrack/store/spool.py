@@ -17,9 +17,11 @@ import hashlib
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final
+
+from xetrack.store.schema import FIXED_COLUMNS, Schema
 
 if TYPE_CHECKING:
     from xetrack.store.sqlite import SQLiteStore
@@ -89,6 +91,24 @@ class Spool:
     @property
     def used(self) -> bool:
         return self._store is not None
+
+    def keep(
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, object]],
+        hints: Mapping[str, str] | None,
+        server: Schema | None,
+    ) -> None:
+        """Write ``rows`` here, in columns typed as the server's ``schema`` (as far
+        as it is known), so that the rows fit them when they are pushed."""
+        columns = {
+            name: logical
+            for name, logical in (server.types.items() if server is not None else ())
+            if logical is not None and name not in FIXED_COLUMNS
+        }
+        self.store.ensure_table(table, columns)
+        self.store.insert(table, rows, hints)
+        self.rows += len(rows)
 
     def close(self) -> None:
         """Close the file and let it go: the next pusher may take it."""
