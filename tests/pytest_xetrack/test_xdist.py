@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,9 @@ def test_two_workers_rows_equal_tests_with_one_track_id(
     result.stdout.fnmatch_lines(["*xetrack: 8 rows written to*"])
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
 def test_crashed_worker_keeps_rows_of_finished_tests(
-    pytester: pytest.Pytester, tmp_path: Path
+    pytester: pytest.Pytester, tmp_path: Path, engine: str, new_db: Any
 ) -> None:
     pytester.makepyfile(
         """
@@ -76,7 +78,7 @@ def test_c(tracker):
     tracker.log({"step": "c"})
 """
     )
-    db = tmp_path / "crash.db"
+    db = new_db("crash")
     result = pytester.runpytest_subprocess(
         "-n", "1", "-p", "no:randomly", f"--xetrack-db={db}"
     )
@@ -88,6 +90,8 @@ def test_c(tracker):
         ["*worker gw0 went down*rows of its finished tests were written*"]
     )
     assert not list(tmp_path.glob(".*xetrack-spool*"))  # the spools are gone
+    if engine == "postgres":  # a server's are kept on this machine, gone too
+        assert not list(Path(os.environ["XETRACK_SPOOL_DIR"]).rglob("*.jsonl"))
 
 
 def test_without_xdist_nothing_breaks(

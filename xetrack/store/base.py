@@ -344,7 +344,8 @@ class SqlStore(ABC):
             self._schema_transaction(),
         ):
             self._execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({fixed})")
-            existing = self.schema(table, refresh=True)
+            # a copy: the cached schema must not name columns a failure rolls back
+            existing = Schema(self.schema(table, refresh=True).types.items())
             for name, logical in wanted.items():
                 if name not in existing.types:
                     check_case(existing, [name])  # an engine may tell case apart
