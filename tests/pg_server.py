@@ -64,6 +64,12 @@ class Server:
         self.schemas: list[str] = []
 
     @property
+    def secret(self) -> str:
+        """The password, to look for where it must not be ("\0" when there is
+        none: it is then in no text at all)."""
+        return self.password or "\0"
+
+    @property
     def owned(self) -> bool:
         """Whether this process started the server (and may stop it)."""
         return self.folder is not None

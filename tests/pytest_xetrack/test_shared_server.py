@@ -101,7 +101,7 @@ def test_sixteen_sessions_at_once_into_one_store_lose_nothing(
     for proc, output in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, output
         assert "5 passed" in output and "rror" not in output, output
-        assert pg_server.password not in output
+        assert pg_server.secret not in output
     with Reader(db) as reader:
         frame = reader.to_df()
         runs = reader.runs()
@@ -204,7 +204,7 @@ def test_rows_written_while_the_server_is_away_are_pushed_by_the_next_session(
     assert "4 passed" in output
     assert "8 rows written to postgresql://xetrack:***@" in output
     assert "6 of them kept in a local spool" in output
-    assert own_server.password not in output
+    assert own_server.secret not in output
     own_server.start()
     with Reader(db) as reader:
         assert sorted(reader.to_df()["step"]) == [0, 1]
@@ -269,7 +269,7 @@ def test_runners_record_locally_push_with_xt_copy_and_compare_on_the_server(
             assert (
                 "copied 1 rows" if attempt == 1 else "copied 0 rows"
             ) in pushed.stdout
-            assert pg_server.password not in pushed.stdout
+            assert pg_server.secret not in pushed.stdout
     compared = cli.invoke(
         app, ["compare", url, "--repo", str(root), "--format", "json"]
     )
@@ -290,4 +290,4 @@ def test_runners_record_locally_push_with_xt_copy_and_compare_on_the_server(
     )
     direct.assert_outcomes(passed=1)
     direct.stdout.fnmatch_lines([f"*vs {commits[1][:7]}*"])
-    assert pg_server.password not in direct.stdout.str()
+    assert pg_server.secret not in direct.stdout.str()

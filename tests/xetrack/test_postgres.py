@@ -82,7 +82,7 @@ def test_a_refused_login_names_the_user_not_the_password(pg_server: Server) -> N
         match=f'password authentication failed for user "{USER}"',
     ) as err:
         Tracker(wrong)
-    assert SECRET not in str(err.value) and pg_server.password not in str(err.value)
+    assert SECRET not in str(err.value) and pg_server.secret not in str(err.value)
 
 
 @pytest.mark.parametrize("source", ["URL", "PGPASSWORD", "PGPASSFILE", "PGSERVICE"])
@@ -276,7 +276,7 @@ def test_rows_a_lost_server_cannot_take_are_spooled_and_pushed_by_the_next_track
     shown = [str(w.message) for w in [*seen, *closing]]
     assert any("could not be pushed" in text for text in shown)
     assert any("end was not recorded" in text for text in shown)
-    assert not any(own_server.password in text for text in shown)
+    assert not any(own_server.secret in text for text in shown)
     own_server.start()
     with Reader(url) as reader:
         assert len(reader) == 5
@@ -314,7 +314,7 @@ def test_xt_copy_pushes_a_spool_left_by_a_dead_process_and_twice_adds_nothing(
     own_server.stop()
     _, errors = proc.communicate("go\n", timeout=60)
     assert proc.returncode == 0, errors
-    assert "rows are kept in" in errors and own_server.password not in errors
+    assert "rows are kept in" in errors and own_server.secret not in errors
     spools = _spools()
     assert len(spools) == 1
     own_server.start()
@@ -322,7 +322,7 @@ def test_xt_copy_pushes_a_spool_left_by_a_dead_process_and_twice_adds_nothing(
     first = runner.invoke(app, ["copy", str(spools[0]), url])
     assert first.exit_code == 0, first.stderr
     assert "copied 7 rows into postgresql://" in first.stdout
-    assert own_server.password not in first.stdout
+    assert own_server.secret not in first.stdout
     again = runner.invoke(app, ["copy", str(spools[0]), url])
     assert "copied 0 rows" in again.stdout
     with Tracker(url) as after:  # the next run takes the leftover spool away
