@@ -16,6 +16,8 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pg_server import USER, Server
 
 from xetrack import Reader, Tracker, copy
@@ -26,6 +28,7 @@ from xetrack.errors import (
     UnknownTableError,
 )
 from xetrack.store import display
+from xetrack.store.location import scrub
 
 SECRET = "s3cret-Pa55word"
 
@@ -58,6 +61,38 @@ def _started(job: Path, body: str) -> subprocess.Popen[str]:
     )
     assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
     return proc
+
+
+# -- showing a server ----------------------------------------------------------------
+@given(
+    password=st.text(min_size=1, max_size=20),
+    user=st.text(alphabet="abcdefghij_", min_size=1, max_size=8),
+    where=st.sampled_from(["netloc", "query", "both"]),
+)
+def test_a_shown_url_never_holds_its_password(
+    password: str, user: str, where: str
+) -> None:
+    """display() masks it in the user part and in a password= parameter, however
+    it is spelled; scrub() takes it out of any message quoting it."""
+    quoted = quote(password, safe="")
+    userinfo = f"{user}:{quoted}@" if where != "query" else f"{user}@"
+    query = f"?sslmode=require&password={quoted}" if where != "netloc" else ""
+    url = f"postgresql://{userinfo}db.example:5432/bench{query}"
+    shown = display(url)
+    parts = urlsplit(shown)
+    if where != "query":
+        assert parts.password == "***" and parts.username == user
+    if where != "netloc":
+        assert "password=***" in shown
+    assert shown.endswith(
+        "db.example:5432/bench"
+        + ("" if where == "netloc" else shown[shown.index("?") :])
+    )
+    message = f"could not log in to {url} with {password!r} ({quoted})"
+    scrubbed = scrub(message, url)
+    assert quoted not in scrubbed and url not in scrubbed
+    if len(password) > 3:  # a short one may be any letters of the message
+        assert password not in scrubbed
 
 
 # -- reaching the server -------------------------------------------------------------

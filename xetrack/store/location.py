@@ -78,7 +78,13 @@ def _passwords(db: str) -> list[str]:
     if parts.password:
         found += [parts.password, quote(parts.password, safe="")]
         found.append(parts.netloc.rpartition("@")[0].partition(":")[2])
-    found += [v for k, v in parse_qsl(parts.query) if k.lower() == "password"]
+    for key, value in parse_qsl(parts.query):
+        if key.lower() == "password":
+            found += [value, quote(value, safe="")]
+    for pair in parts.query.split("&"):  # as written, however it was encoded
+        key, _, raw = pair.partition("=")
+        if key.lower() == "password":
+            found.append(raw)
     return sorted(set(found), key=len, reverse=True)
 
 
