@@ -75,11 +75,13 @@ def run(
         setup.close()
 
         def raw() -> None:
-            # the same question by hand: the two newest runs through the index,
-            # their rows, every round's sample, a median per benchmark and run
+            # the same question by hand: the newest runs through the index, the two
+            # newest runs' rows, every round's sample, a median per benchmark and
+            # run, and each benchmark's value in the 20 runs before (the lookback
+            # the verdicts' noise comes from)
             conn = sqlite3.connect(raw_db)
             runs = conn.execute(
-                "SELECT track_id FROM raw_runs ORDER BY last DESC LIMIT 2"
+                "SELECT track_id FROM raw_runs ORDER BY last DESC LIMIT 22"
             ).fetchall()
             rows = conn.execute(
                 'SELECT track_id, test_nodeid, time_samples FROM "default" '
@@ -90,6 +92,12 @@ def run(
             for run, test, text in rows:
                 samples.setdefault((run, test), []).extend(json.loads(text))
             {k: statistics.median(v) for k, v in samples.items()}
+            marks = ", ".join("?" * (len(runs) - 1))
+            conn.execute(
+                f'SELECT track_id, test_nodeid, MIN(function_time) FROM "default" '
+                f"WHERE track_id IN ({marks}) GROUP BY track_id, test_nodeid",
+                [r[0] for r in runs[1:]],
+            ).fetchall()
             conn.close()
 
         def ours() -> None:

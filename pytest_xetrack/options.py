@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any, Final
 
 import pytest
 
+from pytest_xetrack.timing import TIMING_ARGS
+
 ENGINES: Final = ("sqlite", "duckdb", "postgres")
-MARK_ARGS: Final = ("rounds", "warmup", "table", "cache", "params", "metrics")
+MARK_ARGS: Final = (
+    "rounds",
+    "warmup",
+    "table",
+    "cache",
+    "params",
+    "metrics",
+    *TIMING_ARGS,  # how the timing engine measures
+)
 #: What else a cached result depends on: files (by content) and version strings.
 CACHE_MARK_ARGS: Final = ("depends",)
 DIRECTIONS: Final = ("max", "min")
+#: the timing engine's clocks (xetrack.timing.TIMERS; not imported at start-up)
+TIMERS: Final = ("perf_counter", "process_time", "thread_time")
+_UNITS: Final = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
 def parse_engine(value: str) -> str:
@@ -64,6 +78,25 @@ def parse_fraction(value: str) -> float:
     return float(_compare_parser("parse_min_effect", value))
 
 
+def parse_duration(value: str) -> float:
+    """Seconds: ``0.5``, ``500ms``, ``20us``, ``100ns`` or ``2s``."""
+    text = value.strip().lower()
+    scale = 1.0
+    for unit in sorted(_UNITS, key=len, reverse=True):
+        if text.endswith(unit):
+            text, scale = text[: -len(unit)].strip(), _UNITS[unit]
+            break
+    try:
+        seconds = float(text) * scale
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 1e6:  # NaN and inf fail this too
+        raise argparse.ArgumentTypeError(
+            f"expected a duration like 0.5, 500ms, 20us or 2s, got {value!r}"
+        )
+    return seconds
+
+
 def parse_seconds(value: str) -> float:
     try:
         seconds = float(value.strip().removesuffix("s"))
@@ -74,6 +107,27 @@ def parse_seconds(value: str) -> float:
             f"expected seconds >= 0 like 30 or 2.5, got {value!r}"
         )
     return seconds
+
+
+def parse_count(value: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1, like 5, got {value!r}"
+        )
+    return number
+
+
+def parse_timer(value: str) -> str:
+    name = value.strip().removeprefix("time.")
+    if name not in TIMERS:
+        raise argparse.ArgumentTypeError(
+            f"unknown timer {value!r}; use one of: {', '.join(TIMERS)}"
+        )
+    return name
 
 
 def parse_threshold(value: str) -> str:
@@ -96,6 +150,8 @@ class Options:
     fail: tuple[str, ...] = ()
     any_env: bool = False
     min_effect: float = 0.05
+    #: the timing engine's defaults for @track (None: the engine's own)
+    timing: Mapping[str, object] = field(default_factory=dict)
     #: how long a write waits for another process's lock (None: the store's 120 s)
     timeout: float | None = None
 
@@ -132,6 +188,40 @@ _STRING_OPTIONS: Final = {
         "(default 30)",
     ),
 }
+_TIMING_OPTIONS: Final = {
+    # flag: (dest, parser, the TimingConfig field, help)
+    "--xetrack-min-rounds": (
+        "xetrack_min_rounds",
+        parse_count,
+        "min_rounds",
+        "timed rounds a benchmark runs at least (default 5)",
+    ),
+    "--xetrack-min-time": (
+        "xetrack_min_time",
+        parse_duration,
+        "min_time",
+        "timed seconds a benchmark runs at least, e.g. 0.2 or 200ms (default 0.2)",
+    ),
+    "--xetrack-max-time": (
+        "xetrack_max_time",
+        parse_duration,
+        "max_time",
+        "most seconds one benchmark may take, warmup included (default 1.0)",
+    ),
+    "--xetrack-warmup": (
+        "xetrack_warmup",
+        parse_duration,
+        "warmup_time",
+        "seconds of untimed warmup before timing, 0 for none (default 0.02)",
+    ),
+    "--xetrack-timer": (
+        "xetrack_timer",
+        parse_timer,
+        "timer",
+        f"the clock benchmarks are timed with: {', '.join(TIMERS)} (default "
+        f"perf_counter)",
+    ),
+}
 _FLAG_OPTIONS: Final = {
     "--xetrack-cache-force": (
         "xetrack_cache_force",
@@ -144,6 +234,10 @@ _FLAG_OPTIONS: Final = {
     "--xetrack-disable": (
         "xetrack_disable",
         "record nothing; the tracker fixture still works, in memory",
+    ),
+    "--xetrack-disable-gc": (
+        "xetrack_disable_gc",
+        "turn the garbage collector off while a benchmark's rounds run",
     ),
 }
 
@@ -204,6 +298,11 @@ def add_options(parser: pytest.Parser) -> None:
             flag, dest=dest, type=parse, default=None, metavar="VALUE", help=text
         )
         parser.addini(dest, help=text, default=None)
+    for flag, (dest, timing_parse, _, text) in _TIMING_OPTIONS.items():
+        group.addoption(
+            flag, dest=dest, type=timing_parse, default=None, metavar="VALUE", help=text
+        )
+        parser.addini(dest, help=text, default=None)
     for flag, (dest, text) in _FLAG_OPTIONS.items():
         group.addoption(flag, dest=dest, action="store_true", default=None, help=text)
         parser.addini(dest, help=text, default=None)
@@ -242,6 +341,19 @@ def read_options(config: pytest.Config) -> Options:
                 fail.append(parse_threshold(str(raw)))
             except argparse.ArgumentTypeError as exc:
                 raise pytest.UsageError(f"ini key xetrack_fail: {exc}") from None
+    timing: dict[str, object] = {}
+    for dest, parse, name, _ in _TIMING_OPTIONS.values():
+        given = value(dest, parse)
+        if given is not None:
+            timing[name] = given
+    if flags["xetrack_disable_gc"]:
+        timing["disable_gc"] = True
+    low, high = timing.get("min_time"), timing.get("max_time")
+    if isinstance(low, float) and isinstance(high, float) and low > high:
+        raise pytest.UsageError(
+            f"--xetrack-min-time={low:g} is above --xetrack-max-time={high:g}; a "
+            f"benchmark cannot run longer than its maximum"
+        )
     reference = value("xetrack_compare", str)
     if fail and reference is None:
         reference = "auto"
@@ -258,6 +370,7 @@ def read_options(config: pytest.Config) -> Options:
         cache_force=flags["xetrack_cache_force"],
         record_all=flags["xetrack_all"],
         disabled=flags["xetrack_disable"],
+        timing=timing,
     )
 
 
@@ -309,11 +422,20 @@ def check_mark(
                 f"{nodeid}: @track got an unknown argument {name!r}; "
                 f"allowed: {', '.join((*MARK_ARGS, *CACHE_MARK_ARGS))}"
             )
-    rounds, warmup = kwargs.get("rounds", 1), kwargs.get("warmup", 0)
-    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+    rounds, warmup = kwargs.get("rounds"), kwargs.get("warmup")
+    if rounds is not None and (
+        not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1
+    ):
         return f"{nodeid}: @track(rounds={rounds!r}) must be an int >= 1"
-    if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
+    if warmup is not None and (
+        not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0
+    ):
         return f"{nodeid}: @track(warmup={warmup!r}) must be an int >= 0"
+    from pytest_xetrack.timing import timing_problem
+
+    problem = timing_problem(kwargs)
+    if problem:
+        return f"{nodeid}: {problem}"
     metrics = kwargs.get("metrics") or {}
     if not isinstance(metrics, dict):
         return (

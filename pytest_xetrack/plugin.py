@@ -17,7 +17,13 @@ from pytest_xetrack.options import (
     check_options,
     read_options,
 )
-from pytest_xetrack.session import STATE, Session, TestState, run_tracked
+from pytest_xetrack.session import (
+    STATE,
+    Session,
+    TestState,
+    run_tracked,
+    timing_notes,
+)
 
 SESSION = pytest.StashKey[Session]()
 
@@ -29,9 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "track(rounds=1, warmup=0, table=None, cache=False, params=None, metrics=None, "
-        "depends=None): "
-        "record this test as a benchmark or experiment with pytest-xetrack",
+        "track(rounds=None, warmup=None, table=None, cache=False, params=None, "
+        "metrics=None, depends=None, iterations=None, min_rounds=None, "
+        "min_time=None, max_time=None, warmup_time=None, timer=None, "
+        "disable_gc=None, setup=None, teardown=None): record this test as a "
+        "benchmark or experiment with pytest-xetrack (rounds and warmup fix the "
+        "counts; by default a time budget)",
     )
     options = read_options(config)
     workerinput = getattr(config, "workerinput", None)
@@ -43,6 +52,11 @@ def pytest_configure(config: pytest.Config) -> None:
             context=dict(info["context"]) if info else {},
             worker=True,
         )
+        if info:
+            session.expected = {
+                str(k): (float(v[0]), float(v[1]))
+                for k, v in dict(info.get("expected") or {}).items()
+            }
         if info:
             from pytest_xetrack.xdist import WorkerOutbox
 
@@ -71,6 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_xetrack.xdist import recover_spools
 
     recover_spools(session, options.db)
+    # after recovery: a recovered session's rows may be the baseline
+    session.load_expected(str(config.rootpath))
     if config.pluginmanager.hasplugin("xdist"):
         from pytest_xetrack.xdist import Controller
 
@@ -79,9 +95,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _context(config: pytest.Config) -> dict[str, object]:
-    from pytest_xetrack.session import run_context
+    from pytest_xetrack.session import run_context, xdist_workers
 
-    return run_context(str(config.rootpath))
+    return run_context(str(config.rootpath), xdist_workers(config))
 
 
 def pytest_collection_modifyitems(
@@ -215,7 +231,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
     terminalreporter.write_sep("-", "xetrack")
     terminalreporter.write_line(line)
-    for note in session.notes:
+    for note in session.notes + timing_notes(session):
         terminalreporter.write_line(f"xetrack: {note}")
     if session.verdict is not None:
         from pytest_xetrack.report import write

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,29 +14,23 @@ import pytest
 from pytest_xetrack.options import Options
 
 if TYPE_CHECKING:
-    from pytest_xetrack.timing import Measurement
     from xetrack import Tracker
+    from xetrack.timing import Measurement
 
 # platform, hashlib, inspect and the timing statistics are imported where they are
 # used: a session that records nothing should not pay for them at start-up.
 
-#: Columns a tracked test's row gets from the plugin; a returned dict's key of the
-#: same name is stored as ``result_<key>``.
+#: Columns a tracked test's row gets from the plugin, besides the timing engine's
+#: (xetrack.timing.TIMING_COLUMNS); a returned dict's key of the same name as either
+#: is stored as ``result_<key>``.
 _TEST_COLUMNS = frozenset(
     {
         "test_nodeid",
         "test_name",
         "outcome",
         "error",
-        "function_time",
-        "time_min",
-        "time_max",
-        "time_mean",
-        "time_stddev",
-        "time_iqr",
-        "rounds",
-        "warmup",
-        "time_samples",
+        "remeasured",
+        "first_function_time",
         "function_result",
         "cache",
         "metrics",
@@ -60,8 +54,9 @@ CONTEXT_COLUMNS: dict[str, type] = {
 }
 
 
-def environment() -> dict[str, object]:
-    """Where the numbers were measured: Python, platform, CPU model and count."""
+def environment(workers: int = 0) -> dict[str, object]:
+    """Where the numbers were measured: Python, platform, CPU model and count, and
+    how many pytest-xdist workers shared the CPU (0: a serial session)."""
     import hashlib
     import platform
 
@@ -71,7 +66,11 @@ def environment() -> dict[str, object]:
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count() or 0,
     }
-    text = "|".join(str(env[k]) for k in sorted(env))
+    # Workers share the CPU, so a parallel session is another environment; a serial
+    # one keeps the fingerprint it had before worker counts were recorded.
+    fingerprinted = dict(env, xdist_workers=workers) if workers else env
+    text = "|".join(str(fingerprinted[k]) for k in sorted(fingerprinted))
+    env["xdist_workers"] = workers
     env["env_fingerprint"] = hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
     return env
 
@@ -89,7 +88,24 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def run_context(rootdir: str) -> dict[str, object]:
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def xdist_workers(config: pytest.Config) -> int:
+    """How many pytest-xdist workers this session runs (0: serial)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return int(workerinput.get("workercount") or 0)
+    if not config.pluginmanager.hasplugin("xdist"):
+        return 0
+    count = getattr(config.option, "numprocesses", None)
+    if not isinstance(count, int) or getattr(config.option, "dist", "no") == "no":
+        return 0
+    return max(count, 0)
+
+
+def run_context(rootdir: str, workers: int = 0) -> dict[str, object]:
     """The columns every row of the session carries: git state and environment."""
     from xetrack.git import git_info
 
@@ -98,7 +114,7 @@ def run_context(rootdir: str) -> dict[str, object]:
         "git_commit": git.commit,
         "git_branch": git.branch,
         "git_dirty": git.dirty,
-        **environment(),
+        **environment(workers),
     }
 
 
@@ -135,6 +151,15 @@ class Session:
     notes: list[str] = field(default_factory=list)
     #: the comparison with the baseline, when --xetrack-compare asked for one
     verdict: Any = None
+    #: (test_nodeid, why) of benchmarks whose timings were unstable
+    unstable: list[tuple[str, str]] = field(default_factory=list)
+    #: benchmarks timed in this session (rows with a function_time)
+    timed: int = 0
+    #: test_nodeid -> (baseline value, smallest slowdown called a regression), when
+    #: comparing: a benchmark past it is measured again before its row is written
+    expected: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: benchmarks measured again as suspected regressions
+    remeasured: int = 0
     #: how the run ends in the store's runs table: status and error
     ending: tuple[str, str | None] = ("finished", None)
 
@@ -193,7 +218,38 @@ class Session:
 
     def worker_info(self) -> dict[str, object]:
         """What a worker needs to tag rows like the controller (execnet-safe values)."""
-        return {"track_id": self.track_id, "context": dict(self.context)}
+        return {
+            "track_id": self.track_id,
+            "context": dict(self.context),
+            "expected": {
+                k: [float(b), float(f)] for k, (b, f) in self.expected.items()
+            },
+        }
+
+    def load_expected(self, rootdir: str) -> None:
+        """Before tests run, when comparing: each benchmark's baseline and noise floor."""
+        from xetrack.compare import Run, expectations
+
+        options = self.options
+        if options.compare is None or options.db is None:
+            return
+        context = self.context
+        head = Run(
+            self.track_id,
+            _text(context.get("git_commit")),
+            _text(context.get("git_branch")),
+            _text(context.get("env_fingerprint")),
+            "\uffff",  # later than every recorded run
+        )
+        self.expected = expectations(
+            options.db,
+            head,
+            table=options.table,
+            repo=rootdir,
+            base=None if options.compare == "auto" else options.compare,
+            min_effect=options.min_effect,
+            any_env=options.any_env,
+        )
 
     def finish_test(self, item: pytest.Item, state: TestState) -> dict[str, Any] | None:
         """After a test's teardown: its outcome on its rows, then write or ship them.
@@ -229,7 +285,9 @@ class Session:
                         )
         elif self.options.record_all and (self.recording or self.outbox is not None):
             if not self.context and not self.worker:
-                self.context = run_context(str(item.config.rootpath))
+                self.context = run_context(
+                    str(item.config.rootpath), xdist_workers(item.config)
+                )
             summary = self.tracker_for(item, state)
             summary.log(
                 {
@@ -269,6 +327,8 @@ class Session:
             by_table: dict[str, list[dict[str, object]]] = {}
             for entry in payload["rows"]:
                 by_table.setdefault(entry["table"], []).append(entry["row"])
+                if entry["row"].get("track_id") == self.track_id:  # not a recovered
+                    self.note_timing(entry["row"])  # dead session's
             for table, rows in by_table.items():
                 target = root if table == root.table_name else root.derive(table=table)
                 try:
@@ -283,6 +343,18 @@ class Session:
                                 f"stored: {exc}"
                             )
             self.served_from_cache += int(payload.get("served", 0))
+
+    def note_timing(self, row: Mapping[str, object]) -> None:
+        """Count a benchmark's row for the summary; remember it if it was unstable."""
+        if row.get("time_samples") is None:
+            return
+        self.timed += 1
+        if row.get("remeasured"):
+            self.remeasured += 1
+        if row.get("unstable"):
+            self.unstable.append(
+                (str(row.get("test_nodeid")), str(row.get("unstable_reason") or ""))
+            )
 
     def end(self, exitstatus: int, failed: int, errors: int) -> None:
         """The run's status from pytest's exit status (2: interrupted) and counts."""
@@ -308,6 +380,34 @@ class Session:
             self.root.close(*self.ending)
         if self.controller is not None:
             self.controller.close()
+
+
+def timing_notes(session: Session) -> list[str]:
+    """Summary lines about how this session's timings were taken."""
+    notes = []
+    workers = session.context.get("xdist_workers") or 0
+    if session.timed and isinstance(workers, int) and workers > 0:
+        notes.append(
+            f"{session.timed} benchmarks were timed under pytest-xdist with {workers} "
+            f"workers sharing the CPU: their timings are slower and noisier than a "
+            f"serial run's, and are compared only with runs of as many workers "
+            f"(run benchmarks with -n 0 for numbers you can compare)"
+        )
+    if session.remeasured:
+        notes.append(
+            f"{session.remeasured} benchmarks looked slower than their baseline's noise "
+            f"floor and were measured again after a pause; the second measurement "
+            f"stands (the first median is in first_function_time)"
+        )
+    if session.unstable:
+        shown = "; ".join(f"{n}: {why}" for n, why in session.unstable[:5])
+        more = len(session.unstable) - 5
+        notes.append(
+            f"{len(session.unstable)} of {session.timed} benchmarks are unstable "
+            f"(unstable=1 on their rows; their verdicts are not to be trusted): "
+            f"{shown}" + (f"; and {more} more" if more > 0 else "")
+        )
+    return notes
 
 
 def test_columns(item: pytest.Item) -> dict[str, object]:
@@ -416,10 +516,11 @@ def run_tracked(
     session: Session, item: pytest.Function, state: TestState, kwargs: Mapping[str, Any]
 ) -> None:
     """Run a @track test: rounds, statistics, metrics, cache; write its row."""
-    from pytest_xetrack.timing import measure
+    from pytest_xetrack.timing import timing_config
+    from xetrack.errors import XetrackError
+    from xetrack.timing import measure
 
     testargs = {arg: item.funcargs[arg] for arg in item._fixtureinfo.argnames}
-    rounds, warmup = int(kwargs.get("rounds", 1)), int(kwargs.get("warmup", 0))
     metrics = dict(kwargs.get("metrics") or {})
     extra = dict(kwargs.get("params") or {})
     use_cache = bool(kwargs.get("cache")) and session.options.cache is not None
@@ -444,9 +545,18 @@ def run_tracked(
                         len(parts["modules"]),  # type: ignore[arg-type]
                     )
                 return
-        function = item.obj
-        measured = measure(lambda: function(**testargs), rounds, warmup)
-        row = _row(measured, rounds, warmup, metrics)
+        try:
+            config = timing_config(kwargs, session.options.timing, testargs)
+        except XetrackError as exc:  # the marker against the session's options
+            pytest.fail(f"{item.nodeid}: @track: {exc}", pytrace=False)
+        given = {} if config.setup is not None else testargs
+        measured = measure(item.obj, (), given, config)
+        measured, first = _confirmed(
+            session, item.nodeid, measured, lambda: measure(item.obj, (), given, config)
+        )
+        row = _row(measured, metrics)
+        if first is not None:
+            row["remeasured"], row["first_function_time"] = 1, first
         if measured.error is None:
             _warn_missing_metrics(item, metrics, row)
         if cache is not None:
@@ -456,6 +566,8 @@ def run_tracked(
         )
         if measured.error is None or failed:
             tracker.log(row)
+            if not session.worker:
+                session.note_timing({**row, "test_nodeid": item.nodeid})
         if measured.error is not None:
             raise measured.error
         if cache is not None and key is not None:
@@ -487,11 +599,44 @@ def _open_cache(directory: str) -> Any:
         return None
 
 
-def _row(
-    measured: Measurement, rounds: int, warmup: int, metrics: Mapping[str, str]
-) -> dict[str, object]:
-    row: dict[str, object] = dict(measured.statistics())
-    row["warmup"] = warmup
+#: Seconds to wait before measuring a suspected regression again: long enough for
+#: a burst of other work on the machine to pass, short against a session.
+REMEASURE_PAUSE = 0.25
+
+
+def _confirmed(
+    session: Session,
+    nodeid: str,
+    measured: Measurement,
+    again: Callable[[], Measurement],
+) -> tuple[Measurement, float | None]:
+    """A measurement past its baseline's noise floor is taken again after a pause,
+    and the second one stands: a transient slowdown (another process, a frequency
+    dip) then does not fail CI, while a real regression is slow both times.
+    Returns the measurement to keep and, if it was measured again, the first median.
+    """
+    expected = session.expected.get(nodeid)
+    if expected is None or measured.error is not None:
+        return measured, None
+    stats = measured.stats()
+    if stats is None:
+        return measured, None
+    base, floor = expected
+    if base <= 0 or stats.min <= base * (1 + floor):  # compared as compare() does
+        return measured, None
+    import gc
+    import time
+
+    time.sleep(REMEASURE_PAUSE)
+    gc.collect()  # rare (a suspect only) and after a pause: the full collection
+    return again(), stats.median
+
+
+def _row(measured: Measurement, metrics: Mapping[str, str]) -> dict[str, object]:
+    from xetrack.timing import TIMING_COLUMNS
+
+    taken = _TEST_COLUMNS | TIMING_COLUMNS
+    row = measured.columns()
     row["outcome"] = "passed" if measured.error is None else "failed"
     row["error"] = (
         ""
@@ -503,7 +648,7 @@ def _row(
     result = measured.result
     if isinstance(result, Mapping):
         for name, value in result.items():
-            row[f"result_{name}" if name in _TEST_COLUMNS else name] = value
+            row[f"result_{name}" if name in taken else name] = value
     elif result is not None:
         row["function_result"] = _storable_result(result)
     return row

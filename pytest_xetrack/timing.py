@@ -1,64 +1,95 @@
-"""Rounds, warmup and the timing statistics of one benchmark."""
+"""@track's settings resolved into the timing engine's config.
+
+The plugin times nothing itself: the marker's arguments and the session's
+``--xetrack-*`` timing options become one :class:`xetrack.timing.TimingConfig`,
+and :func:`xetrack.timing.measure` does the rest.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from xetrack.timing import TimingConfig
+
+#: marker argument -> TimingConfig field, where the names differ
+_RENAMED: Final = {"warmup": "warmup_rounds"}
+#: the marker's arguments for the timing engine, besides rounds and warmup
+TIMING_ARGS: Final = (
+    "iterations",
+    "min_rounds",
+    "min_time",
+    "max_time",
+    "warmup_time",
+    "timer",
+    "disable_gc",
+    "setup",
+    "teardown",
+)
+_FIELDS: Final = ("rounds", "warmup", *TIMING_ARGS)
 
 
-@dataclass
-class Measurement:
-    """What running a benchmark's rounds produced."""
+def timing_config(
+    mark: Mapping[str, Any],
+    defaults: Mapping[str, object] | None = None,
+    fixtures: Mapping[str, Any] | None = None,
+) -> TimingConfig:
+    """The engine's config for a test: its marker's arguments over the session's
+    ``defaults`` (the --xetrack-* timing options) over the engine's own.
 
-    samples: list[float] = field(default_factory=list)
-    result: Any = None
-    error: BaseException | None = None
-
-    def statistics(self) -> dict[str, object]:
-        """Columns of the benchmark's row: the median round is ``function_time``."""
-        import statistics
-
-        samples = self.samples
-        if not samples:
-            return {"rounds": 0}
-        ordered = sorted(samples)
-        if len(samples) >= 2:
-            q1, _, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
-            stddev = statistics.stdev(samples)
-        else:
-            q1 = q3 = ordered[0]
-            stddev = 0.0
-        return {
-            "function_time": statistics.median(ordered),
-            "time_min": ordered[0],
-            "time_max": ordered[-1],
-            "time_mean": statistics.fmean(samples),
-            "time_stddev": stddev,
-            "time_iqr": q3 - q1,
-            "rounds": len(samples),
-            "time_samples": samples,
-        }
-
-
-def measure(call: Callable[[], Any], rounds: int, warmup: int) -> Measurement:
-    """Call ``warmup`` times untimed, then ``rounds`` times timed.
-
-    The first exception stops the loop; it is kept in the measurement with the
-    samples of the rounds that finished.
+    A marker's ``setup`` feeds the test function: what it returns is passed next to
+    the test's ``fixtures``; its ``teardown`` gets only what the setup returned.
+    Raises :class:`xetrack.errors.InvalidArgumentError` for a bad value.
     """
-    out = Measurement()
-    clock = time.perf_counter
+    from xetrack.timing import TimingConfig
+
+    chosen: dict[str, Any] = dict(defaults or {})
+    for name in _FIELDS:
+        if mark.get(name) is not None:
+            chosen[_RENAMED.get(name, name)] = mark[name]
+    if "max_time" not in chosen and "min_time" in chosen:
+        # asking for more time than the default cap raises the cap with it
+        chosen["max_time"] = max(TimingConfig.max_time, float(chosen["min_time"]))
+    setup, teardown = chosen.pop("setup", None), chosen.pop("teardown", None)
+    if setup is not None and callable(setup):
+        chosen["setup"], chosen["teardown"] = _feeding(setup, teardown, fixtures or {})
+    elif setup is not None:
+        chosen["setup"] = setup  # not callable: the config names it
+    elif teardown is not None:
+        chosen["teardown"] = _without(teardown, fixtures or {})
+    return TimingConfig(**chosen)
+
+
+def timing_problem(mark: Mapping[str, Any]) -> str | None:
+    """What is wrong with a marker's timing arguments, or None."""
+    from xetrack.errors import InvalidArgumentError
+
     try:
-        for _ in range(warmup):
-            call()
-        samples = out.samples
-        for _ in range(rounds):
-            start = clock()
-            result = call()
-            samples.append(clock() - start)
-        out.result = result if rounds else None
-    except BaseException as exc:  # pytest's own outcomes (skip, xfail) pass through too
-        out.error = exc
-    return out
+        timing_config(mark)
+    except InvalidArgumentError as exc:
+        return f"@track: {exc}"
+    return None
+
+
+def _feeding(
+    setup: Callable[[], Any],
+    teardown: Callable[..., Any] | None,
+    fixtures: Mapping[str, Any],
+) -> tuple[Callable[[], Any], Callable[..., Any] | None]:
+    from xetrack.timing.engine import setup_arguments
+
+    def with_fixtures() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        args, kwargs = setup_arguments(setup())
+        return args, {**fixtures, **kwargs}
+
+    return with_fixtures, (_without(teardown, fixtures) if teardown else None)
+
+
+def _without(
+    teardown: Callable[..., Any], fixtures: Mapping[str, Any]
+) -> Callable[..., Any]:
+    def given(*args: Any, **kwargs: Any) -> Any:
+        return teardown(*args, **{k: v for k, v in kwargs.items() if k not in fixtures})
+
+    return given

@@ -199,3 +199,20 @@ def unprivileged() -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run Python code as this user but without the capabilities that let root
     ignore file permissions, so chmod means what it says (skips where impossible)."""
     return _run_unprivileged
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def git() -> Callable[..., str]:
+    """``git(repo, *args)``: run git in a scratch repository, return its output."""
+    return _git

@@ -1,44 +1,73 @@
-"""Runs against runs: per-benchmark statistics and regression verdicts.
+"""Runs against runs: choosing them, comparing them, the regression gate, history.
 
 The one comparison engine: ``xt compare``, ``xt history`` and the pytest plugin's
 report all call it. Selecting runs is pushed into SQL (one grouped scan, then the
-rows of the two runs); statistics use scipy on the raw per-round samples.
+rows of the two runs and the values of their lineage). A benchmark's evidence is
+loaded and judged in :mod:`xetrack.judging` by the rule of :mod:`xetrack.verdict`
+(a change must exceed both the minimum effect and that benchmark's run-to-run
+noise); the result object and its renderings are :mod:`xetrack.comparison`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import statistics
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING
 
+from xetrack.comparison import (
+    ORDER,
+    TIME,
+    VERDICTS,
+    Comparison,
+    Row,
+    evidence,
+    render,
+)
 from xetrack.errors import InvalidArgumentError, XetrackError
 from xetrack.git import ancestors as git_ancestors
 from xetrack.git import has_commit, is_commit_id, is_shallow, resolve_commit
+from xetrack.judging import (
+    common_mode_notes,
+    judge,
+    judged_rows,
+    lineage,
+    lineage_values,
+    load_runs,
+    run_value,
+    worker_notes,
+)
 from xetrack.runs import records
 from xetrack.store import open_store
 from xetrack.store.schema import quote_ident
+from xetrack.verdict import floor_for, pooled_noise
+
+__all__ = [
+    "TIME",
+    "VERDICTS",
+    "Comparison",
+    "NoRunError",
+    "Row",
+    "Run",
+    "Threshold",
+    "compare",
+    "default_base",
+    "evidence",
+    "expectations",
+    "gate",
+    "history",
+    "judge",
+    "lineage",
+    "parse_threshold",
+    "render",
+    "resolve",
+]
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from xetrack.store.base import SqlStore
-
-TIME: Final = "function_time"
-VERDICTS: Final = (
-    "regressed",
-    "failed",
-    "missing",
-    "inconclusive",
-    "new",
-    "unchanged",
-    "improved",
-)
-#: worst first; "-" is a metric nobody declared a direction for: shown, not judged
-_ORDER: Final = {v: i for i, v in enumerate((*VERDICTS, "-"))}
 
 
 class NoRunError(XetrackError, LookupError):
@@ -61,63 +90,6 @@ class Run:
                 f"{self.commit[:7]} ({self.branch})" if self.branch else self.commit[:7]
             )
         return self.track_id
-
-
-@dataclass
-class Row:
-    """One benchmark and metric, base against head."""
-
-    benchmark: str
-    metric: str
-    direction: str | None
-    base_n: int = 0
-    head_n: int = 0
-    base: float | None = None
-    head: float | None = None
-    base_iqr: float | None = None
-    head_iqr: float | None = None
-    ratio: float | None = None
-    p_value: float | None = None
-    verdict: str = "unchanged"
-    base_samples: list[float] = field(default_factory=list)
-    head_samples: list[float] = field(default_factory=list)
-
-
-@dataclass
-class Comparison:
-    base: Run | None
-    head: Run | None
-    rows: list[Row]
-    notes: list[str]
-    min_effect: float
-    alpha: float
-
-    def counts(self) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for row in self.rows:
-            if row.direction is not None:
-                found[row.verdict] = found.get(row.verdict, 0) + 1
-        return {v: found[v] for v in VERDICTS if v in found}
-
-    def summary(self) -> str:
-        if self.base is None or self.head is None:
-            return self.notes[0] if self.notes else "nothing to compare"
-        counts = (
-            ", ".join(f"{n} {v}" for v, n in self.counts().items()) or "no benchmarks"
-        )
-        return f"{counts} vs {self.base.label()}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "base": asdict(self.base) if self.base else None,
-            "head": asdict(self.head) if self.head else None,
-            "summary": self.summary(),
-            "counts": self.counts(),
-            "notes": list(self.notes),
-            "min_effect": self.min_effect,
-            "alpha": self.alpha,
-            "rows": [asdict(r) for r in self.rows],
-        }
 
 
 # -- choosing runs ------------------------------------------------------------------------
@@ -251,129 +223,6 @@ def default_base(
     return candidates[0] if candidates else None
 
 
-# -- statistics ---------------------------------------------------------------------------
-def _min_p(n1: int, n2: int) -> float:
-    """The smallest two-sided p-value an exact Mann-Whitney U test can give."""
-    return 2.0 / math.comb(n1 + n2, n1)
-
-
-def _iqr(values: Sequence[float]) -> float:
-    if len(values) < 2:
-        return 0.0
-    q1, _, q3 = statistics.quantiles(sorted(values), n=4, method="inclusive")
-    return q3 - q1
-
-
-def p_values(pairs: Sequence[tuple[Sequence[float], Sequence[float]]]) -> list[float]:
-    """Two-sided Mann-Whitney U p-values of many (base, head) sample pairs.
-
-    Pairs of the same sizes go to scipy in one vectorised call: a hundred
-    benchmarks cost about what one does.
-    """
-    import numpy as np
-    from scipy.stats import mannwhitneyu
-
-    out = [math.nan] * len(pairs)
-    groups: dict[tuple[int, int], list[int]] = {}
-    for index, (base, head) in enumerate(pairs):
-        groups.setdefault((len(base), len(head)), []).append(index)
-    for indices in groups.values():
-        x = np.array([pairs[i][0] for i in indices], dtype=float)
-        y = np.array([pairs[i][1] for i in indices], dtype=float)
-        result = mannwhitneyu(x, y, alternative="two-sided", axis=1)
-        for i, p in zip(indices, np.atleast_1d(result.pvalue), strict=True):
-            out[i] = float(p)
-    return out
-
-
-def judge(
-    base: Sequence[float],
-    head: Sequence[float],
-    direction: str,
-    min_effect: float,
-    alpha: float,
-    test: bool,
-    p: float | None = None,
-) -> tuple[str, float | None]:
-    """Verdict and p-value. ``test``: samples of a noisy quantity (timings), judged by
-    a Mann-Whitney U test (``p``, computed here if not given) and the minimum effect;
-    otherwise by the effect alone."""
-    base_mid, head_mid = statistics.median(base), statistics.median(head)
-    if base_mid == 0:
-        change = 0.0 if head_mid == 0 else math.inf
-    else:
-        change = (head_mid - base_mid) / abs(base_mid)
-    worse = change > 0 if direction == "min" else change < 0
-    big = abs(change) >= min_effect
-    if not test:
-        return ("regressed" if worse else "improved") if big else "unchanged", None
-    if _min_p(len(base), len(head)) >= alpha:
-        return "inconclusive", None
-    if p is None:
-        (p,) = p_values([(base, head)])
-    if p < alpha and big:
-        return ("regressed" if worse else "improved"), p
-    return "unchanged", p
-
-
-# -- rows of a run ------------------------------------------------------------------------
-@dataclass
-class _Bench:
-    samples: dict[str, list[float]] = field(default_factory=dict)
-    directions: dict[str, str] = field(default_factory=dict)
-    failed: bool = False
-
-
-def _load(
-    store: SqlStore, table: str, track_ids: Sequence[str], metrics: Sequence[str]
-) -> dict[str, dict[str, _Bench]]:
-    """Benchmarks of each run, from one scan of the table."""
-    types = store.schema(table).types
-    ident = "test_nodeid" if "test_nodeid" in types else "function_name"
-    if ident not in types:
-        raise InvalidArgumentError(
-            f"table {table!r} has neither test_nodeid nor function_name: nothing identifies "
-            f"a benchmark (rows of @track tests or tracker.track calls have them)"
-        )
-    # A run is a few hundred rows at most: take them whole, so declared metrics
-    # (named only inside each row's "metrics") come along.
-    marks = ", ".join("?" * len(track_ids))
-    names, rows = store.query(
-        f"SELECT * FROM {quote_ident(table)} WHERE track_id IN ({marks}) ORDER BY rowid",
-        list(track_ids),
-    )
-    runs: dict[str, dict[str, _Bench]] = {t: {} for t in track_ids}
-    for raw in rows:
-        row = dict(zip(names, raw, strict=True))
-        if row[ident] is None:
-            continue
-        bench = runs[row["track_id"]].setdefault(str(row[ident]), _Bench())
-        if row.get("outcome") in ("failed", "error"):
-            bench.failed = True
-        declared = row.get("metrics")
-        if isinstance(declared, str) and declared:
-            try:
-                bench.directions.update(json.loads(declared))
-            except ValueError:
-                pass
-        samples = row.get("time_samples")
-        if isinstance(samples, str) and samples:
-            bench.samples.setdefault(TIME, []).extend(
-                float(s) for s in json.loads(samples)
-            )
-        elif isinstance(row.get(TIME), (int, float)):
-            bench.samples.setdefault(TIME, []).append(float(row[TIME]))
-        for metric in dict.fromkeys([*metrics, *bench.directions]):
-            value = row.get(metric)
-            if (
-                metric != TIME
-                and isinstance(value, (int, float))
-                and not isinstance(value, bool)
-            ):
-                bench.samples.setdefault(metric, []).append(float(value))
-    return runs
-
-
 def compare(
     db: str | Path,
     base: str | None = None,
@@ -382,7 +231,6 @@ def compare(
     metrics: Sequence[str] | None = None,
     repo: str | Path | None = ".",
     min_effect: float = 0.05,
-    alpha: float = 0.05,
     any_env: bool = False,
     engine: str | None = None,
 ) -> Comparison:
@@ -390,7 +238,9 @@ def compare(
     (default: the newest run on an ancestor commit, see :func:`default_base`).
 
     ``metrics`` limits the comparison to these columns; by default ``function_time``
-    and the metrics the benchmarks declared. ``engine`` checks the file's engine
+    and the metrics the benchmarks declared. Timings are judged against the noise of
+    each benchmark (see :mod:`xetrack.verdict`), estimated from its earlier runs on
+    head's lineage and from its batches. ``engine`` checks the file's engine
     (detected by default). Raises :class:`NoRunError` for a reference that matches
     nothing, or for a base that is the head run itself.
     """
@@ -399,9 +249,7 @@ def compare(
         runs = _runs(store, table)
         notes: list[str] = []
         if not runs:
-            return Comparison(
-                None, None, [], ["no runs in the table yet"], min_effect, alpha
-            )
+            return Comparison(None, None, [], ["no runs in the table yet"], min_effect)
         head_run = resolve(head or "latest", runs, repo)
         if base and base == head_run.track_id:
             raise NoRunError(
@@ -425,92 +273,82 @@ def compare(
                 0,
                 f"no baseline for {head_run.label()}: no earlier run on an ancestor commit",
             )
-            return Comparison(None, head_run, [], notes, min_effect, alpha)
+            return Comparison(None, head_run, [], notes, min_effect)
         if base_run.fingerprint != head_run.fingerprint and base:
             notes.append(
                 f"base and head ran on different environments ({base_run.fingerprint} vs "
                 f"{head_run.fingerprint}): timings may differ for that reason alone"
             )
         asked = list(metrics) if metrics else []
-        loaded = _load(store, table, [base_run.track_id, head_run.track_id], asked)
-        base_rows, head_rows = loaded[base_run.track_id], loaded[head_run.track_id]
+        loaded, workers = load_runs(
+            store, table, [base_run.track_id, head_run.track_id], asked
+        )
+        earlier = lineage(head_run, base_run, runs, repo)
+        past = lineage_values(store, table, earlier)
     finally:
         store.close()
-    rows = _compare_rows(base_rows, head_rows, asked, min_effect, alpha)
+    notes.extend(worker_notes(workers[base_run.track_id], workers[head_run.track_id]))
+    base_rows, head_rows = loaded[base_run.track_id], loaded[head_run.track_id]
+    rows = judged_rows(base_rows, head_rows, asked, min_effect, past)
+    notes.extend(common_mode_notes(rows, min_effect))
     rows.sort(
         key=lambda r: (
-            _ORDER[r.verdict],
+            ORDER[r.verdict],
             -(r.ratio or 0.0) if r.verdict == "regressed" else 0.0,
             r.benchmark,
             r.metric,
         )
     )
-    return Comparison(base_run, head_run, rows, notes, min_effect, alpha)
+    return Comparison(base_run, head_run, rows, notes, min_effect)
 
 
-def _compare_rows(
-    base: Mapping[str, _Bench],
-    head: Mapping[str, _Bench],
-    asked: Sequence[str],
-    min_effect: float,
-    alpha: float,
-) -> list[Row]:
-    rows: list[Row] = []
-    tested: list[Row] = []
-    for name in sorted(set(base) | set(head)):
-        b, h = base.get(name), head.get(name)
-        directions = {**(b.directions if b else {}), **(h.directions if h else {})}
-        metrics = (
-            list(asked) if asked else [TIME, *[m for m in directions if m != TIME]]
+def expectations(
+    db: str | Path,
+    head: Run,
+    table: str = "default",
+    repo: str | Path | None = ".",
+    base: str | None = None,
+    min_effect: float = 0.05,
+    any_env: bool = False,
+) -> dict[str, tuple[float, float]]:
+    """Before a run is measured: each benchmark's baseline value and the smallest
+    relative slowdown that would be called a regression against it.
+
+    ``head`` describes the run about to be made (its commit, branch and
+    fingerprint; ``last`` later than any run). A session uses this to measure a
+    suspected regression again before it ends, so a passing spike does not fail
+    CI. Empty when there is no baseline yet.
+    """
+    try:
+        store = open_store(db, read_only=True)
+    except XetrackError:
+        return {}
+    try:
+        runs = _runs(store, table)
+        if not runs:
+            return {}
+        base_run = (
+            resolve(base, runs, repo)
+            if base
+            else default_base(head, runs, repo, any_env, [])
         )
-        for metric in metrics:
-            direction = "min" if metric == TIME else directions.get(metric)
-            row = Row(name, metric, direction)
-            base_samples = b.samples.get(metric, []) if b else []
-            head_samples = h.samples.get(metric, []) if h else []
-            row.base_samples, row.head_samples = base_samples, head_samples
-            row.base_n, row.head_n = len(base_samples), len(head_samples)
-            if base_samples:
-                row.base, row.base_iqr = (
-                    statistics.median(base_samples),
-                    _iqr(base_samples),
-                )
-            if head_samples:
-                row.head, row.head_iqr = (
-                    statistics.median(head_samples),
-                    _iqr(head_samples),
-                )
-            if row.base and row.head is not None:
-                row.ratio = row.head / row.base
-            if h is not None and h.failed:
-                row.verdict = "failed"
-            elif not base_samples and not head_samples:
-                continue
-            elif not base_samples:
-                row.verdict = "new"
-            elif not head_samples:
-                row.verdict = "missing"
-            elif direction is None:
-                row.verdict = "-"  # shown, not judged: nobody said which way is better
-            elif metric == TIME and _min_p(row.base_n, row.head_n) < alpha:
-                tested.append(row)  # judged below, all timing tests in one go
-            else:
-                row.verdict, row.p_value = judge(
-                    base_samples,
-                    head_samples,
-                    direction,
-                    min_effect,
-                    alpha,
-                    test=metric == TIME,
-                )
-            rows.append(row)
-    if tested:
-        found = p_values([(r.base_samples, r.head_samples) for r in tested])
-        for row, p in zip(tested, found, strict=True):
-            row.verdict, row.p_value = judge(
-                row.base_samples, row.head_samples, "min", min_effect, alpha, True, p
-            )
-    return rows
+        if base_run is None:
+            return {}
+        loaded, _ = load_runs(store, table, [base_run.track_id], [])
+        past = lineage_values(store, table, lineage(head, base_run, runs, repo))
+    except XetrackError:
+        return {}  # no table yet, a reference that matches nothing: no expectations
+    finally:
+        store.close()
+    out = {}
+    machine = pooled_noise(list(past.values()))
+    for name, bench in loaded[base_run.track_id].items():
+        samples = bench.samples.get(TIME)
+        if samples:
+            value = run_value(bench, samples)
+            found = floor_for(value, None, past.get(name, []), min_effect, 0.0, machine)
+            out[name] = (value.value, found.floor_ratio)
+    return out
 
 
 # -- the gate -------------------------------------------------------------------------------
@@ -596,65 +434,6 @@ def gate(
 ) -> list[tuple[Threshold, Row]]:
     """The regressions that pass a threshold: each should fail the build."""
     return [(t, r) for t in thresholds for r in comparison.rows if t.exceeded_by(r)]
-
-
-def evidence(threshold: Threshold, row: Row) -> str:
-    """One line that says why a row fails the gate."""
-    p = f", p={row.p_value:.2g}" if row.p_value is not None else ""
-    return (
-        f"{row.benchmark} {row.metric}: {_num(row.base)} -> {_num(row.head)} "
-        f"(x{row.ratio:.2f}{p}, n={row.base_n}/{row.head_n}) exceeds {threshold}"
-        if row.ratio is not None
-        else f"{row.benchmark} {row.metric}: {_num(row.base)} -> {_num(row.head)} exceeds {threshold}"
-    )
-
-
-# -- output ---------------------------------------------------------------------------------
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
-def render(comparison: Comparison, fmt: str = "table") -> str:
-    """The comparison as ``table`` (terminal), ``markdown`` (a pull request) or ``json``."""
-    if fmt == "json":
-        return json.dumps(comparison.to_dict(), indent=2, default=str)
-    if fmt not in ("table", "markdown"):
-        raise InvalidArgumentError(
-            f"format {fmt!r} is not one of table, markdown, json"
-        )
-    from tabulate import tabulate
-
-    body = [
-        [
-            row.benchmark,
-            row.metric,
-            _num(row.base),
-            _num(row.head),
-            f"x{row.ratio:.2f}" if row.ratio is not None else "-",
-            row.verdict,
-            f"{row.p_value:.2g}" if row.p_value is not None else "-",
-            f"{row.base_n}/{row.head_n}",
-        ]
-        for row in comparison.rows
-    ]
-    headers = ["benchmark", "metric", "base", "head", "ratio", "verdict", "p", "n"]
-    lines = [comparison.summary()]
-    if body:
-        style = "github" if fmt == "markdown" else "simple"
-        table = tabulate(body, headers=headers, tablefmt=style)
-        lines = (
-            [table, "", comparison.summary()]
-            if fmt == "markdown"
-            else [table, comparison.summary()]
-        )
-    if comparison.head is not None and comparison.base is not None:
-        lines.insert(
-            0,
-            f"head {comparison.head.label()} [{comparison.head.track_id}] vs "
-            f"base {comparison.base.label()} [{comparison.base.track_id}]",
-        )
-    lines.extend(f"note: {n}" for n in comparison.notes if n != lines[-1])
-    return "\n".join(lines)
 
 
 def history(

@@ -26,13 +26,14 @@ from xetrack.store import MEMORY, open_store
 from xetrack.store.schema import LOGICAL_OF_PYTHON, TEXT, check_key, check_table_name
 from xetrack.system import SystemSampler
 from xetrack.table import EventTable
-from xetrack.tracking import Call, run, run_async, shape_of
+from xetrack.tracking import Call, run, run_async, run_timed, shape_of
 from xetrack.values import flatten, now, to_storable
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from xetrack.store.base import SqlStore
+    from xetrack.timing import TimingConfig
 
 
 _REPR_ROWS: Final = 60  # pandas' own max_rows: longer runs print head and tail
@@ -481,6 +482,7 @@ class Tracker:
         kwargs: Mapping[str, object] | None = None,
         params: Mapping[str, object] | None = None,
         cache_force: bool = False,
+        timing: TimingConfig | bool | None = None,
     ) -> Any:
         """Call ``func(*args, **kwargs)``, write one row about the call, return its result.
 
@@ -491,13 +493,42 @@ class Tracker:
         the cache (its row's ``cache`` names the run that computed it); ``cache_force``
         computes again and overwrites. A coroutine function returns an awaitable.
 
+        ``timing=True`` (or a :class:`xetrack.timing.TimingConfig`) benchmarks the
+        call instead of timing it once: the timing engine calls it many times
+        (calibrated rounds within a time budget, as ``@track`` does) and the row
+        gets ``function_time`` (the median call), ``time_min`` and the other
+        statistics, ``rounds``, ``iterations`` and ``time_samples``.
+
         >>> tracker = Tracker(Tracker.IN_MEMORY)
         >>> tracker.track(lambda a, b: {"sum": a + b}, args=[1, 2])
         {'sum': 3}
         >>> tracker.latest["sum"], tracker.latest["error"]
         (3, '')
+        >>> from xetrack.timing import TimingConfig
+        >>> tracker.track(sorted, args=[[3, 1, 2]], timing=TimingConfig(rounds=5))
+        [1, 2, 3]
+        >>> tracker.latest["rounds"], tracker.latest["iterations"]
+        (5, 1)
+        >>> tracker.track(sorted, args=[[3, 1, 2]], timing=True)  # a budget: calibrated
+        [1, 2, 3]
+        >>> tracker.latest["rounds"] >= 5 and tracker.latest["iterations"] > 1
+        True
         """
         call = Call(self, func, args, kwargs, params)
+        if timing is not None and timing is not False:
+            from xetrack.timing import TimingConfig
+
+            if call.shape.coroutine:
+                raise InvalidArgumentError(
+                    f"timing= benchmarks a plain function; {call.shape.name} is a "
+                    f"coroutine function (track it without timing= to time one await)"
+                )
+            config = TimingConfig() if timing is True else timing
+            if not isinstance(config, TimingConfig):
+                raise InvalidArgumentError(
+                    f"timing={timing!r}: pass True or a xetrack.timing.TimingConfig"
+                )
+            return run_timed(call, self, config, cache_force)
         if call.shape.coroutine:
             return run_async(call, self, cache_force)
         return run(call, self, cache_force)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.cache import RECEIVERS, Unhashable, bind, function_id, key_for, signature
+from xetrack.timing.engine import TIMING_COLUMNS
 from xetrack.values import (
     flatten,
     is_config,
@@ -25,27 +26,31 @@ from xetrack.values import (
 
 if TYPE_CHECKING:
     from xetrack.system import SystemSampler
+    from xetrack.timing import TimingConfig
     from xetrack.tracker import Tracker
 
 #: Columns a tracked call writes itself; a returned dict's key of the same name is
 #: stored as ``result_<key>`` instead of overwriting it.
-CALL_COLUMNS: Final = frozenset(
-    {
-        "function_name",
-        "function_time",
-        "args",
-        "kwargs",
-        "error",
-        "cache",
-        "function_result",
-        # set by xetrack on every row (and the engines' row ids)
-        "timestamp",
-        "track_id",
-        "rowid",
-        "oid",
-        "_rowid_",
-    }
-)
+CALL_COLUMNS: Final = (
+    frozenset(
+        {
+            "function_name",
+            "function_time",
+            "args",
+            "kwargs",
+            "error",
+            "cache",
+            "function_result",
+            # set by xetrack on every row (and the engines' row ids)
+            "timestamp",
+            "track_id",
+            "rowid",
+            "oid",
+            "_rowid_",
+        }
+    )
+    | TIMING_COLUMNS
+)  # a call timed by the engine (track(..., timing=...)) has these
 _REPR_LIMIT: Final = 200
 
 
@@ -265,7 +270,11 @@ class Call:
         return True, entry.get("result")
 
     def succeeded(
-        self, result: Any, elapsed: float, system: dict[str, object] | None
+        self,
+        result: Any,
+        elapsed: float,
+        system: Mapping[str, object] | None,
+        timing: Mapping[str, object] | None = None,
     ) -> None:
         if self.key is not None:
             try:
@@ -284,13 +293,19 @@ class Call:
                     f"the call is tracked but will run again next time",
                     stacklevel=4,
                 )
-        self.log(result, elapsed, "", system)
+        self.log(result, elapsed, "", system, timing=timing)
 
     def failed(
-        self, exc: BaseException, elapsed: float, system: dict[str, object]
+        self,
+        exc: BaseException,
+        elapsed: float,
+        system: Mapping[str, object],
+        timing: Mapping[str, object] | None = None,
     ) -> None:
         self.error = f"{type(exc).__name__}: {exc}"
-        self.log(None, elapsed, lineage="", system=system, returned=False)
+        self.log(
+            None, elapsed, lineage="", system=system, returned=False, timing=timing
+        )
 
     def log(
         self,
@@ -299,6 +314,7 @@ class Call:
         lineage: str,
         system: Mapping[str, object] | None = None,
         returned: bool = True,
+        timing: Mapping[str, object] | None = None,
     ) -> None:
         tracker = self.tracker
         sink = tracker._asset_sink
@@ -312,6 +328,8 @@ class Call:
             "kwargs": self.described[1],
             "error": self.error,
         }
+        if timing:
+            flatten(timing, sink, into=row)
         if self.key is not None or tracker.cache_enabled:
             row["cache"] = lineage
         # The call has run: a value that contains itself is shown, not a reason to
@@ -389,6 +407,35 @@ async def run_async(call: Call, tracker: Tracker, force: bool = False) -> Any:
         return _raised(call, tracker, exc, start, sampler)
     call.succeeded(result, time.perf_counter() - start, _system(sampler))
     return result
+
+
+def run_timed(
+    call: Call, tracker: Tracker, config: TimingConfig, force: bool = False
+) -> Any:
+    """Time the call with the timing engine (many calls, see
+    :mod:`xetrack.timing`) and log one row with its statistics; the result of the
+    last call is returned. A cached result is served without timing."""
+    from xetrack.timing import measure
+
+    if call.key is not None and not force:
+        hit, value = call.cached()
+        if hit:
+            return value
+    sampler = tracker.sampler()
+    with sampler or _NO_SAMPLER:
+        measured = measure(call.func, call.args, call.kwargs, config)
+    system = _system(sampler)
+    columns = measured.columns()
+    stats = measured.stats()
+    elapsed = stats.median if stats is not None else 0.0
+    error = measured.error
+    if error is None:
+        call.succeeded(measured.result, elapsed, system, columns)
+        return measured.result
+    call.failed(error, elapsed, system, columns)
+    if tracker.raise_on_error or not isinstance(error, Exception):
+        raise error
+    return None
 
 
 def _system(sampler: SystemSampler | None) -> dict[str, object]:

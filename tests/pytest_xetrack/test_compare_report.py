@@ -14,15 +14,15 @@ import time
 from pytest_xetrack import track
 SLOW = {slow}
 
-@track(rounds=8)
+@track(rounds=15)
 def test_steady():
     time.sleep(0.01)
 
-@track(rounds=8)
+@track(rounds=15)
 def test_changing():
     time.sleep(0.01 * SLOW)
 
-@track(rounds=8, metrics={{"accuracy": "max"}})
+@track(rounds=15, metrics={{"accuracy": "max"}})
 def test_model():
     time.sleep(0.005)
     return {{"accuracy": 0.9}}
@@ -68,25 +68,31 @@ def test_slowdown_is_flagged_aa_is_clean_and_the_gate_fails_only_the_regression(
     pytester: pytest.Pytester, repo: Repo, tmp_path: Path
 ) -> None:
     db = tmp_path / "bench.db"
-    args = ["-p", "no:cacheprovider", f"--xetrack-db={db}"]
+    # sleeps on a shared machine drift by several percent between sessions: ask
+    # only about changes of 30% or more, as the README advises for such suites
+    args = ["-p", "no:cacheprovider", f"--xetrack-db={db}", "--xetrack-min-effect=0.3"]
     first = repo.commit(1.0, "A")
     pytester.runpytest_subprocess(*args, "--xetrack-compare").assert_outcomes(passed=3)
 
     repo.commit(1.0, "B: same code")
     same = pytester.runpytest_subprocess(*args, "--xetrack-fail=function_time:30%")
     assert same.ret == 0
-    same.stdout.fnmatch_lines([f"*4 unchanged vs {first[:7]} (main)*"])
+    # the same code: never a regression (inconclusive where the machine was too
+    # noisy to tell, which the row says)
+    same.stdout.fnmatch_lines([f"* vs {first[:7]} (main)*"])
+    same.stdout.no_fnmatch_line("*REGRESSION*")
     same.stdout.no_fnmatch_line("*regressed*")
 
-    repo.commit(2.0, "C: twice as slow")
+    repo.commit(3.0, "C: three times as slow")  # far past any noise floor
     slow = pytester.runpytest_subprocess(*args, "--xetrack-fail=function_time:30%")
     slow.assert_outcomes(passed=3)
     assert slow.ret == pytest.ExitCode.TESTS_FAILED
     slow.stdout.fnmatch_lines(
         [
             "*test_bench.py::test_changing*function_time*regressed*",
-            "*1 regressed, 3 unchanged vs *(main)*",
-            "REGRESSION test_bench.py::test_changing function_time:*x*p=*n=8/8*exceeds function_time:30%",
+            "*1 regressed, * vs *(main)*",
+            "REGRESSION test_bench.py::test_changing function_time: * -> * (x*, [[]*, *], "
+            "noise floor *% from *, n=15/15*) exceeds function_time:30%",
         ]
     )
 
@@ -95,17 +101,16 @@ def test_slowdown_is_flagged_aa_is_clean_and_the_gate_fails_only_the_regression(
     )
     data = json.loads(cli.stdout)
     verdicts = {(r["benchmark"], r["metric"]): r["verdict"] for r in data["rows"]}
-    assert verdicts == {
-        ("test_bench.py::test_changing", "function_time"): "regressed",
-        ("test_bench.py::test_steady", "function_time"): "unchanged",
-        ("test_bench.py::test_model", "function_time"): "unchanged",
-        ("test_bench.py::test_model", "accuracy"): "unchanged",
-    }
+    assert (
+        verdicts.pop(("test_bench.py::test_changing", "function_time")) == "regressed"
+    )
+    assert verdicts.pop(("test_bench.py::test_model", "accuracy")) == "unchanged"
+    assert set(verdicts.values()) <= {"unchanged", "inconclusive"}
     markdown = _xt(
         "compare", db, "--repo", repo.path, "--format", "markdown"
     ).stdout.splitlines()
     rows = [line for line in markdown if line.startswith("|")]
-    assert len(rows) == 2 + 4 and all(line.count("|") == 9 for line in rows)
+    assert len(rows) == 2 + 4 and all(line.count("|") == 11 for line in rows)
     gated = _xt(
         "compare",
         db,
@@ -132,7 +137,7 @@ def test_slowdown_is_flagged_aa_is_clean_and_the_gate_fails_only_the_regression(
         "--fail",
         "function_time:30%",
     )
-    assert aa.returncode == 0 and "4 unchanged" in aa.stdout
+    assert aa.returncode == 0 and "regressed" not in aa.stdout
 
 
 def test_feature_branch_compares_with_the_merge_base_side(
@@ -151,7 +156,8 @@ def test_feature_branch_compares_with_the_merge_base_side(
     repo.git("checkout", "-q", "feature")
     repo.commit(1.0, "C on the feature branch")
     result = pytester.runpytest_subprocess(*args, "--xetrack-compare")
-    result.stdout.fnmatch_lines([f"*vs base {base[:7]} (main)*", "*4 unchanged vs *"])
+    result.stdout.fnmatch_lines([f"*vs base {base[:7]} (main)*"])
+    result.stdout.no_fnmatch_line("*improved*")  # B, twice as slow, is not the base
 
 
 def test_no_baseline_is_a_note_of_the_report_and_fails_a_gate(

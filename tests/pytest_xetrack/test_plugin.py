@@ -84,7 +84,7 @@ def test_track_rounds_warmup_statistics_and_samples(
         f"""
 from pytest_xetrack import track
 
-@track(rounds=7, warmup=2, metrics={{"accuracy": "max"}}, params={{"suite": "unit"}})
+@track(rounds=7, warmup=2, iterations=1, metrics={{"accuracy": "max"}}, params={{"suite": "unit"}})
 def test_bench():
     with open({str(calls)!r}, "a") as f:
         f.write("x")
@@ -128,7 +128,7 @@ def test_failing_round_fails_the_test_and_records_it(
 from pytest_xetrack import track
 count = []
 
-@track(rounds=5)
+@track(rounds=5, iterations=1)
 def test_third_round_fails():
     count.append(1)
     if len(count) == 3:

@@ -13,6 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from xetrack import Reader, Tracker
+from xetrack.errors import InvalidArgumentError
 
 #: the store contract: every engine, PostgreSQL included
 pytestmark = pytest.mark.all_engines
@@ -280,3 +281,48 @@ def test_a_config_default_is_unpacked_like_a_given_one(db_path: Path) -> None:
     first, second = tracker[1], tracker[2]
     assert first["cfg_name"] == "default" and first["other_name"] == "default"
     assert second["cfg_name"] == "default" and second["other_name"] == "y"
+
+
+def test_track_with_timing_benchmarks_through_the_engine(db_path: Path) -> None:
+    """timing= makes Tracker.track time many calls with the @track engine: one row."""
+    from xetrack.timing import TimingConfig
+
+    tracker = Tracker(db_path)
+    calls: list[int] = []
+
+    def work(n: int) -> dict[str, int]:
+        calls.append(n)
+        return {"total": sum(range(n))}
+
+    result = tracker.track(
+        work, args=[100], timing=TimingConfig(rounds=4, warmup_rounds=1, iterations=3)
+    )
+    assert result == {"total": 4950} and len(calls) == (4 + 1) * 3
+    row = tracker.latest
+    samples = json.loads(str(row["time_samples"]))
+    assert len(tracker) == 1 and row["rounds"] == 4 == len(samples)
+    assert row["iterations"] == 3 and row["total"] == 4950
+    assert row["time_min"] <= row["function_time"] <= row["time_max"]
+    assert tracker.track(work, args=[10], timing=True) == {"total": 45}
+    assert int(tracker.latest["rounds"]) >= 5 and int(tracker.latest["iterations"]) > 1
+
+
+def test_track_with_timing_rejects_what_it_cannot_time(db_path: Path) -> None:
+    tracker = Tracker(db_path)
+
+    async def waits() -> None:
+        return None
+
+    with pytest.raises(InvalidArgumentError, match="waits is a coroutine function"):
+        tracker.track(waits, timing=True)
+    with pytest.raises(InvalidArgumentError, match=r"pass True or a xetrack\.timing"):
+        tracker.track(max, args=[1, 2], timing=5)  # type: ignore[arg-type]
+    failing = Tracker(db_path, raise_on_error=False)
+
+    def broken() -> None:
+        raise ValueError("no")
+
+    from xetrack.timing import TimingConfig
+
+    assert failing.track(broken, timing=TimingConfig(rounds=2)) is None
+    assert failing.latest["error"] == "ValueError: no"

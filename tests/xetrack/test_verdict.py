@@ -1,0 +1,82 @@
+"""The verdict rule's invariants, as properties of numbers (no store, no pytest run)."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xetrack.verdict import RunValue, history_noise, judge_timing, min_spread
+
+values = st.floats(min_value=1e-7, max_value=10.0, allow_nan=False)
+jitter = st.floats(min_value=-0.01, max_value=0.01)
+histories = st.lists(st.floats(min_value=0.9, max_value=1.1), min_size=0, max_size=12)
+FLIP = {"regressed": "improved", "improved": "regressed"}
+
+
+@given(values, st.floats(min_value=0.2, max_value=5.0), histories, st.floats(0.01, 0.5))
+def test_a_verdict_does_not_depend_on_the_unit(
+    base: float, ratio: float, history: list[float], scale: float
+) -> None:
+    plain = judge_timing(RunValue(base), RunValue(base * ratio), history, 0.05)[0]
+    scaled = judge_timing(
+        RunValue(base * scale),
+        RunValue(base * ratio * scale),
+        [h * scale for h in history],
+        0.05,
+    )[0]
+    assert plain == scaled
+
+
+@given(values, st.floats(min_value=0.2, max_value=5.0), histories)
+def test_swapping_base_and_head_swaps_regressed_and_improved(
+    base: float, ratio: float, history: list[float]
+) -> None:
+    forward = judge_timing(RunValue(base), RunValue(base * ratio), history, 0.05)[0]
+    backward = judge_timing(RunValue(base * ratio), RunValue(base), history, 0.05)[0]
+    assert backward == FLIP.get(forward, forward)
+
+
+@given(values, histories, st.floats(min_value=1.0, max_value=3.0))
+def test_a_bigger_slowdown_is_never_judged_milder(
+    base: float, history: list[float], ratio: float
+) -> None:
+    order = ["improved", "unchanged", "inconclusive", "regressed"]
+    smaller = judge_timing(RunValue(base), RunValue(base * ratio), history, 0.05)[0]
+    bigger = judge_timing(RunValue(base), RunValue(base * ratio * 1.1), history, 0.05)[
+        0
+    ]
+    if smaller == "regressed":
+        assert bigger == "regressed"
+    assert order.index(bigger) >= min(order.index(smaller), order.index("inconclusive"))
+
+
+@given(values, histories)
+def test_the_same_value_is_never_a_change(base: float, history: list[float]) -> None:
+    verdict, evidence = judge_timing(RunValue(base), RunValue(base), history, 0.05)
+    assert verdict in ("unchanged", "inconclusive")
+    assert evidence is not None and evidence.interval[0] <= 1.0 <= evidence.interval[1]
+
+
+@given(
+    st.lists(jitter, min_size=6, max_size=15),
+    st.floats(min_value=1.5, max_value=10.0),
+    st.integers(min_value=1, max_value=4),
+)
+def test_one_past_step_change_does_not_inflate_the_noise(
+    noise: list[float], step: float, where: int
+) -> None:
+    steady = [1.0 + n for n in noise]
+    stepped = [v * (step if i >= where else 1.0) for i, v in enumerate(steady)]
+    found = history_noise(stepped)
+    assert found is not None
+    # every successive ratio but the step is within about 2%: so is the estimate
+    assert found <= 1.4826 * math.log(1.01 / 0.99) / math.sqrt(2) + 1e-12
+
+
+@given(st.lists(values, min_size=3, max_size=10))
+def test_the_spread_of_a_minimum_is_bounded_by_its_gap(mins: list[float]) -> None:
+    spread = min_spread(mins)
+    first, second = sorted(mins)[:2]
+    assert spread is not None and 0 <= spread <= math.log(second / first)

@@ -1,0 +1,208 @@
+"""The result of comparing two runs, and its renderings: the one object every
+renderer uses (the plugin's summary, ``xt compare``, Markdown, later the report).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from xetrack.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from xetrack.compare import Run, Threshold
+
+TIME: Final = "function_time"
+VERDICTS: Final = (
+    "regressed",
+    "failed",
+    "missing",
+    "inconclusive",
+    "new",
+    "unchanged",
+    "improved",
+)
+#: worst first; "-" is a metric nobody declared a direction for: shown, not judged
+ORDER: Final = {v: i for i, v in enumerate((*VERDICTS, "-"))}
+
+
+@dataclass
+class Row:
+    """One benchmark and metric, base against head: the values, the verdict and the
+    evidence for it, as every renderer shows them (none of them recomputes)."""
+
+    benchmark: str
+    metric: str
+    direction: str | None
+    base_n: int = 0
+    head_n: int = 0
+    base: float | None = None
+    head: float | None = None
+    base_iqr: float | None = None
+    head_iqr: float | None = None
+    ratio: float | None = None
+    verdict: str = "unchanged"
+    #: the ratio head/base, give or take the noise (timings only)
+    interval: tuple[float, float] | None = None
+    #: the smallest relative change called a change here (0.07: 7%)
+    noise_floor: float | None = None
+    #: where that noise floor came from ("history of 9 runs", "batches x3, ...")
+    noise_source: str = ""
+    #: earlier runs of this benchmark that set the noise
+    history: int = 0
+    #: why the timings of base or head are not to be trusted ("" when they are)
+    unstable: str = ""
+    #: head's first reading, when the session measured it again as a suspect
+    remeasured: float | None = None
+    base_samples: list[float] = field(default_factory=list)
+    head_samples: list[float] = field(default_factory=list)
+
+    def evidence(self) -> str:
+        """The verdict's evidence in one line: effect, interval, noise floor, counts."""
+        if self.ratio is None:
+            return f"n={self.base_n}/{self.head_n}"
+        parts = [f"x{self.ratio:.3f}"]
+        if self.interval is not None:
+            parts.append(f"[{self.interval[0]:.3f}, {self.interval[1]:.3f}]")
+        if self.noise_floor is not None:
+            parts.append(f"noise floor {self.noise_floor:.1%} from {self.noise_source}")
+        parts.append(f"n={self.base_n}/{self.head_n}")
+        if self.remeasured is not None:
+            parts.append(
+                f"measured again after a first reading of {self.remeasured:.4g}"
+            )
+        if self.unstable:
+            parts.append(f"unstable: {self.unstable}")
+        return ", ".join(parts)
+
+
+@dataclass
+class Comparison:
+    base: Run | None
+    head: Run | None
+    rows: list[Row]
+    notes: list[str]
+    min_effect: float
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for row in self.rows:
+            if row.direction is not None:
+                found[row.verdict] = found.get(row.verdict, 0) + 1
+        return {v: found[v] for v in VERDICTS if v in found}
+
+    def summary(self) -> str:
+        if self.base is None or self.head is None:
+            return self.notes[0] if self.notes else "nothing to compare"
+        counts = (
+            ", ".join(f"{n} {v}" for v, n in self.counts().items()) or "no benchmarks"
+        )
+        unstable = sum(1 for r in self.rows if r.unstable)
+        tail = f" ({unstable} unstable)" if unstable else ""
+        return f"{counts} vs {self.base.label()}{tail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base": asdict(self.base) if self.base else None,
+            "head": asdict(self.head) if self.head else None,
+            "summary": self.summary(),
+            "counts": self.counts(),
+            "notes": list(self.notes),
+            "min_effect": self.min_effect,
+            "rows": [asdict(r) for r in self.rows],
+        }
+
+
+def evidence(threshold: Threshold, row: Row) -> str:
+    """One line that says why a row fails the gate."""
+    return (
+        f"{row.benchmark} {row.metric}: {_num(row.base)} -> {_num(row.head)} "
+        f"({row.evidence()}) exceeds {threshold}"
+    )
+
+
+# -- output ---------------------------------------------------------------------------------
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _verdict(row: Row) -> str:
+    flags = [
+        flag
+        for flag, on in (
+            ("unstable", row.unstable),
+            ("measured twice", row.remeasured is not None),
+        )
+        if on
+    ]
+    return row.verdict + (f" ({', '.join(flags)})" if flags else "")
+
+
+def _floor(row: Row) -> str:
+    if row.noise_floor is None:
+        return "-"
+    return f"±{row.noise_floor:.1%}"
+
+
+def render(comparison: Comparison, fmt: str = "table") -> str:
+    """The comparison as ``table`` (terminal), ``markdown`` (a pull request) or ``json``."""
+    if fmt == "json":
+        return json.dumps(comparison.to_dict(), indent=2, default=str)
+    if fmt not in ("table", "markdown"):
+        raise InvalidArgumentError(
+            f"format {fmt!r} is not one of table, markdown, json"
+        )
+    from tabulate import tabulate
+
+    body = [
+        [
+            row.benchmark,
+            row.metric,
+            _num(row.base),
+            _num(row.head),
+            f"x{row.ratio:.2f}" if row.ratio is not None else "-",
+            (
+                f"{row.interval[0]:.2f}-{row.interval[1]:.2f}"
+                if row.interval is not None
+                else "-"
+            ),
+            _verdict(row),
+            _floor(row),
+            row.noise_source or "-",
+            f"{row.base_n}/{row.head_n}",
+        ]
+        for row in comparison.rows
+    ]
+    headers = [
+        "benchmark",
+        "metric",
+        "base",
+        "head",
+        "ratio",
+        "interval",
+        "verdict",
+        "noise floor",
+        "noise from",
+        "n",
+    ]
+    lines = [comparison.summary()]
+    if body:
+        style = "github" if fmt == "markdown" else "simple"
+        table = tabulate(body, headers=headers, tablefmt=style, disable_numparse=True)
+        lines = (
+            [table, "", comparison.summary()]
+            if fmt == "markdown"
+            else [table, comparison.summary()]
+        )
+    if comparison.head is not None and comparison.base is not None:
+        lines.insert(
+            0,
+            f"head {comparison.head.label()} [{comparison.head.track_id}] vs "
+            f"base {comparison.base.label()} [{comparison.base.track_id}]",
+        )
+    lines.extend(f"note: {n}" for n in comparison.notes if n != lines[-1])
+    for row in comparison.rows:
+        if row.unstable:
+            lines.append(f"unstable: {row.benchmark}: {row.unstable}")
+    return "\n".join(lines)

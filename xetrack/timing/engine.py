@@ -1,0 +1,350 @@
+"""The timing engine: calibration, warmup, a time budget, batches, GC control.
+
+Every front end (``@track``, ``Tracker.track(timing=...)``, later the
+pytest-benchmark-compatible fixture) resolves its options into a
+:class:`~xetrack.timing.config.TimingConfig` and hands a callable here; none of
+them times anything itself.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from xetrack.errors import InvalidArgumentError
+from xetrack.timing.config import TimingConfig
+from xetrack.timing.loops import Clock, clock, make_round
+from xetrack.timing.stats import Stats
+
+_WALL = time.perf_counter
+
+#: The columns :meth:`Measurement.columns` writes (a returned dict's keys of the same
+#: names are stored as ``result_<key>`` by the front ends).
+TIMING_COLUMNS: Final = frozenset(
+    {
+        "function_time",
+        "time_min",
+        "time_max",
+        "time_mean",
+        "time_stddev",
+        "time_iqr",
+        "time_ops",
+        "time_outliers",
+        "rounds",
+        "iterations",
+        "warmup",
+        "time_samples",
+        "time_batches",
+        "timer",
+        "unstable",
+        "unstable_reason",
+    }
+)
+
+
+@dataclass
+class Measurement:
+    """What measuring produced: per-call samples (one per timed round) and how."""
+
+    config: TimingConfig
+    clock: Clock
+    samples: list[float] = field(default_factory=list)
+    iterations: int = 1
+    #: sizes of the consecutive batches the samples were timed in
+    batches: list[int] = field(default_factory=list)
+    #: untimed rounds before timing (calibration and warmup) and the calls they made
+    warmup_rounds: int = 0
+    warmup_calls: int = 0
+    #: the shortest round the calibration aimed for, seconds
+    round_target: float = 0.0
+    #: wall time of the whole measurement, seconds
+    elapsed: float = 0.0
+    #: max_time stopped the rounds before min_rounds and min_time were reached
+    capped: bool = False
+    result: Any = None
+    #: the first exception a call raised; the rounds before it are kept
+    error: BaseException | None = None
+
+    @property
+    def calls(self) -> int:
+        """Every call of the function, warmup included."""
+        return self.warmup_calls + len(self.samples) * self.iterations
+
+    def stats(self) -> Stats | None:
+        """The statistics of the samples, or None when no round finished."""
+        if not self.samples:
+            return None
+        return Stats.from_samples(self.samples, self.iterations, self.batches)
+
+    def columns(self) -> dict[str, object]:
+        """The row of a measured benchmark (``rounds`` is 0 when no round finished):
+        the statistics, every sample and batch, the warmup, the timer, and whether
+        the result is unstable and why."""
+        row: dict[str, object] = {"rounds": 0}
+        stats = self.stats()
+        if stats is not None:
+            row.update(stats.columns())
+            reason = stats.unstable()
+            row["unstable"] = int(bool(reason))
+            row["unstable_reason"] = reason
+            row["time_samples"] = self.samples
+            row["time_batches"] = self.batches
+        row["warmup"] = self.warmup_rounds
+        row["timer"] = self.config.timer
+        return row
+
+
+class _Stop(Exception):
+    """The function raised: stop measuring (the exception is in the measurement)."""
+
+
+def measure(
+    fn: Callable[..., Any],
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    config: TimingConfig | None = None,
+) -> Measurement:
+    """Time ``fn(*args, **kwargs)`` as ``config`` says.
+
+    The first exception stops the measurement; it is kept in
+    ``Measurement.error`` with the samples of the rounds that finished. With
+    ``config.setup``, each round's arguments come from it instead.
+    """
+    config = config or TimingConfig()
+    if config.setup is not None and (args or kwargs):
+        raise InvalidArgumentError(
+            "arguments and setup both given: with setup, each round's arguments come "
+            "from its return value; pass one or the other"
+        )
+    return _Run(fn, tuple(args), dict(kwargs or {}), config).go()
+
+
+class _Run:
+    """One measurement in progress."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        config: TimingConfig,
+    ) -> None:
+        self.fn = fn
+        self.args, self.kwargs = args, kwargs
+        self.config = config
+        self.timer = config.clock
+        self.out = Measurement(config, clock(config.timer))
+        self.fixed_round = (
+            make_round(fn, args, kwargs) if config.setup is None else None
+        )
+        self.start = _WALL()
+        self.gc_was_enabled = gc.isenabled()
+        #: timed rounds already in ``samples`` that belong to the next batch
+        self.pending = 0
+        #: the duration of the latest round, for planning the next ones
+        self.last = 0.0
+
+    # -- one round ---------------------------------------------------------------------
+    def round(self, n: int) -> float:
+        """Run one round of ``n`` calls; its duration in seconds (of the timer)."""
+        config = self.config
+        try:
+            if self.fixed_round is not None:
+                args, kwargs = self.args, self.kwargs
+                seconds, result = self.fixed_round(n, self.timer)
+            else:
+                args, kwargs = setup_arguments(config.setup() if config.setup else None)
+                seconds, result = make_round(self.fn, args, kwargs)(n, self.timer)
+            if config.teardown is not None:
+                config.teardown(*args, **kwargs)
+        except BaseException as exc:  # pytest's own outcomes (skip, xfail) too
+            self.out.error = exc
+            raise _Stop from None
+        self.out.result = result
+        self.last = seconds
+        return seconds
+
+    def elapsed(self) -> float:
+        return _WALL() - self.start
+
+    # -- the phases ----------------------------------------------------------------------
+    def go(self) -> Measurement:
+        out, config = self.out, self.config
+        if config.disable_gc:
+            gc.disable()
+        try:
+            first = self.warm(self.calibrate())
+            _collect()
+            self.timed(first)
+        except _Stop:
+            pass
+        finally:
+            if config.disable_gc and self.gc_was_enabled:
+                gc.enable()
+            out.elapsed = self.elapsed()
+        return out
+
+    def calibrate(self) -> float:
+        """Choose iterations per round; the duration of the last round, which ran at
+        the chosen count (it may serve as a warmup or the first timed round)."""
+        out, config = self.out, self.config
+        floor = out.clock.floor(config.calibration_precision)
+        target = max(floor, config.min_round_time or 0.0)
+        if not config.fixed:
+            target = max(target, config.min_time / config.target_rounds)
+        out.round_target = target
+        # Given rounds are exact counts of timed calls (as pedantic's are): a round is
+        # one call unless iterations says otherwise, so an experiment with side
+        # effects runs as often as it was asked to. Only a budget calibrates.
+        one = config.setup is not None or config.rounds is not None
+        fixed = config.iterations or (1 if one else None)
+        n = fixed or 1
+        seconds = self.round(n)
+        while fixed is None and seconds < target and self.elapsed() < config.max_time:
+            # grow toward the target from what this round took, at most 100x a step
+            # (a first call can be slow: imports, caches) and at least 2x
+            guess = n * target / max(seconds, out.clock.resolution) * 1.1
+            out.warmup_rounds += 1
+            out.warmup_calls += n
+            n = int(min(max(guess, n * 2), n * 100))
+            seconds = self.round(n)
+        out.iterations = n
+        return seconds
+
+    def warm(self, carry: float) -> float | None:
+        """Untimed rounds at the chosen count; the carried round counts as the first.
+        Returns the carried round's duration when it becomes the first timed round."""
+        out, config, n = self.out, self.config, self.out.iterations
+        if config.fixed and config.warmup_rounds is None:
+            return carry  # counts given: no warmup unless asked (one call of a slow
+            # experiment with rounds=1 is one call)
+        if config.warmup_rounds is not None:
+            if config.warmup_rounds == 0:
+                return carry
+            self._untimed(n)
+            for _ in range(config.warmup_rounds - 1):
+                self.round(n)
+                self._untimed(n)
+            return None
+        # by time: the carried round is warmup if any is wanted
+        if config.warmup_time <= 0:
+            return carry
+        self._untimed(n)
+        limit = config.warmup_iterations
+        while self.elapsed() < config.warmup_time and (
+            limit is None or out.warmup_calls + n <= limit
+        ):
+            if self.elapsed() + carry > config.max_time:
+                break
+            carry = self.round(n)
+            self._untimed(n)
+        if self.elapsed() + carry > config.max_time:
+            # no time left for a timed round: the last warmup round is the sample,
+            # so a benchmark slower than max_time still has one
+            out.warmup_rounds -= 1
+            out.warmup_calls -= n
+            return carry
+        return None
+
+    def _untimed(self, n: int) -> None:
+        self.out.warmup_rounds += 1
+        self.out.warmup_calls += n
+
+    def timed(self, carry: float | None) -> None:
+        out, config, n = self.out, self.config, self.out.iterations
+        samples = out.samples
+        if carry is not None:
+            samples.append(carry / n)
+            self.pending = 1
+        per_round = self.last or out.round_target or 1e-9
+        if config.fixed:
+            assert config.rounds is not None
+            for size in _even(config.rounds - len(samples), config.batches):
+                self._batch(n, size, None)
+            self._close_batch(0)
+            return
+        planned = max(config.min_rounds, math.ceil(config.min_time / per_round))
+        plan = _even(planned - len(samples), config.batches)
+        # the planned batches, then more of the same size while the budget is short
+        # (the first rounds estimated the time per round from too few calls)
+        more = itertools.repeat(max(plan, default=1))
+        for size in itertools.chain(plan, more):
+            if self._enough():
+                break
+            if self.elapsed() >= config.max_time and samples:
+                out.capped = True
+                break
+            if not self._batch(n, size, config.max_time):
+                out.capped = not self._enough()
+                break
+        self._close_batch(0)
+
+    def _enough(self) -> bool:
+        config, samples = self.config, self.out.samples
+        timed = math.fsum(samples) * self.out.iterations
+        return len(samples) >= config.min_rounds and timed >= config.min_time
+
+    def _batch(self, n: int, size: int, deadline: float | None) -> bool:
+        """Time ``size`` rounds as one batch; False if the deadline cut it short."""
+        if size <= 0:
+            return True
+        out, samples = self.out, self.out.samples
+        if out.batches:  # between batches: collect what the last one left
+            _collect()
+        done = 0
+        try:
+            for _ in range(size):
+                seconds = self.round(n)
+                samples.append(seconds / n)
+                done += 1
+                if deadline is not None and self.elapsed() + seconds > deadline:
+                    return False
+            return True
+        finally:
+            self._close_batch(done)
+
+    def _close_batch(self, done: int) -> None:
+        if done + self.pending:
+            self.out.batches.append(done + self.pending)
+        self.pending = 0
+
+
+def _collect() -> None:
+    """Collect the young generations: the garbage warmup or the last batch made, so
+    the timed rounds do not pay for it. Not the oldest generation: in a process
+    holding a large test session that takes tens of milliseconds, far more than
+    a small benchmark's whole budget, and what it holds is not the benchmark's."""
+    gc.collect(1)
+
+
+def _even(total: int, parts: int) -> list[int]:
+    """``total`` rounds in at most ``parts`` batches of sizes differing by one."""
+    if total <= 0:
+        return []
+    parts = max(1, min(parts, total))
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def setup_arguments(value: object) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A setup's return value as (args, kwargs)."""
+    if value is None:
+        return (), {}
+    if isinstance(value, Mapping):
+        return (), dict(value)
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], (tuple, list))
+        and isinstance(value[1], Mapping)
+    ):
+        return tuple(value[0]), dict(value[1])
+    raise InvalidArgumentError(
+        f"setup returned {type(value).__name__} {value!r:.60}; return a dict of "
+        f"keyword arguments, (args, kwargs), or None"
+    )

@@ -1,0 +1,258 @@
+"""The verdict rule for timings: an effect judged against that benchmark's own noise.
+
+The rounds of one session are not independent samples of "the speed of this
+code": a session runs on a machine whose speed drifts (frequency, other work,
+cache and memory layout), so two sessions of the same code differ by far more
+than the spread of their rounds suggests. A test on rounds (Mann-Whitney and
+the like) pseudo-replicates and calls ordinary drift "significant". So:
+
+- the unit of evidence is a run's value: its fastest call. Interference from
+  other work only ever adds time, so the fastest calls are the most repeatable
+  reading of a run (measured by benchmarks/bench_verdicts.py on a shared
+  2-core machine: run-to-run noise of the minimum 0.7-1.5% from 0.2 us to
+  2 ms, against 1.2-3.6% for the median); ``function_time`` on the rows stays
+  the median;
+- its noise is estimated from what is independent of it: the same benchmark's
+  earlier runs on this lineage (ancestor commits, the baseline's, earlier runs of
+  this commit, same environment), as the median of the absolute log-ratios of
+  successive runs (a past step change is one large ratio among many and does not
+  inflate it), and, as a lower bound, the spread of the run's own batches;
+- a change is ``regressed``/``improved`` when it exceeds both the minimum effect
+  and ``Z`` times the noise of a difference of two runs (the noise floor);
+  ``unchanged`` when it is smaller than the minimum effect and the floor is at
+  most UNCHANGED_FLOOR minimum effects; ``inconclusive`` otherwise: a change that
+  would matter but lies within the noise, or a benchmark too noisy to tell.
+
+Everything here is pure arithmetic on numbers; :mod:`xetrack.compare` loads them.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from xetrack.timing.stats import batch_noise
+
+__all__ = [
+    "Evidence",
+    "RunValue",
+    "batch_noise",
+    "floor_for",
+    "history_noise",
+    "judge_timing",
+    "min_spread",
+    "pooled_noise",
+]
+
+#: How many noise-widths a change must exceed: a one-sided normal tail of 0.6%,
+#: wider than a textbook 1.64 because run-to-run noise has heavy tails and is
+#: itself estimated from few runs; a session measures a suspect twice, which cuts
+#: false alarms further (chosen with benchmarks/bench_verdicts.py: 3.0 missed half
+#: of the +20% slowdowns at 50 us on a shared machine, 2.0 let 7% of A/A pairs
+#: regress).
+Z: Final = 2.5
+#: Successive run-to-run ratios needed before the history alone sets the noise.
+HISTORY_MIN: Final = 5
+#: A noise floor wider than this many minimum effects makes even a small change
+#: ``inconclusive``: the benchmark could not have seen a change that matters.
+UNCHANGED_FLOOR: Final = 4.0
+#: The least run-to-run noise assumed for a benchmark nothing is known of (a first
+#: comparison: no history, here or for any other benchmark of the run).
+PRIOR_NOISE: Final = 0.02
+#: The noise assumed when nothing at all is known: one sample a run, no history.
+UNKNOWN_NOISE: Final = 0.05
+#: A run's own batches see only the noise of its second or so; run-to-run noise
+#: was several times that on a shared machine (benchmarks/bench_verdicts.py).
+WITHIN_INFLATION: Final = 2.0
+#: The most history runs looked at (a lookback window, like Conbench's).
+LOOKBACK: Final = 20
+_MAD: Final = 1.4826  # the MAD of a normal sample, in standard deviations
+
+
+@dataclass(frozen=True)
+class RunValue:
+    """One run's reading of a benchmark (its fastest call) and how much that
+    reading rests on a single batch."""
+
+    value: float
+    #: the within-run uncertainty of ``value`` as a log-ratio (None: unknown)
+    within: float | None = None
+
+    @classmethod
+    def of(cls, batch_mins: Sequence[float]) -> RunValue:
+        """From the fastest call of each of a run's batches."""
+        return cls(min(batch_mins), min_spread(batch_mins))
+
+
+def min_spread(batch_mins: Sequence[float]) -> float | None:
+    """The jackknife standard error of a minimum over batches, as a log-ratio:
+    leaving out the batch that holds the minimum moves it to the second-fastest
+    batch, so the error is that gap x (B - 1) / B. None for fewer than 3 batches
+    or a value that is not positive.
+
+    >>> round(min_spread([1.0, 1.1, 1.02, 1.3, 1.05]), 4)
+    0.0158
+    """
+    if len(batch_mins) < 3 or any(m <= 0 for m in batch_mins):
+        return None
+    first, second = sorted(batch_mins)[:2]
+    count = len(batch_mins)
+    return math.log(second / first) * (count - 1) / count
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a timing verdict rests on (log-ratios are relative changes, roughly)."""
+
+    #: ln(head / base)
+    effect: float
+    #: the run-to-run noise of one run's value, as a log-ratio
+    noise: float
+    #: the smallest change called regressed or improved, as a log-ratio
+    floor: float
+    #: where the noise came from, in words
+    source: str
+    #: earlier runs whose values set the noise
+    history: int
+
+    @property
+    def ratio(self) -> float:
+        return math.exp(self.effect)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The ratio head/base, give or take Z noise-widths of a difference."""
+        width = Z * self.noise * math.sqrt(2)
+        return math.exp(self.effect - width), math.exp(self.effect + width)
+
+    @property
+    def floor_ratio(self) -> float:
+        """The floor as a relative change (0.07 = a change of 7% is needed)."""
+        return math.exp(self.floor) - 1
+
+
+def history_noise(values: Sequence[float]) -> float | None:
+    """Run-to-run noise of one run's value from a series of earlier runs' values
+    (in time order): 1.4826 x the median absolute log-ratio of successive runs,
+    over sqrt(2) (a ratio of two runs carries the noise of both). None with fewer
+    than two positive values.
+
+    >>> round(history_noise([1.0, 1.02, 1.0, 1.02, 1.0]), 4)
+    0.0208
+    >>> round(history_noise([1.0, 1.01, 1.0, 2.0, 2.02, 2.0]), 4)  # a step: ignored
+    0.0104
+    """
+    return _history_noise(tuple(values))
+
+
+@functools.lru_cache(maxsize=4096)  # a comparison asks twice: pooled, then its own
+def _history_noise(values: tuple[float, ...]) -> float | None:
+    positive = [v for v in values if v > 0]
+    if len(positive) < 2:
+        return None
+    steps = [abs(math.log(b / a)) for a, b in itertools.pairwise(positive)]
+    return _MAD * statistics.median(steps) / math.sqrt(2)
+
+
+def noise(
+    base: RunValue,
+    head: RunValue | None,
+    history: Sequence[float],
+    pooled: float | None = None,
+) -> tuple[float | None, str, int]:
+    """(noise of one run's value, where it came from, history runs used).
+
+    ``history`` are earlier runs' values, oldest first, the baseline's included.
+    With at least HISTORY_MIN successive ratios the history alone speaks: it is the
+    run-to-run noise of the very statistic compared. With less, the largest of
+    what is known: the short history, ``pooled`` (the typical history noise of the
+    other benchmarks in the comparison: the machine's noise) and the spread of the
+    runs' own batches.
+    """
+    steps = max(len([v for v in history if v > 0]) - 1, 0)
+    own = history_noise(history)
+    if own is not None and steps >= HISTORY_MIN:
+        return own, f"history of {steps + 1} runs", steps + 1
+    within = [
+        r.within * WITHIN_INFLATION
+        for r in (base, head)
+        if r is not None and r.within is not None
+    ]
+    known = [
+        (value, label)
+        for value, label in (
+            (own, f"a short history of {steps + 1} runs"),
+            (pooled, "the other benchmarks' history"),
+            (max(within) if within else None, "its batches"),
+        )
+        if value is not None
+    ]
+    if not known:
+        return None, "nothing: no history and no batches", 0
+    value, label = max(known)
+    if value < PRIOR_NOISE and not steps and pooled is None:
+        # a first comparison: a run's batches alone say little of run-to-run noise
+        return PRIOR_NOISE, f"an assumed {PRIOR_NOISE:.0%} (no history yet)", 0
+    if not steps:
+        label += ", no history"
+    return value, label, steps + 1 if steps else 0
+
+
+def pooled_noise(histories: Sequence[Sequence[float]]) -> float | None:
+    """The machine's run-to-run noise: the median of the history noise of the
+    benchmarks that have any history (None when none has)."""
+    found = [n for n in (history_noise(h) for h in histories) if n is not None]
+    return statistics.median(found) if found else None
+
+
+def judge_timing(
+    base: RunValue,
+    head: RunValue,
+    history: Sequence[float],
+    min_effect: float,
+    pooled: float | None = None,
+) -> tuple[str, Evidence | None]:
+    """The verdict on a timing (lower is better) and its evidence.
+
+    >>> steady = [1.0, 1.01, 0.99, 1.0, 1.01, 1.0]
+    >>> judge_timing(RunValue(1.0), RunValue(1.3), steady, 0.05)[0]
+    'regressed'
+    >>> judge_timing(RunValue(1.0), RunValue(1.02), steady, 0.05)[0]
+    'unchanged'
+    >>> judge_timing(RunValue(1.0), RunValue(1.1), [], 0.05)[0]  # nothing known
+    'inconclusive'
+    """
+    if base.value <= 0 or head.value <= 0:
+        return ("unchanged" if base.value == head.value else "inconclusive"), None
+    effect = math.log(head.value / base.value)
+    evidence = floor_for(base, head, history, min_effect, effect, pooled)
+    minimum = math.log1p(min_effect)
+    if abs(effect) >= evidence.floor:
+        return ("regressed" if effect > 0 else "improved"), evidence
+    if abs(effect) < minimum and evidence.floor <= UNCHANGED_FLOOR * minimum:
+        return "unchanged", evidence
+    # a change that would matter, but within the noise; or a benchmark too noisy
+    # to have seen one
+    return "inconclusive", evidence
+
+
+def floor_for(
+    base: RunValue,
+    head: RunValue | None,
+    history: Sequence[float],
+    min_effect: float,
+    effect: float = 0.0,
+    pooled: float | None = None,
+) -> Evidence:
+    """The noise floor for a comparison with ``base`` (``head`` may not be measured
+    yet: a session asks before timing, to measure a suspect twice)."""
+    sigma, source, used = noise(base, head, history, pooled)
+    if sigma is None:
+        sigma, source = UNKNOWN_NOISE, f"assumed {UNKNOWN_NOISE:.0%} ({source})"
+    floor = max(math.log1p(min_effect), Z * sigma * math.sqrt(2))
+    return Evidence(effect, sigma, floor, source, used)
