@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Final
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from xetrack.errors import InvalidArgumentError
 
@@ -76,7 +76,10 @@ def _passwords(db: str) -> list[str]:
         return []
     found = []
     if parts.password:
-        found += [parts.password, quote(parts.password, safe="")]
+        # urlsplit leaves the user part percent-encoded: the password as libpq
+        # reads it is the decoded one
+        found += [parts.password, unquote(parts.password)]
+        found.append(quote(unquote(parts.password), safe=""))
         found.append(parts.netloc.rpartition("@")[0].partition(":")[2])
     for key, value in parse_qsl(parts.query):
         if key.lower() == "password":
