@@ -9,6 +9,7 @@ controller on the teardown report, so the table and files are whole under xdist.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 #: The attribute of a teardown report that carries the test's benchmark entry.
 REPORT_ATTR: Final = "xetrack_benchmark"
 _COLLECTOR: Final = "xetrack-benchmark-collector"
+_PROVIDER: Final = "xetrack-benchmark-fixture"
 
 
 @dataclass
@@ -69,6 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
     compat = config.stash[COMPAT] = Compat(options, ignored=set(options.ignored))
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(_Collector(compat), _COLLECTOR)
+    if not _codspeed_measuring(config):
+        config.pluginmanager.register(_Provider(), _PROVIDER)
 
 
 def compat_of(config: pytest.Config) -> Compat | None:
@@ -102,12 +106,35 @@ def pytest_collection_modifyitems(
         raise pytest.UsageError("\n".join(problems))
 
 
-@pytest.fixture
-def benchmark(
+class _Provider:
+    """Holds the ``benchmark`` fixture. Registered at configure time, after every
+    plugin loaded from an entry point, so among plugins' fixtures it is the one
+    tests get: pytest-codspeed, when not measuring (no ``--codspeed``), offers a
+    ``benchmark`` of its own that runs the function once untimed."""
+
+    @pytest.fixture
+    def benchmark(
+        self, request: pytest.FixtureRequest
+    ) -> Generator[BenchmarkFixture, None, None]:
+        """pytest-benchmark's ``benchmark`` fixture, measured by xetrack's timing
+        engine: ``benchmark(fn, *args)``, ``@benchmark``, ``benchmark.pedantic(...)``."""
+        yield from _benchmark(request)
+
+
+def _codspeed_measuring(config: pytest.Config) -> bool:
+    """pytest-codspeed is measuring this session: its fixture is the one to use."""
+    if not config.pluginmanager.has_plugin("codspeed"):
+        return False
+    try:
+        enabled = bool(config.getoption("codspeed"))
+    except ValueError:
+        enabled = False
+    return enabled or os.environ.get("CODSPEED_ENV") is not None
+
+
+def _benchmark(
     request: pytest.FixtureRequest,
 ) -> Generator[BenchmarkFixture, None, None]:
-    """pytest-benchmark's ``benchmark`` fixture, measured by xetrack's timing engine:
-    ``benchmark(fn, *args)``, ``@benchmark``, ``benchmark.pedantic(...)``."""
     from pytest_xetrack.plugin import SESSION
 
     config = request.config
@@ -168,7 +195,7 @@ def _finish(item: pytest.Item, session: Session, fixture: BenchmarkFixture) -> N
         session.tracker_for(item, state).log(row)
         if not session.worker:
             session.note_timing({**row, "test_nodeid": item.nodeid})
-    if measured.error is None:
+    if measured.error is None and not fixture.has_error:  # as there: no misuse
         from xetrack.interop.history import entry_of_row
 
         item.stash[ENTRY] = entry_of_row({**row, "test_nodeid": item.nodeid})
@@ -268,6 +295,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     compat = config.stash.get(COMPAT, None)
     if compat is not None and compat.baseline is not None and compat.baseline.temporary:
         shutil.rmtree(compat.baseline.temporary, ignore_errors=True)
-    collector = config.pluginmanager.get_plugin(_COLLECTOR)
-    if collector is not None:
-        config.pluginmanager.unregister(collector)
+    for name in (_COLLECTOR, _PROVIDER):
+        helper = config.pluginmanager.get_plugin(name)
+        if helper is not None:
+            config.pluginmanager.unregister(helper)

@@ -33,7 +33,8 @@ def fixture_row(
         "min_rounds": config.min_rounds,
         "max_time": None if config.fixed else config.min_time,
         "min_time": config.min_round_time,
-        "warmup": measured.warmup_rounds > 0,
+        # asked for, not counted: calibration rounds are untimed rounds too
+        "warmup": config.warmup_time > 0 or bool(config.warmup_rounds),
         "mode": fixture.mode,
     }
     described = meta(
