@@ -59,6 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
+# first: xetrack's own configure maps --benchmark-compare onto its options (and ours
+# registers in the middle of its plugin's registration, so would come after it)
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

@@ -297,7 +297,9 @@ def environment_of(doc: Document) -> dict[str, object]:
             env[k] == here[k] for k in ("python_version", "cpu_model", "cpu_count")
         ):
             env["platform"] = here["platform"]
-    return {**env, "xdist_workers": 0, "env_fingerprint": fingerprint(env)}
+    # hashed as the plugin hashes a serial session's (its worker count, 0, included)
+    serial = {**env, "xdist_workers": 0}
+    return {**serial, "env_fingerprint": fingerprint(serial)}
 
 
 def rows_of(doc: Document) -> list[dict[str, object]]:

@@ -10,6 +10,7 @@ elsewhere: everything read is checked, and a file that is not such a document is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -247,7 +248,8 @@ def write(path: str | Path, doc: Mapping[str, Any]) -> Path:
         partial.write_text(dumps(doc), encoding="utf-8")
         partial.replace(target)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # its folder may be what failed
+            partial.unlink(missing_ok=True)
         raise BenchmarkFileError(
             f"cannot write {target}: {exc.strerror or exc}; pass a path in a folder "
             f"you can write to"
