@@ -56,6 +56,16 @@ def pytester(
 
 
 @pytest.fixture
+def with_pytest_benchmark(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pytest-benchmark loads in the inner sessions, and times: it disables itself
+    where PYTEST_XDIST_WORKER is set (this suite's own xdist workers set it)."""
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+
+
+@pytest.fixture
 def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

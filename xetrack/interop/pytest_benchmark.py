@@ -154,12 +154,25 @@ def machine_id() -> str:
 
 
 def machine_info() -> dict[str, Any]:
-    """This machine as pytest-benchmark describes it (``cpu`` holds the model and
-    count only: py-cpuinfo's full probe takes about a second)."""
+    """This machine as pytest-benchmark describes it, so its ``--benchmark-compare``
+    finds our files made on the same machine: ``cpu`` is py-cpuinfo's probe where
+    py-cpuinfo is installed (it comes with pytest-benchmark; ~0.3 s, paid only when
+    a file is written), else the model and count."""
     import platform
 
     from xetrack.environment import cpu_model
 
+    cpu: dict[str, Any]
+    try:
+        import cpuinfo
+
+        cpu = dict(cpuinfo.get_cpu_info())
+    except Exception:  # not installed, or its probe failed: what we know ourselves
+        cpu = {
+            "brand_raw": cpu_model(),
+            "count": os.cpu_count() or 0,
+            "arch_string_raw": platform.machine(),
+        }
     return {
         "node": platform.node(),
         "processor": platform.processor(),
@@ -171,11 +184,7 @@ def machine_info() -> dict[str, Any]:
         "python_build": list(platform.python_build()),
         "release": platform.release(),
         "system": platform.system(),
-        "cpu": {
-            "brand_raw": cpu_model(),
-            "count": os.cpu_count() or 0,
-            "arch_string_raw": platform.machine(),
-        },
+        "cpu": cpu,
     }
 
 
