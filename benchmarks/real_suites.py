@@ -73,9 +73,18 @@ def setup(work: Path) -> None:
     sdists = work / "sdist"
     wanted = [f"{name}=={spec['version']}" for name, spec in SUITES.items()]
     got = _run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-        + wanted
-        + ["-d", str(sdists)]
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            *wanted,
+            "-d",
+            str(sdists),
+        ]
     )
     if got.returncode:
         sys.exit(got.stderr)
@@ -92,8 +101,15 @@ def setup(work: Path) -> None:
         venv = work / f"venv-{side}"
         _run([sys.executable, "-m", "venv", "--clear", str(venv)])
         done = _run(
-            [str(venv / "bin" / "pip"), "install", "-q", *COMMON, *extra, *released]
-            + plus
+            [
+                str(venv / "bin" / "pip"),
+                "install",
+                "-q",
+                *COMMON,
+                *extra,
+                *released,
+                *plus,
+            ]
         )
         if done.returncode:
             sys.exit(done.stderr)
@@ -153,8 +169,10 @@ def report(work: Path, names: list[str]) -> None:
                     into.setdefault(key, []).append(value)
         common = sorted(set(ours) & set(theirs))
         ratios = []
-        print(f"\n{name}: {len(ours)} benchmarks recorded by ours, {len(theirs)} by "
-              f"pytest-benchmark, {len(common)} in both")
+        print(
+            f"\n{name}: {len(ours)} benchmarks recorded by ours, {len(theirs)} by "
+            f"pytest-benchmark, {len(common)} in both"
+        )
         print(f"{'benchmark':70} {'ours':>10} {'theirs':>10} {'ratio':>7}")
         for key in common:
             a, b = statistics.median(ours[key]), statistics.median(theirs[key])
@@ -163,8 +181,10 @@ def report(work: Path, names: list[str]) -> None:
             print(f"{key[-70:]:70} {a * 1e9:>9.0f}n {b * 1e9:>9.0f}n {ratio:>7.3f}")
         if ratios:
             geo = math.exp(statistics.fmean(math.log(r) for r in ratios if r > 0))
-            print(f"{name}: geometric mean of ours/theirs medians {geo:.3f} "
-                  f"(min {min(ratios):.3f}, max {max(ratios):.3f})")
+            print(
+                f"{name}: geometric mean of ours/theirs medians {geo:.3f} "
+                f"(min {min(ratios):.3f}, max {max(ratios):.3f})"
+            )
             every.extend(ratios)
     if every:
         geo = math.exp(statistics.fmean(math.log(r) for r in every if r > 0))

@@ -52,8 +52,12 @@ def saved_by_pytest_benchmark(
     pytester.makepyfile(TESTS)
     _git(pytester.path, "init", "-q", "-b", "main")
     _git(pytester.path, "add", ".")
-    _git(pytester.path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
-    pytester.runpytest(*FAST, "--benchmark-autosave", "--benchmark-save-data").assert_outcomes(passed=3)
+    _git(
+        pytester.path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"
+    )
+    pytester.runpytest(
+        *FAST, "--benchmark-autosave", "--benchmark-save-data"
+    ).assert_outcomes(passed=3)
     pytester.runpytest(*FAST, "--benchmark-save=stats-only").assert_outcomes(passed=3)
     return pytester.path / ".benchmarks"
 
@@ -123,7 +127,9 @@ def test_export_writes_a_run_their_code_reads(
         assert loaded[name]["group"] == bench["group"]
         assert loaded[name]["extra_info"] == bench["extra_info"]
     doc = json.loads(target.read_text())
-    assert doc["commit_info"]["id"] == json.loads(first.read_text())["commit_info"]["id"]
+    assert (
+        doc["commit_info"]["id"] == json.loads(first.read_text())["commit_info"]["id"]
+    )
     # exported then imported again is the run the store holds already
     code, out, _ = xt("import", "pytest-benchmark", db, target)
     assert code == 0 and out.startswith("imported 0 runs")
@@ -176,7 +182,9 @@ def test_a_bad_file_is_one_line_and_the_store_is_unchanged(
 
 
 def test_missing_paths_and_runs_are_one_line(tmp_path: Path) -> None:
-    code, _, err = xt("import", "pytest-benchmark", tmp_path / "h.db", tmp_path / "nope")
+    code, _, err = xt(
+        "import", "pytest-benchmark", tmp_path / "h.db", tmp_path / "nope"
+    )
     assert code == 1 and "no such file or folder" in err and err.count("\n") == 1
     empty = tmp_path / "empty"
     empty.mkdir()

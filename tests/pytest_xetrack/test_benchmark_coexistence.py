@@ -29,7 +29,12 @@ def test_plain():
     pass
 """
 #: pytest-benchmark's own fast settings
-THEIRS_FAST = ("--benchmark-max-time=0.01", "--benchmark-min-rounds=3", "-p", "no:xdist")
+THEIRS_FAST = (
+    "--benchmark-max-time=0.01",
+    "--benchmark-min-rounds=3",
+    "-p",
+    "no:xdist",
+)
 
 
 @pytest.mark.usefixtures("with_pytest_benchmark")
@@ -57,9 +62,7 @@ def test_its_results_are_recorded_and_xt_compare_judges_them(
     pytester.makepyfile(TESTS)
     db = tmp_path / "b.db"
     for _ in range(2):
-        pytester.runpytest(*THEIRS_FAST, f"--xetrack-db={db}").assert_outcomes(
-            passed=4
-        )
+        pytester.runpytest(*THEIRS_FAST, f"--xetrack-db={db}").assert_outcomes(passed=4)
     frame = Reader(db).to_df()
     timed = frame[frame["function_time"].notna()]
     assert sorted(timed["test_name"].unique()) == ["test_pedantic", "test_sum"]

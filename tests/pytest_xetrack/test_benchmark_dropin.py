@@ -17,7 +17,10 @@ FAST = ("--benchmark-max-time=0.01", "--benchmark-min-rounds=3", "-p", "no:xdist
 
 def _rows(db: Path) -> dict[str, dict[str, object]]:
     frame = Reader(db).to_df()
-    return {str(r["test_nodeid"]).rsplit("::", 1)[-1]: dict(r) for r in frame.to_dict("records")}
+    return {
+        str(r["test_nodeid"]).rsplit("::", 1)[-1]: dict(r)
+        for r in frame.to_dict("records")
+    }
 
 
 def _json(path: Path) -> dict[str, dict[str, object]]:
@@ -58,7 +61,12 @@ def test_param(benchmark, size):
     )
     db = tmp_path / "b.db"
     pytester.runpytest(*FAST, f"--xetrack-db={db}").assert_outcomes(passed=5)
-    assert set(_rows(db)) == {"test_call", "test_lambda", "test_param[1]", "test_param[2]"}
+    assert set(_rows(db)) == {
+        "test_call",
+        "test_lambda",
+        "test_param[1]",
+        "test_param[2]",
+    }
 
 
 def test_decorator_form_measures_the_function_at_once(
@@ -211,7 +219,9 @@ def test_once(benchmark):
     out = tmp_path / "out.json"
     result = pytester.runpytest(*FAST, f"--benchmark-json={out}")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*FixtureAlreadyUsed: the benchmark fixture can be used once per test*"])
+    result.stdout.fnmatch_lines(
+        ["*FixtureAlreadyUsed: the benchmark fixture can be used once per test*"]
+    )
     assert set(_json(out)) == {"test_once"}
 
 
@@ -263,12 +273,28 @@ def test_marked(benchmark):
     pytester.runpytest(*FAST, f"--xetrack-db={db}").assert_outcomes(passed=3)
     rows = _rows(db)
     tracked, bench = rows["test_tracked"], rows["test_bench"]
-    timing = {"function_time", "time_min", "time_max", "time_mean", "time_stddev",
-              "time_iqr", "time_ops", "rounds", "iterations", "time_samples",
-              "time_batches", "timer", "warmup", "unstable"}
+    timing = {
+        "function_time",
+        "time_min",
+        "time_max",
+        "time_mean",
+        "time_stddev",
+        "time_iqr",
+        "time_ops",
+        "rounds",
+        "iterations",
+        "time_samples",
+        "time_batches",
+        "timer",
+        "warmup",
+        "unstable",
+    }
     for row in (tracked, bench):
         assert all(row[c] is not None for c in timing), row
-        assert row["track_id"] == tracked["track_id"] and row["git_commit"] == tracked["git_commit"]
+        assert (
+            row["track_id"] == tracked["track_id"]
+            and row["git_commit"] == tracked["git_commit"]
+        )
     assert bench["benchmark_group"] == "parsing" and bench["size"] == 128
     assert bench["extra_rounds"] == "clashes with a timing column"
     assert int(bench["rounds"]) >= 3  # type: ignore[call-overload]

@@ -67,9 +67,7 @@ def _rows(db: Path) -> dict[str, dict[str, object]]:
     ],
     ids=lambda given: given[0].split("=")[0],
 )
-def test_each_option_is_accepted(
-    pytester: pytest.Pytester, given: list[str]
-) -> None:
+def test_each_option_is_accepted(pytester: pytest.Pytester, given: list[str]) -> None:
     pytester.makepyfile(TESTS)
     result = pytester.runpytest(*FAST, *given)
     result.assert_outcomes(passed=5)
@@ -81,7 +79,10 @@ def test_each_option_is_accepted(
     [
         ("--benchmark-sort=fastest", "cannot sort on 'fastest'; use one of: min, max"),
         ("--benchmark-group-by=module", "cannot group by 'module'; use one or more"),
-        ("--benchmark-columns=min,p99", "unknown column\\(s\\) 'p99'; columns are: min"),
+        (
+            "--benchmark-columns=min,p99",
+            "unknown column\\(s\\) 'p99'; columns are: min",
+        ),
         ("--benchmark-name=tiny", "name format 'tiny' is not one of: short, normal"),
         ("--benchmark-timer=time.time", "timer 'time.time' is not one xetrack times"),
         ("--benchmark-warmup=maybe", "warmup 'maybe' is not one of: on, off, auto"),
@@ -203,9 +204,7 @@ def test_options_with_no_meaning_here_are_accepted_and_said_once(
     )
     result.assert_outcomes(passed=5)
     said = [
-        line
-        for line in result.stdout.lines
-        if "accepted with no meaning here" in line
+        line for line in result.stdout.lines if "accepted with no meaning here" in line
     ]
     assert len(said) == 1
     for flag in ("histogram", "cprofile", "verbose", "csv"):
@@ -223,12 +222,19 @@ def test_the_table_groups_sorts_and_keeps_one_unit_per_group(
     sized = text.split("benchmark 'sized'", 1)[1].split("Legend", 1)[0]
     header = next(line for line in sized.splitlines() if line.startswith("Name"))
     assert "(time in us)" in header or "(time in ns)" in header
-    for column in ("Min", "Max", "Mean", "StdDev", "Median", "IQR", "OPS", "Rounds",
-                   "Iterations"):
+    for column in (
+        "Min",
+        "Max",
+        "Mean",
+        "StdDev",
+        "Median",
+        "IQR",
+        "OPS",
+        "Rounds",
+        "Iterations",
+    ):
         assert column in header
-    names = [
-        line.split()[0] for line in sized.splitlines() if line.startswith("test_")
-    ]
+    names = [line.split()[0] for line in sized.splitlines() if line.startswith("test_")]
     assert names == ["test_sized[10]", "test_sized[1000]", "test_sleep"]  # by mean
     by_param = pytester.runpytest(
         *FAST,
@@ -279,9 +285,16 @@ def test_json_and_saved_runs_are_read_by_pytest_benchmark_itself(
     )
     result.assert_outcomes(passed=5)
     doc = json.loads(out.read_text())
-    assert {"machine_info", "commit_info", "benchmarks", "datetime", "version"} <= set(doc)
+    assert {"machine_info", "commit_info", "benchmarks", "datetime", "version"} <= set(
+        doc
+    )
     by_name = {b["name"]: b for b in doc["benchmarks"]}
-    assert set(by_name) == {"test_sum", "test_sized[10]", "test_sized[1000]", "test_sleep"}
+    assert set(by_name) == {
+        "test_sum",
+        "test_sized[10]",
+        "test_sized[1000]",
+        "test_sleep",
+    }
     assert by_name["test_sum"]["extra_info"] == {"n": 10}
     assert by_name["test_sized[10]"]["group"] == "sized"
     assert by_name["test_sized[10]"]["params"] == {"n": 10}
@@ -295,10 +308,17 @@ def test_json_and_saved_runs_are_read_by_pytest_benchmark_itself(
         for key in ("min", "max", "mean", "median", "stddev", "iqr", "ops", "rounds"):
             assert bench[key] == pytest.approx(mine[key]), key  # type: ignore[index]
     # pytest-benchmark's compare command renders both files
-    for target in (["compare", str(out)], ["--storage", f"file://{storage}", "compare", "0001"]):
+    for target in (
+        ["compare", str(out)],
+        ["--storage", f"file://{storage}", "compare", "0001"],
+    ):
         shown = subprocess.run(
-            [sys.executable, "-c", "from pytest_benchmark.cli import main; main()",
-             *target],
+            [
+                sys.executable,
+                "-c",
+                "from pytest_benchmark.cli import main; main()",
+                *target,
+            ],
             capture_output=True,
             text=True,
             check=False,
