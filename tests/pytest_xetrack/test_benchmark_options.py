@@ -359,6 +359,12 @@ def test_wait(benchmark):
     fast = ("-p", "no:xdist")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("WAIT", "0.002")
+        # nothing saved yet: the gate asked for cannot be applied, and says so
+        none = pytester.runpytest(
+            *fast, "--benchmark-compare", "--benchmark-compare-fail=min:5%"
+        )
+        assert none.ret != 0
+        none.stdout.fnmatch_lines(["*function_time:5% was not applied: no baseline*"])
         pytester.runpytest(*fast, "--benchmark-autosave").assert_outcomes(passed=1)
         same = pytester.runpytest(*fast, "--benchmark-compare")
         same.assert_outcomes(passed=1)
