@@ -391,3 +391,19 @@ def test_a_json_path_that_cannot_be_written_fails_the_run(
     result.assert_outcomes(passed=5)
     assert result.ret != 0
     result.stdout.fnmatch_lines([f"*cannot write {blocker}/out.json*"])
+
+
+def test_under_xdist_the_table_and_json_hold_every_workers_benchmarks(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytester.makepyfile(TESTS)
+    out = tmp_path / "out.json"
+    db = tmp_path / "b.db"
+    result = pytester.runpytest_subprocess(
+        "-n", "2", *FAST[:2], f"--benchmark-json={out}", f"--xetrack-db={db}"
+    )
+    result.assert_outcomes(passed=5)
+    names = {b["name"] for b in json.loads(out.read_text())["benchmarks"]}
+    assert names == {"test_sum", "test_sized[10]", "test_sized[1000]", "test_sleep"}
+    assert result.stdout.str().count("benchmark 'sized': 3 tests") == 1
+    assert set(_rows(db)) >= names
