@@ -381,3 +381,26 @@ def test_forgot(benchmark):
     result = pytester.runpytest("-p", "no:xdist")
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*the benchmark fixture was not used in this test*"])
+
+
+def test_ours_wins_over_another_plugins_untimed_benchmark_fixture(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest-codspeed, not measuring, offers a ``benchmark`` that runs once untimed
+    (loaded after us, as this plugin a conftest names is): ours is the one tests get."""
+    pytester.makepyfile(
+        stand_in="""
+import pytest
+
+@pytest.fixture
+def benchmark():
+    return lambda fn, *args: fn(*args)
+""",
+        test_whose="""
+def test_whose(benchmark):
+    assert type(benchmark).__module__ == "pytest_xetrack.benchmark.fixture"
+""",
+    )
+    pytester.makeconftest("pytest_plugins = ['stand_in']")
+    pytester.syspathinsert()
+    pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1)
