@@ -60,7 +60,7 @@ def test_param(benchmark, size):
 """
     )
     db = tmp_path / "b.db"
-    pytester.runpytest(*FAST, f"--xetrack-db={db}").assert_outcomes(passed=5)
+    pytester.runpytest(*FAST, f"--xetrack-db={db}").assert_outcomes(passed=4)
     assert set(_rows(db)) == {
         "test_call",
         "test_lambda",
