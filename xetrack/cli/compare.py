@@ -105,7 +105,10 @@ def register(app: typer.Typer) -> None:
                 any_env=any_env,
                 engine=engine,
             )
-            typer.echo(comparing.render(result, fmt))
+            from xetrack.colour import enabled, painter
+
+            on = fmt == "table" and enabled()
+            typer.echo(comparing.render(result, fmt, painter(on)), color=on)
             failing = comparing.gate(result, thresholds)
         if thresholds and result.base is None:
             # A gate that could not be applied must not read as a pass.
