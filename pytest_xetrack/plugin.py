@@ -112,6 +112,16 @@ def pytest_collection_modifyitems(
         raise pytest.UsageError("\n".join(problems))
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if not items:
+        return
+    session = items[0].config.stash.get(SESSION, None)
+    if session is not None and not session.options.disabled:
+        from pytest_xetrack.selection import note_deselected
+
+        note_deselected(session, items)
+
+
 def _state(item: pytest.Item) -> TestState:
     state = item.stash.get(STATE, None)
     if state is None:
@@ -188,7 +198,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None:
         return
     if state.worker:
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            from pytest_xetrack.selection import WORKER_KEY
+
+            workeroutput[WORKER_KEY] = sorted(state.deselected)
         return
+    if state.recording:
+        from pytest_xetrack.selection import record
+
+        record(state, session.config)
     if state.recording and state.options.compare is not None:
         # Every row is written (xdist workers are down): judge the run, and let a
         # regression past --xetrack-fail fail the session.

@@ -265,15 +265,24 @@ def copy_records(source: SqlStore, target: SqlStore, table: str) -> None:
     """The run records of ``table`` in ``source`` that ``target`` lacks."""
     if not _has_runs_table(source) or not _has_runs_table(target):
         return
+    columns = list(COLUMNS)
+    if SELECTION in source.schema(RUNS_TABLE, refresh=True).types:
+        columns.append(SELECTION)
     names, rows = source.query(
-        f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM {_Q} WHERE table_name = ?",
+        f"SELECT {', '.join(map(quote_ident, columns))} FROM {_Q} WHERE table_name = ?",
         [table],
     )
     _, have = target.query(f"SELECT track_id FROM {_Q} WHERE table_name = ?", [table])
     known = {r[0] for r in have}
     fresh = [r for r in rows if r[0] not in known]
-    if fresh:
-        target.insert(RUNS_TABLE, [dict(zip(names, r, strict=True)) for r in fresh])
+    for record in fresh:
+        found = dict(zip(names, record, strict=True))
+        if found.get("git_dirty") is not None:  # SQLite keeps a boolean as 0/1
+            found["git_dirty"] = bool(found["git_dirty"])
+        selected = found.pop(SELECTION, None)
+        target.insert(RUNS_TABLE, [found])
+        if isinstance(selected, str):
+            record_selection(target, str(found["track_id"]), selected)
 
 
 def forget(store: SqlStore, table: str, track_id: str | None = None) -> None:
@@ -288,6 +297,45 @@ def forget(store: SqlStore, table: str, track_id: str | None = None) -> None:
             [table, track_id],
         )
     store.prepared.discard(table)
+
+
+# -- what a run selected -----------------------------------------------------------------
+#: The runs table's column of a run's selection (JSON; see xetrack.selection). Added
+#: when a run first records one, so stores without it read as before.
+SELECTION: Final = "selection"
+
+
+def record_selection(store: SqlStore, track_id: str, text: str) -> None:
+    """Store ``text`` (a :class:`xetrack.selection.Selection` as JSON) on every
+    record of ``track_id``."""
+    if not _has_runs_table(store):
+        return
+    with store.transaction():
+        # checked again under the write lock: another writer may have added it
+        if SELECTION not in store.schema(RUNS_TABLE, refresh=True).types:
+            store.execute(
+                f"ALTER TABLE {_Q} ADD COLUMN {quote_ident(SELECTION)} "
+                f"{store.SQL_TYPES[TEXT]}"
+            )
+            store.schema(RUNS_TABLE, refresh=True)
+        store.execute(
+            f"UPDATE {_Q} SET {quote_ident(SELECTION)} = ? WHERE track_id = ?",
+            [text, track_id],
+        )
+
+
+def selection_text(store: SqlStore, track_id: str, table: str) -> str | None:
+    """The selection recorded for ``track_id`` in ``table`` (None: everything)."""
+    if not _has_runs_table(store):
+        return None
+    if SELECTION not in store.schema(RUNS_TABLE, refresh=True).types:
+        return None
+    _, found = store.query(
+        f"SELECT {quote_ident(SELECTION)} FROM {_Q} WHERE track_id = ? AND "
+        f"table_name = ?",
+        [track_id, table],
+    )
+    return found[0][0] if found and isinstance(found[0][0], str) else None
 
 
 # -- reading records --------------------------------------------------------------------
