@@ -214,6 +214,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         from pytest_xetrack.report import exit_status, judge_session
 
         state.verdict = judge_session(state, str(session.config.rootpath))
+        from pytest_xetrack.outputs import write_outputs
+
+        # an output asked for and not written must not read as green
+        state.verdict.unapplied += write_outputs(state, str(session.config.rootpath))
         session.exitstatus = exit_status(state.verdict, int(session.exitstatus))
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:  # -p no:terminal: pytest's own count is all there is
