@@ -4,6 +4,7 @@ Every figure is measured in this run next to the raw SQLite/DuckDB driver doing 
 same work on the same rows, so the ratios hold on any machine.
 
     python benchmarks/run.py            # everything but the verdicts section
+    python benchmarks/run.py postgres   # against a server it starts (or XETRACK_BENCH_POSTGRES_URL)
     python benchmarks/run.py store      # one section
     python benchmarks/run.py growth --huge   # the growth section with 10M rows too
     python benchmarks/run.py verdicts --quick   # verdict quality against pytest-benchmark
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import Report
 
-SECTIONS = ["store", "tracking", "plugin", "logs", "compare", "growth"]
+SECTIONS = ["store", "tracking", "plugin", "logs", "compare", "growth", "postgres"]
 #: sections run only when named: they need extra packages or take many minutes
 ON_REQUEST = ["verdicts"]
 

@@ -12,7 +12,7 @@ import pytest
 
 from pytest_xetrack.timing import TIMING_ARGS
 
-ENGINES: Final = ("sqlite", "duckdb")
+ENGINES: Final = ("sqlite", "duckdb", "postgres")
 MARK_ARGS: Final = (
     "rounds",
     "warmup",
@@ -164,12 +164,14 @@ _STRING_OPTIONS: Final = {
     "--xetrack-db": (
         "xetrack_db",
         parse_path,
-        "database file to record rows into (SQLite unless --xetrack-engine)",
+        "database file to record rows into (SQLite unless --xetrack-engine), or a "
+        "postgresql:// URL",
     ),
     "--xetrack-engine": (
         "xetrack_engine",
         parse_engine,
-        "engine of a new database: sqlite (default) or duckdb",
+        "engine of a new database: sqlite (default) or duckdb (a postgresql:// URL "
+        "is PostgreSQL)",
     ),
     "--xetrack-table": (
         "xetrack_table",
@@ -197,7 +199,8 @@ _STRING_OPTIONS: Final = {
         "xetrack_timeout",
         parse_seconds,
         "seconds a write waits for another process's lock on the database "
-        "(default 120)",
+        "(default 120); on a server also how long a lost connection is tried again "
+        "(default 30)",
     ),
 }
 _TIMING_OPTIONS: Final = {
@@ -339,7 +342,10 @@ def read_options(config: pytest.Config) -> Options:
     flags = {dest: bool(value(dest, parse_bool)) for dest, _ in _FLAG_OPTIONS.values()}
     db = strings["xetrack_db"]
     if db is not None:
-        db = str(Path(config.invocation_params.dir, db))
+        from xetrack.store.location import is_server_url  # recording: xetrack loads
+
+        if not is_server_url(db):
+            db = str(Path(config.invocation_params.dir, db))
     cache = strings["xetrack_cache"]
     if cache is not None:
         cache = str(Path(config.invocation_params.dir, cache))

@@ -73,13 +73,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
         check_reference(options, str(config.rootpath))
     session.context = _context(config)
+    from xetrack.store import display
+
     try:
         session.open_root()
     except Exception as exc:  # every failure to open is a usage error, before tests
+        shown = display(options.db)
         raise pytest.UsageError(
-            f"--xetrack-db={options.db}: {exc}"
-            if str(options.db) not in str(exc)
-            else str(exc)
+            f"--xetrack-db={shown}: {exc}" if shown not in str(exc) else str(exc)
         ) from None
     from pytest_xetrack.xdist import recover_spools
 
@@ -232,10 +233,18 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     session = config.stash.get(SESSION, None)
     if session is None or session.worker or not session.recording:
         return
+    from xetrack.store import display
+
     line = (
-        f"xetrack: {session.rows_written} rows written to {session.options.db} "
-        f"as run {session.track_id}"
+        f"xetrack: {session.rows_written} rows written to "
+        f"{display(session.options.db)} as run {session.track_id}"
     )
+    kept = session.spooled()
+    if kept:
+        line += (
+            f"; {kept} of them kept in a local spool while the server was out of "
+            f"reach (the next session on this URL pushes them, or xt copy)"
+        )
     if session.served_from_cache:
         line += (
             f"; {session.served_from_cache} results served from cache (each matched "

@@ -32,12 +32,12 @@ def check_reference(options: Any, rootdir: str) -> None:
     """
     from xetrack import compare as engine
     from xetrack.errors import XetrackError
-    from xetrack.store import open_store
+    from xetrack.store import display, is_server_url, open_store
 
-    if not Path(options.db).exists():
+    if not is_server_url(options.db) and not Path(options.db).exists():
         raise pytest.UsageError(
-            f"--xetrack-compare={options.compare}: {options.db} has no runs yet to "
-            f"compare with; record one first (run without --xetrack-compare)"
+            f"--xetrack-compare={options.compare}: {display(options.db)} has no runs "
+            f"yet to compare with; record one first (run without --xetrack-compare)"
         )
     try:
         store = open_store(options.db, read_only=True)

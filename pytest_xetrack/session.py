@@ -269,12 +269,23 @@ class Session:
             if self.recording and not self.worker:
                 # Only rows whose stored outcome is not the final one (a @track row
                 # already has it), found by their timestamps through the index.
+                from xetrack.errors import ConnectionLostError
+
                 for table, stamps in stale.items():
                     target = self.open_root().derive(table=table)
-                    target.update(
-                        {"outcome": state.outcome},
-                        where={"test_nodeid": item.nodeid, "timestamp": sorted(stamps)},
-                    )
+                    try:
+                        target.update(
+                            {"outcome": state.outcome},
+                            where={
+                                "test_nodeid": item.nodeid,
+                                "timestamp": sorted(stamps),
+                            },
+                        )
+                    except ConnectionLostError as exc:
+                        self.notes.append(
+                            f"the outcome of {item.nodeid} ({state.outcome}) could not "
+                            f"be set on its rows: {exc}"
+                        )
         elif self.options.record_all and (self.recording or self.outbox is not None):
             if not self.context and not self.worker:
                 self.context = run_context(
@@ -362,6 +373,10 @@ class Session:
             self.ending = ("failed", "a regression passed --xetrack-fail")
         else:
             self.ending = ("failed", f"pytest exit status {exitstatus}")
+
+    def spooled(self) -> int:
+        """Rows kept in a local spool because the server was out of reach."""
+        return 0 if self.root is None else self.root.spooled
 
     def close(self) -> None:
         if self.root is not None:

@@ -101,7 +101,18 @@ def read_spool(path: Path) -> list[dict[str, Any]]:
 
 
 def spool_root(db: str) -> Path:
-    """Where sessions recording into ``db`` keep their spools: beside the file."""
+    """Where sessions recording into ``db`` keep their spools: beside the file, or
+    for a server, in this machine's spool folder (one per URL, password masked)."""
+    from xetrack.store.location import display, is_server_url
+
+    if is_server_url(db):
+        import hashlib
+
+        from xetrack.store.spool import spool_root as local
+
+        shown = display(db)
+        name = hashlib.blake2b(shown.encode(), digest_size=8).hexdigest()
+        return local() / "xdist" / name
     path = Path(db)
     return path.with_name(f".{path.name}.xetrack-spool")
 

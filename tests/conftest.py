@@ -1,29 +1,123 @@
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pg_server import REQUIRE_ENV, Server, server_from_env, start_server
 
 ENGINES = ["sqlite", "duckdb"]
+#: Tests marked all_engines are the store's contract: they run on the server too.
+ALL_ENGINES = [*ENGINES, "postgres"]
 
 
-@pytest.fixture(params=ENGINES)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "all_engines: the test is the store's contract; run it on SQLite, DuckDB "
+        "and PostgreSQL (the other engine tests run on the file engines)",
+    )
+
+
+def _parametrized_by_mark(metafunc: pytest.Metafunc, name: str) -> bool:
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        listed = names.replace(" ", "").split(",") if isinstance(names, str) else names
+        if name in listed:
+            return True
+    return False
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``engine``: the file engines, or every engine for an all_engines test."""
+    if "engine" not in metafunc.fixturenames or _parametrized_by_mark(
+        metafunc, "engine"
+    ):
+        return
+    marked = metafunc.definition.get_closest_marker("all_engines") is not None
+    metafunc.parametrize("engine", ALL_ENGINES if marked else ENGINES, indirect=True)
+
+
+@pytest.fixture
 def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    """One PostgreSQL server per test process (each xdist worker starts its own:
+    a server starts in about a second, and no worker waits for another's)."""
+    try:
+        server = server_from_env() or start_server()
+    except Exception as exc:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{REQUIRE_ENV}=1 but no PostgreSQL server: {exc}", False)
+        pytest.skip(f"no PostgreSQL server to test against: {exc}")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def _restartable_server(pg_server: Server) -> Iterator[Server]:
+    if not pg_server.owned:
+        pytest.skip("XETRACK_TEST_POSTGRES_URL names a server tests may not restart")
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
 @pytest.fixture
-def db_path(tmp_path: Path, engine: str) -> Path:
-    return tmp_path / f"exp.{'db' if engine == 'sqlite' else 'duckdb'}"
+def own_server(_restartable_server: Server) -> Server:
+    """A server that tests stop and start (the one other tests use runs on),
+    running when the test begins."""
+    if not _restartable_server.running():
+        _restartable_server.start()
+    return _restartable_server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _spools_in_a_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Rows a lost connection could not write go here, never to ~/.cache."""
+    os.environ["XETRACK_SPOOL_DIR"] = str(tmp_path_factory.mktemp("spools"))
+
+
+@pytest.fixture
+def new_db(
+    tmp_path: Path, engine: str, request: pytest.FixtureRequest
+) -> Callable[[str], Any]:
+    """A fresh store of ``engine`` per name: a file in tmp_path, or a new schema."""
+    made: dict[str, Any] = {}
+
+    def make(name: str = "exp") -> Any:
+        if name not in made:
+            if engine == "postgres":
+                made[name] = request.getfixturevalue("pg_server").new_url()
+            else:
+                made[name] = (
+                    tmp_path / f"{name}.{'db' if engine == 'sqlite' else 'duckdb'}"
+                )
+        return made[name]
+
+    return make
+
+
+@pytest.fixture
+def db_path(new_db: Callable[[str], Any]) -> Any:
+    """The test's store: a file path, or (postgres) a URL of a schema of its own."""
+    return new_db("exp")
 
 
 # -- real file-system conditions (root bypasses permissions, so we make them) --------
-import contextlib  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from collections.abc import Callable, Iterator  # noqa: E402
 
 
 def _mount(*args: str) -> bool:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,24 @@ def test_readme_python_snippets_run_in_order(
             raise AssertionError(
                 f"README python block {number} failed:\n{block}"
             ) from exc
+
+
+def test_readme_postgres_snippets_run_against_a_real_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_server: Any
+) -> None:
+    """The ```python postgres blocks run on the test server: the README's example
+    URL stands for a schema of its own there."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python postgres\n(.*?)```", text, flags=re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    for number, block in enumerate(blocks, 1):
+        code = block.replace(
+            '"postgresql://ci@db.example:5432/bench"', repr(pg_server.new_url())
+        )
+        assert code != block, f"README postgres block {number} names no server"
+        exec(compile(code, f"README.md postgres block {number}", "exec"), namespace)
 
 
 def test_readme_opens_with_the_two_commands() -> None:

@@ -10,7 +10,7 @@ summary on a million rows), so SQLite computes them only when asked.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final
 
 from xetrack.store.schema import BOOLEAN, FIXED_COLUMNS, FLOAT, INTEGER, quote_ident
@@ -53,16 +53,20 @@ def describe(
     with_quartiles = store.engine != "sqlite" if quartiles is None else quartiles
     q = quote_ident(table)
     numeric = [c for c in columns if types.get(c) in (*_NUMERIC, BOOLEAN)]
-    shifts = _shifts(store, q, numeric)
+    shifts = _shifts(store, q, numeric, types)
     parts = ["COUNT(*)"]
     for column in columns:
-        c = quote_ident(column)
-        parts += [f"COUNT({c})", f"MIN({c})", f"MAX({c})"]
+        c, logical = quote_ident(column), types.get(column)
+        parts += [
+            f"COUNT({c})",
+            store.min_sql(c, logical),
+            store.max_sql(c, logical),
+        ]
         if column in numeric:
             # Sums of (x - k) and (x - k)^2 with k a value of the column: one pass,
             # without the cancellation of sum(x^2) - sum(x)^2 / n when the spread
             # is small against the mean.
-            shifted = f"(CAST({c} AS DOUBLE) - ?)"
+            shifted = f"({store.float_sql(c, logical)} - ?)"
             parts += [f"SUM({shifted})", f"SUM({shifted} * {shifted})"]
     params: list[object] = []
     for column in numeric:
@@ -92,7 +96,7 @@ def describe(
         result[column] = [stats[s] for s in STATS]
     if with_quartiles:
         for column in numeric:
-            values = _quartiles(store, q, column)
+            values = _quartiles(store, q, column, types.get(column))
             for name, value in zip(("25%", "50%", "75%"), values, strict=True):
                 result[column][STATS.index(name)] = value
     frame = pd.DataFrame(result, index=list(STATS), columns=list(columns))
@@ -105,12 +109,17 @@ def describe(
     return frame
 
 
-def _shifts(store: SqlStore, q: str, numeric: Sequence[str]) -> dict[str, float]:
+def _shifts(
+    store: SqlStore,
+    q: str,
+    numeric: Sequence[str],
+    types: Mapping[str, str | None],
+) -> dict[str, float]:
     """A value of each column (its first), to shift sums by; 0 for an empty one."""
     if not numeric:
         return {}
     picks = ", ".join(
-        f"(SELECT CAST({quote_ident(c)} AS DOUBLE) FROM {q} "
+        f"(SELECT {store.float_sql(quote_ident(c), types.get(c))} FROM {q} "
         f"WHERE {quote_ident(c)} IS NOT NULL LIMIT 1)"
         for c in numeric
     )
@@ -121,9 +130,18 @@ def _shifts(store: SqlStore, q: str, numeric: Sequence[str]) -> dict[str, float]
     }
 
 
-def _quartiles(store: SqlStore, q: str, column: str) -> list[float]:
+def _quartiles(
+    store: SqlStore, q: str, column: str, logical: str | None
+) -> list[float]:
     """Exact quartiles, interpolated linearly between ranks as pandas does."""
     c = quote_ident(column)
+    if store.engine == "postgres":  # the same interpolation, in the server
+        _, found = store.query(
+            f"SELECT percentile_cont(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP "
+            f"(ORDER BY {store.float_sql(c, logical)}) FROM {q}"
+        )
+        values = found[0][0]
+        return [math.nan] * 3 if values is None else [float(v) for v in values]
     if store.engine == "duckdb":
         # one column per query: DuckDB holds the column's values while it works
         _, found = store.query(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from xetrack.errors import InvalidValueError, XetrackError
+from xetrack.errors import ConnectionLostError, InvalidValueError, XetrackError
 from xetrack.store.schema import (
     ASSETS_TABLE,
     BLOB,
@@ -107,25 +107,30 @@ class AssetStore:
     def _store_bytes(self, hashed: str, data: bytes, track_id: str | None) -> str:
         if hashed in self._known:
             return hashed
-        self._ensure()
         store = self._writer()
-        # Look and insert under the write lock, so two processes storing the same
-        # object at once still store it once.
-        with store.transaction():
-            _, found = store.query(
-                f"SELECT 1 FROM {_Q} WHERE hash = ? LIMIT 1", [hashed]
-            )
-            if not found:
-                stored = zlib.compress(data) if self._compress else data
-                row = {
-                    "timestamp": now(),
-                    "track_id": track_id,
-                    "hash": hashed,
-                    "data": stored,
-                    "compressed": self._compress,
-                    "size": len(data),
-                }
-                store.insert(ASSETS_TABLE, [row])
+        stored = zlib.compress(data) if self._compress else data
+        row = {
+            "timestamp": now(),
+            "track_id": track_id,
+            "hash": hashed,
+            "data": stored,
+            "compressed": self._compress,
+            "size": len(data),
+        }
+        try:
+            self._ensure()
+            # Look and insert under the write lock, so two processes storing the
+            # same object at once still store it once.
+            with store.transaction():
+                _, found = store.query(
+                    f"SELECT 1 FROM {_Q} WHERE hash = ? LIMIT 1", [hashed]
+                )
+                if not found:
+                    store.insert(ASSETS_TABLE, [row])
+        except ConnectionLostError:
+            # A server that went away: the store keeps the asset with the rows it
+            # spools, and copying them in later stores it once, by its hash.
+            store.insert(ASSETS_TABLE, [row])
         self._known.add(hashed)
         return hashed
 

@@ -69,3 +69,11 @@ class DiskFullError(XetrackError, OSError):
 
 class CorruptDatabaseError(NotADatabaseError):
     """A database file that is damaged or cut short."""
+
+
+class ServerUnavailableError(XetrackError, ConnectionError):
+    """A database server that cannot be reached, or that refused the login."""
+
+
+class ConnectionLostError(ServerUnavailableError):
+    """A server connection that broke while in use and could not be made again in time."""

@@ -15,6 +15,7 @@ from xetrack.runs import RunRecord, forget, records, since_text
 from xetrack.runs import frame as runs_frame
 from xetrack.store import open_store
 from xetrack.store.base import read_only_refusal
+from xetrack.store.location import display
 from xetrack.store.schema import (
     JSON,
     NULL,
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 
 
 class Reader:
-    """Read the rows of one table; works while another process writes (SQLite).
+    """Read the rows of one table; works while another process writes (SQLite,
+    PostgreSQL).
 
     A Reader never creates a file: a missing path raises
     :class:`~xetrack.errors.DatabaseNotFoundError`, a file that is not a database
@@ -183,13 +185,13 @@ class Reader:
         try:
             return self._store.read_query_df(query, params)
         except StorePermissionError as exc:  # the connection is open: a write
-            raise QueryError(read_only_refusal("writing", self._db)) from exc
+            raise QueryError(read_only_refusal("writing", display(self._db))) from exc
         except Exception as exc:
             if isinstance(exc, XetrackError):
                 raise
             if self._store.refused is not None:
                 raise QueryError(
-                    read_only_refusal(self._store.refused, self._db)
+                    read_only_refusal(self._store.refused, display(self._db))
                 ) from exc
             first = (
                 str(exc).strip().splitlines()[0]
@@ -421,7 +423,8 @@ class Reader:
 
     def __repr__(self) -> str:
         return (
-            f"Reader({self._db!r}, engine={self.engine!r}, table={self._table_name!r})"
+            f"Reader({display(self._db)!r}, engine={self.engine!r}, "
+            f"table={self._table_name!r})"
         )
 
 

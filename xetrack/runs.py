@@ -5,7 +5,9 @@ A Tracker records its run when it opens (``running``) and again when it closes
 never touches this table. A process that died without closing leaves ``running``
 behind; readers show such a run as ``interrupted`` when its process is gone (same
 host: the pid is not alive, or belongs to a process started after the run). On
-another host nothing can be asked, so the run reads as recorded.
+another host nothing can be asked of a file, so the run reads as recorded; a server
+engine answers for every host (PostgreSQL: the run's connection holds a lock, which
+the server drops when that connection ends, however the process died).
 
 Stores written before runs were recorded get their records on the first open by a
 writer (one grouped scan, under the write lock); a read-only reader derives the same
@@ -65,6 +67,9 @@ COLUMNS: Final = {
     **GIT_COLUMNS,
 }
 _Q: Final = quote_ident(RUNS_TABLE)
+#: Type names every engine reads the same way, for typed NULLs (a bare NULL in a
+#: derived table is text to PostgreSQL, and text does not go into an int column).
+_PORTABLE: Final = {TEXT: "TEXT", BOOLEAN: "BOOLEAN", INTEGER: "BIGINT"}
 #: Error text longer than this is cut: a record is a summary, not a log.
 _ERROR_MAX: Final = 2000
 
@@ -154,13 +159,15 @@ def _derived_sql(store: SqlStore, table: str) -> str:
     picks = []
     for name, logical in GIT_COLUMNS.items():
         if types.get(name) == logical:
-            picks.append(f"MAX({quote_ident(name)}) AS {quote_ident(name)}")
+            largest = store.max_sql(quote_ident(name), logical)
+            picks.append(f"{largest} AS {quote_ident(name)}")
         else:
-            picks.append(f"NULL AS {quote_ident(name)}")
+            picks.append(f"CAST(NULL AS {_PORTABLE[logical]}) AS {quote_ident(name)}")
     return (
         f"SELECT track_id, ? AS table_name, 'finished' AS status, "
         f'MIN(timestamp) AS started, MAX(timestamp) AS ended, COUNT(*) AS "rows", '
-        f"NULL AS error, NULL AS host, NULL AS pid, {', '.join(picks)} "
+        f"CAST(NULL AS TEXT) AS error, CAST(NULL AS TEXT) AS host, "
+        f"CAST(NULL AS BIGINT) AS pid, {', '.join(picks)} "
         f"FROM {quote_ident(table)} WHERE track_id IS NOT NULL GROUP BY track_id"
     )
 
@@ -175,6 +182,7 @@ def start(
 
     known = {k: v for k, v in info.items() if k in GIT_COLUMNS and v is not None}
     process = {"host": socket.gethostname(), "pid": os.getpid()}
+    store.hold_run(track_id)  # before the record says running: never read as dead
     with store.transaction():
         sets = ", ".join(f"{quote_ident(k)} = ?" for k in [*process, *known])
         changed = store.execute(
@@ -227,7 +235,7 @@ def finish(
             q = quote_ident(table)
             fills = [
                 f"{quote_ident(n)} = COALESCE({quote_ident(n)}, (SELECT "
-                f"MAX({quote_ident(n)}) FROM {q} WHERE track_id = ?))"
+                f"{store.max_sql(quote_ident(n), logical)} FROM {q} WHERE track_id = ?))"
                 for n, logical in GIT_COLUMNS.items()
                 if types.get(n) == logical
             ]
@@ -243,6 +251,7 @@ def finish(
                 f"status = 'finished' AND \"rows\" = 0",
                 key,
             )
+    store.release_run(track_id)
 
 
 def adopt(store: SqlStore, table: str, track_ids: Iterable[str]) -> None:
@@ -274,15 +283,15 @@ def copy_records(source: SqlStore, target: SqlStore, table: str) -> None:
     )
     _, have = target.query(f"SELECT track_id FROM {_Q} WHERE table_name = ?", [table])
     known = {r[0] for r in have}
-    fresh = [r for r in rows if r[0] not in known]
-    for record in fresh:
-        found = dict(zip(names, record, strict=True))
-        if found.get("git_dirty") is not None:  # SQLite keeps a boolean as 0/1
-            found["git_dirty"] = bool(found["git_dirty"])
-        selected = found.pop(SELECTION, None)
-        target.insert(RUNS_TABLE, [found])
+    fresh = [dict(zip(names, r, strict=True)) for r in rows if r[0] not in known]
+    for record in fresh:  # SQLite keeps booleans as 0/1: as booleans elsewhere
+        for name, logical in COLUMNS.items():
+            if logical == BOOLEAN and record[name] is not None:
+                record[name] = bool(record[name])
+        selected = record.pop(SELECTION, None)
+        target.insert(RUNS_TABLE, [record])
         if isinstance(selected, str):
-            record_selection(target, str(found["track_id"]), selected)
+            record_selection(target, str(record["track_id"]), selected)
 
 
 def forget(store: SqlStore, table: str, track_id: str | None = None) -> None:
@@ -411,7 +420,7 @@ def _live(store: SqlStore, record: RunRecord) -> None:
     columns its rows carry, and ``interrupted`` once its process is gone."""
     types = store.schema(record.table_name).types
     gits = [n for n, logical in GIT_COLUMNS.items() if types.get(n) == logical]
-    extra = "".join(f", MAX({quote_ident(n)})" for n in gits)
+    extra = "".join(f", {store.max_sql(quote_ident(n), types[n])}" for n in gits)
     _, found = store.query(
         f"SELECT COUNT(*), MAX(timestamp){extra} FROM "
         f"{quote_ident(record.table_name)} WHERE track_id = ?",
@@ -422,8 +431,10 @@ def _live(store: SqlStore, record: RunRecord) -> None:
     for name, value in zip(gits, values, strict=True):
         if getattr(record, name) is None and value is not None:
             setattr(record, name, bool(value) if name == "git_dirty" else value)
-    if record.status == "running" and _gone(record):
-        record.status = "interrupted"
+    if record.status == "running":
+        alive = store.run_alive(record.track_id)
+        if (not alive) if alive is not None else _gone(record):
+            record.status = "interrupted"
 
 
 def _gone(record: RunRecord) -> bool:

@@ -37,11 +37,7 @@ class EventTable:
         """Whether rows have a ``rowid`` to keep insertion order by: not in a SQLite
         WITHOUT ROWID table or a DuckDB view (foreign tables, read as they come)."""
         if self._rowid is None:
-            try:
-                self.store.query(f"SELECT rowid FROM {self._q} LIMIT 0")
-                self._rowid = True
-            except Exception:  # the engine's "no such column": there is none
-                self._rowid = False
+            self._rowid = self.store.has_row_order(self.name)
         return self._rowid
 
     def require_run_columns(self) -> None:
@@ -105,7 +101,7 @@ class EventTable:
 
     def _select(self, columns: Sequence[str] | None) -> str:
         if not columns:
-            return "*"
+            return self._star()
         if isinstance(columns, str):
             raise InvalidArgumentError(
                 f"columns={columns!r} must be a list of column names, like [{columns!r}]"
@@ -113,6 +109,14 @@ class EventTable:
         for name in columns:
             self.require_column(name)
         return ", ".join(map(quote_ident, dict.fromkeys(columns)))
+
+    def _star(self) -> str:
+        """Every column of the table: ``*``, or their names where ``*`` would show
+        the engine's ``rowid`` column too (read fresh: others may add columns)."""
+        if not self.store.EXPLICIT_COLUMNS:
+            return "*"
+        names = self.store.schema(self.name, refresh=True).types
+        return ", ".join(map(quote_ident, names)) or "*"
 
     def to_df(
         self,
@@ -214,7 +218,7 @@ class EventTable:
         clause, params = self._where(track_id)
         order = " ORDER BY rowid" if self.ordered else ""
         names, rows = self.store.query(
-            f"SELECT * FROM {self._q}{clause}{order} LIMIT 1 OFFSET ?",
+            f"SELECT {self._star()} FROM {self._q}{clause}{order} LIMIT 1 OFFSET ?",
             [*params, position],
         )
         record = dict(zip(names, rows[0], strict=True))
@@ -273,7 +277,7 @@ class EventTable:
                 self.require_column(name)
             lead = [column] if by is None else [column, by]
             shown = list(dict.fromkeys([*lead, *columns]))
-        picked = "*" if shown is None else ", ".join(map(quote_ident, shown))
+        picked = self._star() if shown is None else ", ".join(map(quote_ident, shown))
         name = quote_ident(column)
         order = "DESC" if highest else "ASC"
         tie = ", rowid" if self.ordered else ""
@@ -298,7 +302,7 @@ class EventTable:
     def rows(self) -> tuple[list[str], list[tuple[object, ...]]]:
         """Every row as stored, booleans and JSON cells restored, in insertion order."""
         order = " ORDER BY rowid" if self.ordered else ""
-        names, rows = self.store.query(f"SELECT * FROM {self._q}{order}")
+        names, rows = self.store.query(f"SELECT {self._star()} FROM {self._q}{order}")
         types = self.store.schema(self.name).types
         restore = [
             (i, str(types[n]))

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.assets import AssetStore, UnknownAssetError
 from xetrack.cache import ResultCache, Unhashable, bind, key_for
-from xetrack.errors import EngineUnavailableError, InvalidArgumentError
+from xetrack.errors import (
+    ConnectionLostError,
+    EngineUnavailableError,
+    InvalidArgumentError,
+)
 from xetrack.git import GitInfo, git_info
 from xetrack.logs import Sinks, TrackerLogger
 from xetrack.runs import RunHandle, adopt, check_ending, forget, outcome_of
@@ -121,6 +125,11 @@ class Tracker:
             self._db if self._insert else MEMORY, engine, timeout=timeout
         )
         self._store: SqlStore = store
+        if store.spool_folder is not None:
+            # rows earlier runs could not write to this server: push them now
+            from xetrack.copy import push_spools
+
+            push_spools(self._db, store.spool_folder)
         self._events = EventTable(store, self._table_name)
         self._assets = AssetStore(lambda: self._store, compress=compress)
         if params:  # after the asset store: a param may be an object stored there
@@ -185,12 +194,20 @@ class Tracker:
 
     @property
     def conn(self) -> Any:
-        """The engine's own connection (``sqlite3.Connection`` or a DuckDB cursor)."""
+        """The engine's own connection (``sqlite3.Connection``, a DuckDB cursor or a
+        psycopg connection)."""
         return self._store.conn
 
     @property
     def table_name(self) -> str:
         return self._table_name
+
+    @property
+    def spooled(self) -> int:
+        """Rows kept on this machine because the server could not take them (a
+        lost connection that did not come back in time); 0 for a file. The next
+        Tracker or pytest session on the same URL pushes them, or ``xt copy``."""
+        return self._store.spooled
 
     @property
     def columns(self) -> list[str]:
@@ -264,7 +281,9 @@ class Tracker:
             into={"timestamp": timestamp, "track_id": self._track_id},
             hints=hints,
         )
-        return self._add_run_columns(row, hints)
+        if self._flat_params or self._use_git:  # once per row of a batch: skip it
+            return self._add_run_columns(row, hints)
+        return row
 
     def _add_run_columns(
         self, row: dict[str, object], hints: dict[str, str] | None
@@ -715,9 +734,20 @@ class Tracker:
         check_ending(status)  # a status it refuses closes nothing
         if not self._owns_store:
             return
+        if self._store.spooled and self._store.spool_folder is not None:
+            # Rows the server could not take: in before the run's record counts
+            # them, if the server is back (else they wait for the next run).
+            from xetrack.copy import push_spools
+
+            self._store.end_spool()
+            push_spools(self._db, self._store.spool_folder)
         try:
             if self._run is not None:
                 self._run.close(status, error)
+        except ConnectionLostError as exc:
+            # The server is gone: its record stays "running", which readers show
+            # as interrupted (the lost connection took the run's lock along).
+            _warnings.warn(f"the run's end was not recorded: {exc}", stacklevel=2)
         finally:  # the connection is released even if the record cannot be written
             self._sinks.close()
             self._store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -116,10 +117,11 @@ def test_more_columns_than_sqlite_allows_is_one_line_and_writes_nothing(
     assert code == 1 and "2000 columns" in one_line(stderr)
 
 
+@pytest.mark.all_engines
 def test_copy_with_a_column_clash_in_letter_case_is_one_line(
-    tmp_path: Path, engine: str
+    tmp_path: Path, engine: str, new_db: Any
 ) -> None:
-    source, target = tmp_path / f"s.{engine}", tmp_path / f"t.{engine}"
+    source, target = new_db("s"), new_db("t")
     with Tracker(source, engine=engine) as tracker:
         tracker.log({"Acc": 0.5})
     with Tracker(target, engine=engine) as tracker:

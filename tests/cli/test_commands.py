@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import cloudpickle
 import pandas as pd
@@ -16,6 +17,9 @@ from typer.testing import CliRunner
 
 from xetrack import Reader, Tracker
 from xetrack.cli import app
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
 
 runner = CliRunner()
 
@@ -39,9 +43,9 @@ def xt(*args: object) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def store(tmp_path: Path, engine: str) -> tuple[Path, str, str, str]:
+def store(tmp_path: Path, engine: str, new_db: Any) -> tuple[Path, str, str, str]:
     """A database with two runs, booleans, an asset, and a second table."""
-    db = tmp_path / f"cli.{engine}"
+    db = new_db("cli")
     first = Tracker(db, engine=engine, track_id="first-run-0001", params={"model": "a"})
     first.log_batch(
         [{"acc": 0.5 + i / 10, "epoch": i, "good": i % 2 == 0} for i in range(3)]
@@ -89,7 +93,8 @@ def test_columns_and_ls(store: tuple[Path, str, str, str], engine: str) -> None:
         "track_id",
         "acc",
     ]
-    assert ("acc\tREAL" if engine == "sqlite" else "acc\tDOUBLE") in out
+    declared = {"sqlite": "REAL", "duckdb": "DOUBLE", "postgres": "double precision"}
+    assert f"acc\t{declared[engine]}" in out
     code, out, _ = xt("ls", db, "--json")
     assert [r["column"] for r in json.loads(out)][:3] == [
         "timestamp",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_commands import xt  # the same runner over the real app
@@ -12,12 +13,15 @@ from typer.main import get_command
 from xetrack import Reader, Tracker
 from xetrack.cli import app
 
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
+
 BIG = 2**60 + 1
 
 
 @pytest.fixture
-def db(tmp_path: Path, engine: str) -> Path:
-    path = tmp_path / f"c.{engine}"
+def db(tmp_path: Path, engine: str, new_db: Any) -> Path:
+    path = new_db("c")
     for commit, slow in (("a" * 40, 1.0), ("b" * 40, 1.0)):
         run = Tracker(path, engine=engine, params={"git_commit": commit, "model": "m"})
         run.log_batch(
@@ -63,11 +67,11 @@ def test_every_command_that_opens_a_store_takes_engine() -> None:
 
 
 def test_engine_ignores_case_and_a_bad_one_is_a_usage_error(
-    db: Path, engine: str
+    db: Path, engine: str, tmp_path: Path
 ) -> None:
     assert xt("head", db, "--engine", engine.upper())[0] == 0
     assert (
-        xt("compare", db, "--engine", engine.capitalize(), "--repo", db.parent)[0] == 0
+        xt("compare", db, "--engine", engine.capitalize(), "--repo", tmp_path)[0] == 0
     )
     code, _, err = xt("head", db, "--engine", "oracle")
     assert code == 2 and "oracle" in err and "sqlite" in err
@@ -105,34 +109,34 @@ def test_set_on_every_row_needs_all(db: Path) -> None:
     assert set(Reader.read_db(db)["reviewer"]) == {"ana"}
 
 
-def test_compare_min_effect_reads_a_percentage(db: Path) -> None:
+def test_compare_min_effect_reads_a_percentage(db: Path, tmp_path: Path) -> None:
     code, out, _ = xt(
-        "compare", db, "--min-effect", "5%", "--format", "json", "--repo", db.parent
+        "compare", db, "--min-effect", "5%", "--format", "json", "--repo", tmp_path
     )
     assert code == 0 and json.loads(out)["min_effect"] == 0.05
 
 
-def test_compare_base_latest_is_never_the_head_run(db: Path) -> None:
-    code, out, _ = xt("compare", db, "latest", "--format", "json", "--repo", db.parent)
+def test_compare_base_latest_is_never_the_head_run(db: Path, tmp_path: Path) -> None:
+    code, out, _ = xt("compare", db, "latest", "--format", "json", "--repo", tmp_path)
     data = json.loads(out)
     assert code == 0 and data["base"]["track_id"] != data["head"]["track_id"]
 
 
 def test_compare_fail_on_an_unknown_metric_lists_the_comparable_ones(
-    db: Path,
+    db: Path, tmp_path: Path
 ) -> None:
     tracks = Reader(db).track_ids()
     code, _, err = xt(
-        "compare", db, tracks[0], tracks[1], "--fail", "time:5%", "--repo", db.parent
+        "compare", db, tracks[0], tracks[1], "--fail", "time:5%", "--repo", tmp_path
     )
     assert code == 2 and "no benchmark has a metric 'time'" in err
     assert "comparable metrics: function_time" in err
 
 
 def test_compare_fail_without_a_baseline_is_not_green(
-    tmp_path: Path, engine: str
+    tmp_path: Path, engine: str, new_db: Any
 ) -> None:
-    path = tmp_path / f"one.{engine}"
+    path = new_db("one")
     Tracker(path, engine=engine).log({"test_nodeid": "t::x", "function_time": 0.1})
     code, _, err = xt("compare", path, "--fail", "function_time:5%", "--repo", tmp_path)
     assert code == 1 and "--fail function_time:5% was not applied: no baseline" in err

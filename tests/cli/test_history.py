@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from xetrack import Tracker
 from xetrack.cli import app
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
 
 
 def _history(db: Path, engine: str) -> None:
@@ -26,8 +31,8 @@ def _history(db: Path, engine: str) -> None:
         tracker.close()
 
 
-def test_history_table_json_and_chart(tmp_path: Path, engine: str) -> None:
-    db = tmp_path / f"h.{engine}"
+def test_history_table_json_and_chart(tmp_path: Path, engine: str, new_db: Any) -> None:
+    db = new_db("h")
     _history(db, engine)
     runner = CliRunner()
     result = runner.invoke(

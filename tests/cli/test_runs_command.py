@@ -11,6 +11,9 @@ from typer.testing import CliRunner
 from xetrack import Tracker
 from xetrack.cli import app
 
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
+
 
 def _runs(*args: object) -> tuple[int, list[dict[str, object]], str]:
     result = CliRunner().invoke(app, ["runs", *map(str, args), "--json"])

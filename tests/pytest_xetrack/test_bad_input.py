@@ -16,12 +16,19 @@ def test_unknown_engine_lists_the_allowed_ones(
 ) -> None:
     pytester.makepyfile(TEST)
     result = pytester.runpytest(
-        f"--xetrack-db={tmp_path / 'x.db'}", "--xetrack-engine=postgres"
+        f"--xetrack-db={tmp_path / 'x.db'}", "--xetrack-engine=oracle"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*unknown engine 'postgres'; use one of: sqlite, duckdb*"]
+        ["*unknown engine 'oracle'; use one of: sqlite, duckdb, postgres*"]
     )
+    assert not (tmp_path / "x.db").exists()
+    # postgres is a server: a file path for it is a usage error too, one line
+    result = pytester.runpytest(
+        f"--xetrack-db={tmp_path / 'x.db'}", "--xetrack-engine=postgres"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*engine='postgres' needs a server URL such as*"])
     assert not (tmp_path / "x.db").exists()
 
 

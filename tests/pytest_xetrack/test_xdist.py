@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -27,15 +30,18 @@ def test_bench(cfg):
 """
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgres"])
 def test_two_workers_rows_equal_tests_with_one_track_id(
-    pytester: pytest.Pytester, tmp_path: Path, engine: str
+    pytester: pytest.Pytester, tmp_path: Path, engine: str, new_db: Any
 ) -> None:
     pytester.makepyfile(SUITE)
-    db = tmp_path / f"x.{engine}"
+    db = new_db("x")
     result = pytester.runpytest_subprocess(
         "-n", "2", f"--xetrack-db={db}", f"--xetrack-engine={engine}"
     )
+    password = urlsplit(str(db)).password
+    if password:  # the summary names the server, never its password
+        assert password not in result.stdout.str() + result.stderr.str()
     result.assert_outcomes(passed=8)
     reader = Reader(db)
     frame = reader.to_df()
@@ -51,8 +57,9 @@ def test_two_workers_rows_equal_tests_with_one_track_id(
     result.stdout.fnmatch_lines(["*xetrack: 8 rows written to*"])
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
 def test_crashed_worker_keeps_rows_of_finished_tests(
-    pytester: pytest.Pytester, tmp_path: Path
+    pytester: pytest.Pytester, tmp_path: Path, engine: str, new_db: Any
 ) -> None:
     pytester.makepyfile(
         """
@@ -72,7 +79,7 @@ def test_c(tracker):
     tracker.log({"step": "c"})
 """
     )
-    db = tmp_path / "crash.db"
+    db = new_db("crash")
     result = pytester.runpytest_subprocess(
         "-n", "1", "-p", "no:randomly", f"--xetrack-db={db}"
     )
@@ -84,6 +91,8 @@ def test_c(tracker):
         ["*worker gw0 went down*rows of its finished tests were written*"]
     )
     assert not list(tmp_path.glob(".*xetrack-spool*"))  # the spools are gone
+    if engine == "postgres":  # a server's are kept on this machine, gone too
+        assert not list(Path(os.environ["XETRACK_SPOOL_DIR"]).rglob("*.jsonl"))
 
 
 def test_without_xdist_nothing_breaks(

@@ -15,6 +15,9 @@ from xetrack import Reader, Tracker
 from xetrack.cli import app
 from xetrack.store import open_store
 
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
+
 ROWS = [
     {"epoch": 1, "loss": 0.9, "acc": 0.50, "good": True, "model": "a", "seed": 7},
     {"epoch": 2, "loss": 0.7, "acc": 0.61, "good": False, "model": "b"},

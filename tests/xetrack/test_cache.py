@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +17,9 @@ from pydantic import BaseModel
 
 from xetrack import Reader, Tracker
 from xetrack.cache import Unhashable, token
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
 
 CALLS: list[object] = []
 
@@ -60,8 +64,10 @@ def _reset_calls() -> None:
     CALLS.clear()
 
 
-def test_second_equal_call_is_a_hit_with_lineage(tmp_path: Path, engine: str) -> None:
-    db = tmp_path / f"c.{engine}"
+def test_second_equal_call_is_a_hit_with_lineage(
+    tmp_path: Path, engine: str, new_db: Any
+) -> None:
+    db = new_db("c")
     first = Tracker(db, engine=engine, cache=tmp_path / "cache")
     first.track(expensive, args=[Config("bert", 0.1)], kwargs={"n": 2})
     first.close()

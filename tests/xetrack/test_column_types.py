@@ -5,12 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from xetrack import Reader, Tracker, copy
 from xetrack.errors import TypeConflictError
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
 
 RESULTS: list[object] = [6, "done", 2.5, True, [1, 2], None, b"\x00\xff", "7"]
 #: as each row reads back: a list result is stored as its JSON text, as always
@@ -97,8 +101,10 @@ def test_xt_head_shows_a_none_only_column(db_path: Path, engine: str) -> None:
     assert done.returncode == 0 and "note" in done.stdout.splitlines()[0]
 
 
-def test_copy_keeps_mixed_and_untyped_columns(tmp_path: Path, engine: str) -> None:
-    source = tmp_path / f"src.{engine}"
+def test_copy_keeps_mixed_and_untyped_columns(
+    tmp_path: Path, engine: str, new_db: Any
+) -> None:
+    source = new_db("src")
     tracker = Tracker(source, engine=engine)
     tracker.track(lambda: 1)
     tracker.track(lambda: "one")

@@ -8,6 +8,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,9 @@ from xetrack.verdict import PRIOR_NOISE, Z
 BATCHES = [4, 4, 4, 4, 4]
 #: the noise floor of a first comparison of steady runs: an assumed noise
 FIRST_FLOOR = math.expm1(Z * math.sqrt(2) * PRIOR_NOISE)
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
 
 
 def _run(
@@ -64,9 +68,9 @@ def _noise(
 
 
 def test_verdicts_for_a_slowdown_noise_and_a_speedup(
-    tmp_path: Path, engine: str
+    tmp_path: Path, engine: str, new_db: Any
 ) -> None:
-    db = tmp_path / f"c.{engine}"
+    db = new_db("c")
     base = _run(
         db,
         engine,
@@ -188,9 +192,9 @@ def test_any_sample_count_works(tmp_path: Path) -> None:
 
 
 def test_declared_metrics_are_judged_by_direction_undeclared_only_shown(
-    tmp_path: Path, engine: str
+    tmp_path: Path, engine: str, new_db: Any
 ) -> None:
-    db = tmp_path / f"m.{engine}"
+    db = new_db("m")
     declared = json.dumps({"accuracy": "max", "loss": "min"})
     base = _run(
         db,

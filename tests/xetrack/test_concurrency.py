@@ -8,11 +8,15 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from xetrack import Reader, Tracker
 from xetrack.errors import StoreLockedError
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
 
 
 def _writer(path: str, worker: int, events: int) -> None:
@@ -23,8 +27,10 @@ def _writer(path: str, worker: int, events: int) -> None:
     tracker.close()
 
 
-def test_eight_processes_adding_the_same_columns_lose_nothing(tmp_path: Path) -> None:
-    path = str(tmp_path / "fresh.db")
+# DuckDB lets one process write a file: several writing processes need another
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_eight_processes_adding_the_same_columns_lose_nothing(db_path: Path) -> None:
+    path = str(db_path)
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(path, w, 500)) for w in range(8)]
     for p in procs:
@@ -72,14 +78,16 @@ def test_reader_process_sees_committed_rows_while_a_writer_runs(tmp_path: Path) 
     assert counts == [11, 21, 31, 41, 51]
 
 
-def test_rows_in_the_same_microsecond_are_all_kept(tmp_path: Path, engine: str) -> None:
-    tracker = Tracker(tmp_path / f"same.{engine}", engine=engine)
+def test_rows_in_the_same_microsecond_are_all_kept(
+    tmp_path: Path, engine: str, new_db: Any
+) -> None:
+    tracker = Tracker(new_db("same"), engine=engine)
     tracker.log_batch([{"i": 1}] * 100)  # one timestamp for the whole batch
     assert tracker.count_run() == 100
 
 
-def test_threads_share_one_tracker(tmp_path: Path, engine: str) -> None:
-    tracker = Tracker(tmp_path / f"threads.{engine}", engine=engine)
+def test_threads_share_one_tracker(tmp_path: Path, engine: str, new_db: Any) -> None:
+    tracker = Tracker(new_db("threads"), engine=engine)
 
     def work(n: int) -> None:
         for i in range(200):
@@ -134,10 +142,10 @@ def test_a_forked_child_reopens_its_own_sqlite_connection(
 
 
 def test_two_stores_in_one_process_add_the_same_columns(
-    tmp_path: Path, engine: str
+    tmp_path: Path, engine: str, new_db: Any
 ) -> None:
     """Each store caches the schema; a column the other added is seen, not re-added."""
-    path = tmp_path / f"twin.{engine}"
+    path = new_db("twin")
     first, second = Tracker(path, engine=engine), Tracker(path, engine=engine)
     for k in range(20):
         first.log({f"c{k}": k})
@@ -148,10 +156,12 @@ def test_two_stores_in_one_process_add_the_same_columns(
     assert len(frame) == 40 and frame[f"c{19}"].notna().sum() == 2
 
 
-def test_new_columns_do_not_reread_the_schema(tmp_path: Path, engine: str) -> None:
+def test_new_columns_do_not_reread_the_schema(
+    tmp_path: Path, engine: str, new_db: Any
+) -> None:
     """Adding a column costs one version check, not a read of every column: the
     cost of an event must not grow with the width of the table."""
-    tracker = Tracker(tmp_path / f"wide.{engine}", engine=engine)
+    tracker = Tracker(new_db("wide"), engine=engine)
     tracker.log({"step": 0})
     store = tracker._store
     reads: list[str] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +12,9 @@ from typer.testing import CliRunner
 from xetrack import Reader, Tracker, copy
 from xetrack.cli import app
 from xetrack.errors import InvalidKeyError
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
 
 
 def test_a_tracker_recovers_after_another_recreates_its_table(
@@ -31,10 +35,10 @@ def test_a_tracker_recovers_after_another_recreates_its_table(
 
 
 def test_copy_twice_adds_nothing_with_null_fixed_columns_and_after_xt_set(
-    tmp_path: Path, engine: str
+    tmp_path: Path, engine: str, new_db: Any
 ) -> None:
-    source = tmp_path / f"src.{engine}"
-    target = tmp_path / f"dst.{engine}"
+    source = new_db("src")
+    target = new_db("dst")
     with Tracker(source, engine=engine, track_id="run-1") as tracker:
         tracker.log_batch([{"acc": 0.1 * i, "epoch": i} for i in range(3)])
         tracker.conn.execute(  # a row written by another tool: NULL run and time

@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from xetrack import Reader, Tracker
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
+
 
 BIG = 2**60 + 1
 

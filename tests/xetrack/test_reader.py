@@ -27,6 +27,7 @@ def _two_runs(db_path: Path, engine: str) -> tuple[str, str]:
     return first.track_id, second.track_id
 
 
+@pytest.mark.all_engines
 def test_reader_reads_every_run_and_filters(db_path: Path, engine: str) -> None:
     first, second = _two_runs(db_path, engine)
     reader = Reader(db_path)
@@ -47,6 +48,7 @@ def test_reader_reads_every_run_and_filters(db_path: Path, engine: str) -> None:
     reader.close()
 
 
+@pytest.mark.all_engines
 def test_reader_writes_what_the_reference_gives_it(db_path: Path, engine: str) -> None:
     first, second = _two_runs(db_path, engine)
     reader = Reader(db_path)
@@ -88,6 +90,7 @@ def test_reader_on_an_empty_file_and_a_directory(tmp_path: Path) -> None:
         Reader(tmp_path)
 
 
+@pytest.mark.all_engines
 def test_unknown_table_lists_the_tables(db_path: Path, engine: str) -> None:
     Tracker(db_path, engine=engine, table="runs").log({"x": 1})
     with pytest.raises(
@@ -115,9 +118,23 @@ def test_engine_is_detected_and_a_mismatch_is_refused(
 def test_unknown_engine_is_refused(tmp_path: Path) -> None:
     with pytest.raises(
         InvalidArgumentError,
-        match="engine 'postgres' is not known; use one of 'sqlite', 'duckdb'",
+        match="engine 'oracle' is not known; use one of 'sqlite', 'duckdb', 'postgres'",
+    ):
+        Tracker(tmp_path / "x.db", engine="oracle")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_server_engine_needs_a_url_and_a_url_no_file_engine(tmp_path: Path) -> None:
+    """The URL names the engine; nothing is created or contacted on a mismatch."""
+    with pytest.raises(
+        InvalidArgumentError, match="engine='postgres' needs a server URL"
     ):
         Tracker(tmp_path / "x.db", engine="postgres")
+    url = "postgresql://ci:s3cret@127.0.0.1:1/bench"
+    with pytest.raises(EngineMismatchError, match="is a PostgreSQL server but") as err:
+        Reader(url, engine="duckdb")
+    assert "s3cret" not in str(err.value) and "ci:***@" in str(err.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_folder_is_named(tmp_path: Path) -> None:

@@ -11,6 +11,9 @@ from xetrack import Reader, Tracker
 from xetrack.errors import InvalidArgumentError, UnknownColumnError
 from xetrack.frames import frame_from_chunks, frame_from_rows
 
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
+
 
 @pytest.fixture
 def runs(db_path: Path, engine: str) -> Path:

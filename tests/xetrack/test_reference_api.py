@@ -12,6 +12,9 @@ import pytest
 from xetrack import Reader, Tracker
 from xetrack.errors import InvalidArgumentError, InvalidKeyError
 
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
+
 
 def test_integer_index_is_one_based_like_the_reference(
     db_path: Path, engine: str

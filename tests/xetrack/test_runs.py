@@ -6,7 +6,9 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,9 @@ from xetrack import Reader, Tracker, copy
 from xetrack.errors import InvalidArgumentError
 from xetrack.store import open_store
 from xetrack.store.schema import RUNS_TABLE
+
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
 
 
 def runs_of(db: Path, **filters: str) -> dict[str, dict[str, object]]:
@@ -45,8 +50,8 @@ def test_an_exception_in_the_with_block_records_a_failed_run(
     assert run["error"] == "ValueError: loss diverged"
 
 
-def test_keyboard_interrupt_records_an_interrupted_run(tmp_path: Path) -> None:
-    db = tmp_path / "ki.db"
+def test_keyboard_interrupt_records_an_interrupted_run(db_path: Path) -> None:
+    db = db_path
     with pytest.raises(KeyboardInterrupt):
         with Tracker(db, track_id="stopped-0001") as tracker:
             tracker.log({"x": 1})
@@ -72,8 +77,23 @@ def _script(tmp_path: Path, body: str) -> Path:
     return path
 
 
-def test_a_killed_process_shows_as_interrupted(tmp_path: Path) -> None:
-    db = tmp_path / "killed.db"
+def _gone(db: Path, track_id: str) -> dict[str, object]:
+    """The run's record once the store has seen its process go: a server learns
+    it when the dead process's connection closes, a moment after the kill."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = runs_of(db)[track_id]
+        if found["status"] != "running" or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+# DuckDB lets one process at a time open a file: no reader beside a live writer
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_a_killed_process_shows_as_interrupted(tmp_path: Path, db_path: Path) -> None:
+    """On a server, from any host: the run's connection held a lock, which the
+    server dropped when the killed process's connection closed."""
+    db = db_path
     job = _script(
         tmp_path,
         f"""
@@ -99,16 +119,16 @@ def test_a_killed_process_shows_as_interrupted(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait(30)
-    dead = runs_of(db)["doomed-0001"]
+    dead = _gone(db, "doomed-0001")
     assert dead["status"] == "interrupted" and dead["rows"] == 1
     assert runs_of(db, status="interrupted").keys() == {"doomed-0001"}
     assert runs_of(db, status="running") == {}
 
 
 def test_a_script_that_never_closes_is_finished_at_exit_or_failed_by_its_error(
-    tmp_path: Path,
+    tmp_path: Path, db_path: Path
 ) -> None:
-    db = tmp_path / "exit.db"
+    db = db_path
     for name, ending in (
         ("normal-0001", ""),
         ("crash-0001", "raise RuntimeError('oom')"),
@@ -279,14 +299,14 @@ def test_upgrading_an_old_store_while_other_processes_write_loses_nothing(
 
 
 def test_copy_keeps_run_records_and_delete_run_drops_them(
-    tmp_path: Path, engine: str
+    tmp_path: Path, engine: str, new_db: Any
 ) -> None:
     source = tmp_path / "src.db"
     with pytest.raises(ValueError):
         with Tracker(source, track_id="failing-0001") as tracker:
             tracker.log({"x": 1})
             raise ValueError("nope")
-    target = tmp_path / f"dst.{engine}"
+    target = new_db("dst")
     copy(source, target, engine=engine)
     found = runs_of(target)
     assert list(found) == ["failing-0001"]  # and not the copying tracker's own run

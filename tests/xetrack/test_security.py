@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -45,9 +46,8 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def _crafted_db(tmp_path: Path, repo: Path, commit: str, engine: str) -> Path:
+def _crafted_db(db: Any, repo: Path, commit: str, engine: str) -> Any:
     """A run on a real commit, then a run whose git_commit is ``commit``."""
-    db = tmp_path / f"crafted.{engine}"
     real = _git(repo, "rev-parse", "HEAD~1")
     for track_id, value in (("base-run", real), ("evil-run", commit)):
         run = Tracker(
@@ -63,13 +63,14 @@ def _crafted_db(tmp_path: Path, repo: Path, commit: str, engine: str) -> Path:
     return db
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "duckdb"])
+@pytest.mark.parametrize("engine", ["sqlite", "duckdb", "postgres"])
 def test_git_never_takes_a_stored_commit_as_an_option(
-    tmp_path: Path, repo: Path, engine: str
+    tmp_path: Path, repo: Path, engine: str, new_db: Any
 ) -> None:
+    """A shared server's rows are as untrusted as a file's."""
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
-    db = _crafted_db(tmp_path, repo, f"--output={victim}", engine)
+    db = _crafted_db(new_db("crafted"), repo, f"--output={victim}", engine)
     result = compare(db, repo=repo)
     assert victim.read_text() == "precious\n"
     assert result.head is not None and result.head.track_id == "evil-run"
@@ -85,7 +86,9 @@ def test_a_typed_ref_that_looks_like_an_option_is_not_one(
 ) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
-    db = _crafted_db(tmp_path, repo, _git(repo, "rev-parse", "HEAD"), "sqlite")
+    db = _crafted_db(
+        tmp_path / "crafted.db", repo, _git(repo, "rev-parse", "HEAD"), "sqlite"
+    )
     result = runner.invoke(
         app, ["compare", str(db), "--repo", str(repo), "--", f"--output={victim}"]
     )
@@ -126,31 +129,51 @@ ATTACKS = {
         "SELECT * FROM read_csv('{dir}/data.csv')",
         "CHECKPOINT",
     ],
+    # The test server's role is a superuser, who may write server files and run
+    # programs: COPY and every other command is refused before the server sees it.
+    "postgres": [
+        "COPY \"default\" TO '{dir}/copied.csv'",
+        "COPY (SELECT 1) TO PROGRAM 'touch {dir}/pwned'",
+        "DO $$ BEGIN EXECUTE 'COPY (SELECT 1) TO ''{dir}/do.csv'''; END $$",
+        "SET default_transaction_read_only = off",
+        'SELECT 1; DELETE FROM "default"',
+        'DELETE FROM "default"',
+        'CREATE TABLE "new" (x INTEGER)',
+        'WITH gone AS (DELETE FROM "default" RETURNING *) SELECT * FROM gone',
+        'EXPLAIN ANALYZE DELETE FROM "default"',
+        "SELECT nextval('\"default_rowid_seq\"')",
+        "LOAD 'auto_explain'",
+        "CHECKPOINT",
+    ],
 }
+#: What the refusal of each engine's first attack names.
+REFUSED = {"sqlite": "ATTACH", "duckdb": "ATTACH", "postgres": "COPY"}
 
 
 @pytest.fixture
-def logged(tmp_path: Path, engine: str) -> Path:
+def logged(tmp_path: Path, engine: str, new_db: Any) -> tuple[Any, Path]:
+    """A store with three rows, and a folder (with a file) SQL must not reach."""
     folder = tmp_path / "store"
     folder.mkdir()
-    db = folder / f"exp.{engine}"
+    db = folder / f"exp.{engine}" if engine != "postgres" else new_db("exp")
     with Tracker(db, engine=engine) as tracker:
         tracker.log_batch([{"x": i} for i in range(3)])
     (folder / "data.csv").write_text("secret\n1\n")  # a file SQL must not reach
-    return db
+    return db, folder
 
 
 def _attacks(engine: str, folder: Path) -> list[str]:
     return [attack.format(dir=folder) for attack in ATTACKS[engine]]
 
 
+@pytest.mark.all_engines
 def test_reader_sql_refuses_every_write_and_creates_nothing(
-    logged: Path, engine: str
+    logged: tuple[Any, Path], engine: str
 ) -> None:
     from xetrack import Reader
     from xetrack.errors import QueryError
 
-    folder = logged.parent
+    logged, folder = logged
     with Reader(logged) as reader:
         assert reader.sql('SELECT COUNT(*) AS n FROM "default"')["n"].tolist() == [3]
         before = _files(folder)
@@ -168,8 +191,11 @@ def test_reader_sql_refuses_every_write_and_creates_nothing(
     assert len(Reader.read_db(logged)) == 3
 
 
-def test_xt_sql_refuses_every_write_with_one_line(logged: Path, engine: str) -> None:
-    folder = logged.parent
+@pytest.mark.all_engines
+def test_xt_sql_refuses_every_write_with_one_line(
+    logged: tuple[Any, Path], engine: str
+) -> None:
+    logged, folder = logged
     ok = runner.invoke(app, ["sql", str(logged), 'SELECT COUNT(*) FROM "default"'])
     assert ok.exit_code == 0
     before = _files(folder)
@@ -179,23 +205,45 @@ def test_xt_sql_refuses_every_write_with_one_line(logged: Path, engine: str) -> 
         assert result.stderr.startswith("xt: ") and result.stderr.count("\n") == 1
     assert _files(folder) == before
     refused = runner.invoke(app, ["sql", str(logged), _attacks(engine, folder)[0]])
-    assert "read-only SQL" in refused.stderr and "ATTACH" in refused.stderr
+    assert "read-only SQL" in refused.stderr and REFUSED[engine] in refused.stderr
 
 
+@pytest.mark.all_engines
 def test_sql_on_a_file_a_tracker_of_this_process_writes_is_still_read_only(
-    logged: Path, engine: str
+    logged: tuple[Any, Path], engine: str
 ) -> None:
     """DuckDB shares one (writable) connection per file and process."""
     from xetrack import Reader
     from xetrack.errors import QueryError
 
+    logged, folder = logged
     with Tracker(logged, engine=engine) as tracker, Reader(logged) as reader:
         tracker.log({"x": 9})
         with pytest.raises(QueryError, match="read-only SQL"):
-            reader.sql(_attacks(engine, logged.parent)[0])
+            reader.sql(_attacks(engine, folder)[0])
         with pytest.raises(QueryError):
             reader.sql('DELETE FROM "default"')
         assert len(reader) == 4
+
+
+def test_postgres_sql_keeps_nothing_even_what_a_read_only_transaction_allows(
+    pg_server: Any,
+) -> None:
+    """A query that calls a function writing anyway (a large object) runs in a
+    transaction that is rolled back; settings it changes are rolled back too."""
+    from xetrack import Reader
+
+    db = pg_server.new_url()
+    with Tracker(db) as tracker:
+        tracker.log({"x": 1})
+    with Reader(db) as reader:
+        made = reader.sql("SELECT lo_from_bytea(0, 'x') AS oid")["oid"].tolist()
+        assert len(made) == 1
+        reader.sql("SELECT set_config('default_transaction_read_only', 'off', false)")
+        count = "SELECT COUNT(*) AS n FROM pg_largeobject_metadata WHERE oid = ?"
+        assert reader.sql(count, [made[0]])["n"].tolist() == [0]
+        shown = reader.sql("SHOW default_transaction_read_only")
+        assert shown.iloc[0, 0] == "on"
 
 
 def test_duckdb_connections_never_install_or_load_extensions(tmp_path: Path) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from xetrack import Reader, Tracker
+
+pytestmark = pytest.mark.all_engines
 
 
 def test_log_adds_columns_on_first_use_and_returns_row_as_stored(
@@ -151,6 +154,15 @@ def test_properties(db_path: Path, engine: str) -> None:
             "BOOLEAN",
             "BLOB",
         ],
+        "postgres": [
+            "text",
+            "text",
+            "bigint",
+            "double precision",
+            "text",
+            "boolean",
+            "bytea",
+        ],
     }[engine]
     assert list(tracker.dtypes.values()) == expected
     assert tracker.conn.execute('SELECT COUNT(*) FROM "default"').fetchone()[0] == 1
@@ -169,7 +181,7 @@ def test_in_memory_and_skip_insert_write_no_file(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_git_commit_on_every_row(tmp_path: Path, engine: str) -> None:
+def test_git_commit_on_every_row(tmp_path: Path, engine: str, new_db: Any) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
 
@@ -191,7 +203,7 @@ def test_git_commit_on_every_row(tmp_path: Path, engine: str) -> None:
     sha = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
     ).stdout.strip()
-    tracker = Tracker(tmp_path / "g.db", engine=engine, git_root=repo)
+    tracker = Tracker(new_db("g"), engine=engine, git_root=repo)
     assert tracker.log({"x": 1})["git_commit"] == sha and len(sha) == 40
 
 

@@ -15,6 +15,9 @@ from pydantic import BaseModel
 from xetrack import Reader, Tracker
 from xetrack.errors import InvalidArgumentError
 
+#: the store contract: every engine, PostgreSQL included
+pytestmark = pytest.mark.all_engines
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Optim:

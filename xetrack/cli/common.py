@@ -12,6 +12,7 @@ import typer
 
 from xetrack.errors import XetrackError
 from xetrack.store import ENGINES
+from xetrack.store.location import display, scrub
 
 T = TypeVar("T")
 
@@ -62,14 +63,19 @@ def choice(allowed: Sequence[str], what: str) -> Callable[[str], str]:
     return usage(parse)
 
 
-DbArg = Annotated[Path, typer.Argument(help="The database file (SQLite or DuckDB).")]
+DbArg = Annotated[
+    str,
+    typer.Argument(
+        help="The database: a SQLite or DuckDB file, or a postgresql:// URL."
+    ),
+]
 TableOpt = Annotated[str, typer.Option("--table", help="The table to use.")]
 EngineOpt = Annotated[
     Optional[str],
     typer.Option(
         "--engine",
         parser=choice(ENGINES, "engine"),
-        help="sqlite or duckdb (default: detected from the file).",
+        help="sqlite, duckdb or postgres (default: detected from the file or URL).",
     ),
 ]
 NOpt = Annotated[
@@ -176,11 +182,12 @@ def fail(message: str) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def errors(db: Path | None = None) -> Iterator[None]:
+def errors(db: str | Path | None = None) -> Iterator[None]:
     """Library errors (and OS errors about files) as one line on stderr, exit 1.
 
-    A raw sqlite3 or DuckDB error that the library did not name (it should) is
-    still one line, naming ``db``: a traceback is never the answer to bad input.
+    A raw sqlite3, DuckDB or psycopg error that the library did not name (it
+    should) is still one line, naming ``db`` (a URL's password masked): a
+    traceback is never the answer to bad input.
     """
     try:
         yield
@@ -195,7 +202,9 @@ def errors(db: Path | None = None) -> Iterator[None]:
             raise
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
-        raise fail(f"{db}: {first}" if db is not None else first) from None
+        if db is not None:
+            first = f"{display(db)}: {scrub(first, str(db))}"
+        raise fail(first) from None
 
 
 def _driver_error(exc: Exception) -> bool:
@@ -204,13 +213,15 @@ def _driver_error(exc: Exception) -> bool:
 
     if isinstance(exc, sqlite3.Error):
         return True
-    duckdb = sys.modules.get("duckdb")
-    return duckdb is not None and isinstance(exc, duckdb.Error)
+    return any(
+        module is not None and isinstance(exc, module.Error)
+        for module in (sys.modules.get("duckdb"), sys.modules.get("psycopg"))
+    )
 
 
 @contextlib.contextmanager
 def reader(
-    db: Path, table: str = "default", engine: str | None = None
+    db: str | Path, table: str = "default", engine: str | None = None
 ) -> Iterator[Reader]:
     from xetrack import Reader
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -22,6 +21,7 @@ from xetrack.cli.common import (
     reader,
     show,
 )
+from xetrack.store.location import display
 
 
 def register(app: typer.Typer) -> None:
@@ -148,7 +148,8 @@ def register(app: typer.Typer) -> None:
             else:
                 if track_id is not None and not r.has_run(track_id):
                     raise fail(
-                        f"no run {track_id!r} in {db}; list them with `xt runs {db}`"
+                        f"no run {track_id!r} in {display(db)}; list them with "
+                        f"`xt runs {display(db)}`"
                     )
                 count = r.set_value(key, typed, track_id=track_id)
             typer.echo(f"set {key} = {typed!r} on {count} rows")
@@ -164,7 +165,8 @@ def register(app: typer.Typer) -> None:
         with reader(db, table, engine) as r, errors():
             if not r.has_run(track_id):
                 raise fail(
-                    f"no run {track_id!r} in {db}; list them with `xt runs {db}`"
+                    f"no run {track_id!r} in {display(db)}; list them with "
+                    f"`xt runs {display(db)}`"
                 )
             typer.echo(f"deleted {r.delete_run(track_id)} rows of {track_id}")
 
@@ -200,9 +202,15 @@ def register(app: typer.Typer) -> None:
 
     @app.command(name="copy")
     def copy_(
-        source: Annotated[Path, typer.Argument(help="The database to copy from.")],
+        source: Annotated[
+            str, typer.Argument(help="The database (file or URL) to copy from.")
+        ],
         target: Annotated[
-            Path, typer.Argument(help="The database to copy into (created if missing).")
+            str,
+            typer.Argument(
+                help="The database to copy into: a file (created if missing) or a "
+                "postgresql:// URL."
+            ),
         ],
         assets: Annotated[
             bool, typer.Option("--assets/--no-assets", help="Copy stored objects too.")
@@ -213,11 +221,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
         engine: EngineOpt = None,
     ) -> None:
-        """Copy rows between stores of either engine; rows already there are skipped."""
+        """Copy rows between stores of any engine; rows already there are skipped."""
         from xetrack import copy
 
         with errors():
             added = copy(
                 source, target, assets=assets, tables=table or None, engine=engine
             )
-        typer.echo(f"copied {added} rows into {target}")
+        typer.echo(f"copied {added} rows into {display(target)}")

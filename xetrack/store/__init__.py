@@ -1,4 +1,4 @@
-"""Opening a database file with the engine that wrote it."""
+"""Opening a store: a database file with the engine that wrote it, or a server URL."""
 
 from __future__ import annotations
 
@@ -13,22 +13,37 @@ from xetrack.errors import (
     StorePermissionError,
 )
 from xetrack.store.base import SqlStore, Store
+from xetrack.store.location import display, is_server_url
 
-Engine = Literal["sqlite", "duckdb"]
-ENGINES: Final = ("sqlite", "duckdb")
+Engine = Literal["sqlite", "duckdb", "postgres"]
+ENGINES: Final = ("sqlite", "duckdb", "postgres")
+#: The engines that keep a store in a file.
+FILE_ENGINES: Final = ("sqlite", "duckdb")
 MEMORY: Final = ":memory:"
 
 _SQLITE_MAGIC: Final = b"SQLite format 3\x00"
 _DUCKDB_MAGIC: Final = b"DUCK"  # bytes 8..12 of a DuckDB file
 
-__all__ = ["ENGINES", "Engine", "SqlStore", "Store", "detect_engine", "open_store"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "SqlStore",
+    "Store",
+    "detect_engine",
+    "display",
+    "is_server_url",
+    "open_store",
+]
 
 
 def detect_engine(path: str | Path) -> Engine | None:
-    """The engine that wrote ``path``; None for a missing or empty file.
+    """The engine that wrote ``path``; None for a missing or empty file;
+    ``"postgres"`` for a server URL (without connecting).
 
     Raises :class:`NotADatabaseError` for a file of any other kind.
     """
+    if is_server_url(path):
+        return "postgres"
     try:
         with open(path, "rb") as handle:
             header = handle.read(16)
@@ -77,14 +92,18 @@ def open_store(
 ) -> SqlStore:
     """Open (or, unless ``read_only``, create) the database at ``path``.
 
-    ``engine=None`` uses the engine that wrote the file, SQLite for a new file.
-    Raises :class:`DatabaseNotFoundError` when ``read_only`` and nothing is there,
+    ``engine=None`` uses the engine that wrote the file, SQLite for a new file; a
+    ``postgresql://`` URL is a PostgreSQL server. Raises
+    :class:`DatabaseNotFoundError` when ``read_only`` and nothing is there,
     :class:`NotADatabaseError` for other files and :class:`EngineMismatchError`
     when ``engine`` names the other engine than the file's. ``timeout``: how long
-    a writer waits for another's lock (SQLite; default 120 s).
+    a writer waits for another's lock (default 120 s); on a server also how long
+    a lost connection is tried again.
     """
     requested = check_engine(engine)
     text = str(path)
+    if is_server_url(path) or requested == "postgres":
+        return _open_server(text, requested, read_only, timeout)
     if text == MEMORY:
         found: Engine | None = None
     else:
@@ -137,6 +156,25 @@ def open_store(
                 or NotADatabaseError(f"{text} cannot be opened as SQLite: {exc}")
             ) from exc
         raise
+
+
+def _open_server(
+    text: str, requested: Engine | None, read_only: bool, timeout: float | None
+) -> SqlStore:
+    if not is_server_url(text):
+        raise InvalidArgumentError(
+            f"engine='postgres' needs a server URL such as "
+            f"postgresql://user@host:5432/dbname, not {display(text)!r}"
+        )
+    if requested not in (None, "postgres"):
+        raise EngineMismatchError(
+            f"{display(text)} is a PostgreSQL server but engine={requested!r} was "
+            f"asked for; leave engine=None (the URL says the engine), or use "
+            f"xetrack.copy to copy it into a {requested} file"
+        )
+    from xetrack.store.postgres import PostgresStore
+
+    return PostgresStore(text, read_only=read_only, timeout=timeout)
 
 
 def _remove_if_empty(path: Path) -> None:

@@ -12,6 +12,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
 from xetrack.errors import (
@@ -20,7 +21,7 @@ from xetrack.errors import (
     UnknownTableError,
     XetrackError,
 )
-from xetrack.store.prepare import Prepared, prepare
+from xetrack.store.prepare import Prepared, check_case, prepare
 from xetrack.store.schema import (
     FIXED_COLUMNS,
     FLOAT,
@@ -121,6 +122,14 @@ class Store(Protocol):
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> int: ...
 
+    def has_row_order(self, table: str) -> bool: ...
+
+    def hold_run(self, track_id: str) -> None: ...
+
+    def release_run(self, track_id: str) -> None: ...
+
+    def run_alive(self, track_id: str) -> bool | None: ...
+
 
 class _Plan(NamedTuple):
     """How rows of one shape (the same keys in the same order) are inserted."""
@@ -153,6 +162,11 @@ class SqlStore(ABC):
     #: whether a filtered scan returns rows in insertion order without ORDER BY
     #: (SQLite's may follow an index instead)
     NATURAL_ORDER: ClassVar[bool] = False
+    #: the definition of a ``rowid`` column an event table needs to keep insertion
+    #: order, for an engine that has no implicit one ("" where the engine has it)
+    ROW_ID_COLUMN: ClassVar[str] = ""
+    #: whether ``SELECT *`` would show that column: reads then name their columns
+    EXPLICIT_COLUMNS: ClassVar[bool] = False
 
     def __init__(self, path: str, read_only: bool) -> None:
         self.path = path
@@ -166,6 +180,17 @@ class SqlStore(ABC):
         self.prepared: set[str] = set()
         #: what a read-only connection last refused to run, to name it in the error
         self.refused: str | None = None
+        #: where rows a lost server connection could not write wait (a server's)
+        self.spool_folder: Path | None = None
+
+    @property
+    def spooled(self) -> int:
+        """Rows this store kept locally because its server could not take them."""
+        return 0
+
+    def end_spool(self) -> None:
+        """Stop writing the local spool and let it go: a push may take it now."""
+        return None
 
     # -- primitives for subclasses -------------------------------------------------
     @property
@@ -252,6 +277,12 @@ class SqlStore(ABC):
         """Change ``column`` from logical type ``old`` to ``new``, keeping its values
         (as JSON text when ``new`` is JSON), inside the caller's write lock."""
 
+    def _schema_transaction(self) -> contextlib.AbstractContextManager[None]:
+        """The write lock for a change of tables, columns or indexes; an engine whose
+        writers do not serialise on the file (a server) adds a lock of its own, so
+        two writers never both add the same column."""
+        return self._write_transaction()  # type: ignore[no-any-return]
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Hold the store's lock and the file's write lock; writes inside commit together."""
@@ -304,17 +335,22 @@ class SqlStore(ABC):
         if known and all(name in known for name in wanted):
             return
         fixed = ", ".join(
-            f"{quote_ident(c)} {self.SQL_TYPES[TEXT]}" for c in FIXED_COLUMNS
+            [self.ROW_ID_COLUMN] * bool(self.ROW_ID_COLUMN)
+            + [f"{quote_ident(c)} {self.SQL_TYPES[TEXT]}" for c in FIXED_COLUMNS]
         )
-        with self._lock, self._driver("creating a table in"), self._write_transaction():
+        with (
+            self._lock,
+            self._driver("creating a table in"),
+            self._schema_transaction(),
+        ):
             self._execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({fixed})")
-            existing = self.schema(table, refresh=True)
+            # a copy: the cached schema must not name columns a failure rolls back
+            existing = Schema(self.schema(table, refresh=True).types.items())
             for name, logical in wanted.items():
                 if name not in existing.types:
-                    self._execute(
-                        f"ALTER TABLE {quote_ident(table)} "
-                        f"ADD COLUMN {quote_ident(name)} {self.SQL_TYPES[logical]}"
-                    )
+                    check_case(existing, [name])  # an engine may tell case apart
+                    self._add_column(table, name, logical)
+                    existing.add(name, logical)
         self.schema(table, refresh=True)
 
     def create_table(self, table: str, columns: Mapping[str, str]) -> None:
@@ -326,7 +362,11 @@ class SqlStore(ABC):
             f"{quote_ident(name)} {self.SQL_TYPES[logical]}"
             for name, logical in columns.items()
         )
-        with self._lock, self._write_transaction():
+        with (
+            self._lock,
+            self._driver("creating a table in"),
+            self._schema_transaction(),
+        ):
             self._execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({body})")
         self.schema(table, refresh=True)
 
@@ -348,13 +388,17 @@ class SqlStore(ABC):
             return
         name = quote_ident(self.index_name(table, columns))
         listed = ", ".join(map(quote_ident, columns))
-        with self._lock, self._write_transaction():
+        with self._lock, self._driver("indexing"), self._schema_transaction():
             self._execute(
                 f"CREATE INDEX IF NOT EXISTS {name} ON {quote_ident(table)} ({listed})"
             )
 
     def drop_table(self, table: str) -> None:
-        with self._lock, self._driver("dropping a table of"), self._write_transaction():
+        with (
+            self._lock,
+            self._driver("dropping a table of"),
+            self._schema_transaction(),
+        ):
             self._execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
         self._forget(table)
         self.prepared.discard(table)
@@ -474,7 +518,7 @@ class SqlStore(ABC):
         # costs one version check unless another writer did change the schema:
         # the cost of an event must not grow with the width of the table.
         before = self.schema(table)
-        with self._write_transaction():
+        with self._schema_transaction():
             schema = self._current(table)
             if not schema.types:
                 raise UnknownTableError(f"table {table!r} was dropped from {self.path}")
@@ -579,7 +623,7 @@ class SqlStore(ABC):
             self._check_where(table, schema, where)
             self._check_base_table(table, "set values")
             clause, params = where_clause(where)
-            with self._write_transaction():
+            with self._schema_transaction():
                 schema = self._current(table)
                 prepared = prepare(schema, [values], retype=self.can_retype)
                 try:
@@ -637,6 +681,42 @@ class SqlStore(ABC):
         """Run one statement (identifiers quoted, values bound); return rows changed."""
         with self._lock, self._driver("writing to"), self._write_transaction():
             return _rowcount(self._execute(sql, params))
+
+    # -- what differs between dialects ----------------------------------------------------
+    def max_sql(self, expr: str, logical: str | None) -> str:
+        """SQL for the largest value of ``expr`` (a column of type ``logical``)."""
+        return f"MAX({expr})"
+
+    def min_sql(self, expr: str, logical: str | None) -> str:
+        return f"MIN({expr})"
+
+    def float_sql(self, expr: str, logical: str | None) -> str:
+        """SQL for ``expr`` (numeric or boolean) as a double."""
+        return f"CAST({expr} AS DOUBLE)"
+
+    def has_row_order(self, table: str) -> bool:
+        """Whether ``table`` has a ``rowid`` to keep insertion order by: not a SQLite
+        WITHOUT ROWID table or a DuckDB view (foreign tables, read as they come)."""
+        try:
+            self.query(f"SELECT rowid FROM {quote_ident(table)} LIMIT 0")
+        except Exception:  # the engine's "no such column": there is none
+            return False
+        return True
+
+    # -- run liveness ----------------------------------------------------------------------
+    def hold_run(self, track_id: str) -> None:
+        """Mark ``track_id`` as running on this connection, for :meth:`run_alive`
+        (nothing to do where a run's host and pid say it)."""
+        return None
+
+    def release_run(self, track_id: str) -> None:
+        """The run ``track_id`` ended here (see :meth:`hold_run`)."""
+        return None
+
+    def run_alive(self, track_id: str) -> bool | None:
+        """Whether some connection still holds ``track_id`` as running; None when
+        the engine cannot tell (then the run's host and pid decide)."""
+        return None
 
     # -- reading -------------------------------------------------------------------------
     def read_query_df(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:

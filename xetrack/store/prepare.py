@@ -90,7 +90,7 @@ def prepare(
     case and :class:`~xetrack.errors.TypeConflictError` for values that do not fit.
     """
     names, uniform = _keys(rows)
-    _check_case(schema, names)
+    check_case(schema, names)
     prepared = Prepared((), [])
     kept: list[str] = []
     converted: dict[str, tuple[object, ...]] = {}
@@ -168,7 +168,7 @@ def _column(
     return [row.get(name) for row in rows]
 
 
-def _check_case(schema: Schema, names: Sequence[str]) -> None:
+def check_case(schema: Schema, names: Sequence[str]) -> None:
     seen: dict[str, str] = {}
     for name in names:
         if name in schema.types:
