@@ -319,18 +319,11 @@ def record_selection(store: SqlStore, track_id: str, text: str) -> None:
     record of ``track_id``."""
     if not _has_runs_table(store):
         return
-    with store.transaction():
-        # checked again under the write lock: another writer may have added it
-        if SELECTION not in store.schema(RUNS_TABLE, refresh=True).types:
-            store.execute(
-                f"ALTER TABLE {_Q} ADD COLUMN {quote_ident(SELECTION)} "
-                f"{store.SQL_TYPES[TEXT]}"
-            )
-            store.schema(RUNS_TABLE, refresh=True)
-        store.execute(
-            f"UPDATE {_Q} SET {quote_ident(SELECTION)} = ? WHERE track_id = ?",
-            [text, track_id],
-        )
+    store.add_column(RUNS_TABLE, SELECTION, TEXT)
+    store.execute(
+        f"UPDATE {_Q} SET {quote_ident(SELECTION)} = ? WHERE track_id = ?",
+        [text, track_id],
+    )
 
 
 def selection_text(store: SqlStore, track_id: str, table: str) -> str | None:

@@ -262,10 +262,12 @@ def table_text(
     frame: pd.DataFrame,
     seconds: Collection[str] = (),
     plain_rows: Collection[int] = (),
+    group: str | None = None,
 ) -> str:
     """A frame as a Markdown (github) table: one missing mark for None, NaN and NA;
     times (the columns :func:`xetrack.units.is_seconds_column` knows, and
-    ``seconds``) in one unit per column with the same significant digits,
+    ``seconds``) in one unit per column (per value of the column ``group``, when
+    given: one benchmark's rows) with the same significant digits,
     right-aligned. Rows at positions ``plain_rows`` (counts in a summary) keep
     their numbers as they are."""
     from tabulate import tabulate
@@ -283,10 +285,23 @@ def table_text(
         column = [row[index] for row in rows]
         timed = [v for i, v in enumerate(column) if i not in plain_rows]
         if (name in seconds or is_seconds_column(name)) and _numeric(timed):
-            unit = unit_for(timed)
+            keys = [None] * len(rows)
+            if group in names:
+                at = names.index(group)
+                keys = [row[at] for row in rows]
+            units = {
+                key: unit_for(
+                    [
+                        v
+                        for i, v in enumerate(column)
+                        if keys[i] == key and i not in plain_rows
+                    ]
+                )
+                for key in set(keys)
+            }
             for i, row in enumerate(rows):
                 if i not in plain_rows and row[index] is not None:
-                    row[index] = format_seconds(row[index], unit)
+                    row[index] = format_seconds(row[index], units[keys[i]])
             align.append("right")
         else:
             align.append("decimal" if _numeric(column) else "left")
@@ -304,6 +319,7 @@ def show(
     as_json: bool = False,
     seconds: Collection[str] = (),
     plain_rows: Collection[int] = (),
+    group: str | None = None,
 ) -> None:
     """A table readable in a terminal and valid Markdown (see :func:`table_text`),
     or JSON records with raw values (seconds stay seconds)."""
@@ -317,7 +333,7 @@ def show(
     if frame.empty and len(frame.columns) == 0:
         typer.echo("(no rows)")
         return
-    typer.echo(table_text(frame, seconds, plain_rows))
+    typer.echo(table_text(frame, seconds, plain_rows, group))
 
 
 def _missing(value: Any) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -159,6 +159,10 @@ def register(app: typer.Typer) -> None:
                 "--chart/--no-chart", help="Draw a line chart (needs the plot extra)."
             ),
         ] = True,
+        repo: Annotated[
+            Path,
+            typer.Option("--repo", help="The git repository, for commit order."),
+        ] = Path("."),
     ) -> None:
         """A metric across the last commits, per benchmark."""
         from xetrack.compare import history as across
@@ -167,21 +171,84 @@ def register(app: typer.Typer) -> None:
             frame = across(
                 db, test=test, metric=metric, last=last, table=table, engine=engine
             )
-        show(frame, json)
+        show(frame, json, group="benchmark")
         if chart and not json and not frame.empty:
-            _chart(frame, metric)
+            from xetrack.timeline import timeline
+
+            with errors():
+                found = timeline(
+                    db,
+                    table=table,
+                    repo=repo,
+                    last=last,
+                    metrics=[metric],
+                    test=test,
+                    engine=engine,
+                )
+            _chart(found, metric)
 
 
-def _chart(frame: object, metric: str) -> None:
+#: Each series' marker, so a chart reads without colour too.
+_MARKERS = "o+*x#@%&=~"
+#: Marks of the points where a series' verdict says it moved.
+_MOVES = {"regressed": ("▲", "red"), "improved": ("▼", "green")}
+_COLOURS = ("blue", "orange", "cyan", "magenta", "yellow", "gray", "white")
+
+
+def _chart(found: Any, metric: str) -> None:
+    """Each series relative to its own first commit (x1 = where it started), so
+    benchmarks of 0.65 µs and 14 ms share a readable axis; the legend goes under
+    the chart, off the data; commits where a verdict moved are marked."""
     try:
         import plotext as plt
     except ImportError:
         return  # the table above says it all; the chart is the plot extra's
-    commits = list(dict.fromkeys(frame["commit_id"]))  # type: ignore[index]
+    from xetrack.colour import enabled
+    from xetrack.timeline import changed
+    from xetrack.units import format_number, format_seconds
+
+    series = [s for s in found.series if s.metric == metric and len(s.points) > 0]
+    if not series:
+        return
+    on = enabled()
     plt.clear_figure()
-    for name, group in frame.groupby("benchmark"):  # type: ignore[attr-defined]
-        xs = [commits.index(c) for c in group["commit_id"]]
-        plt.plot(xs, list(group[metric]), label=str(name)[-40:])
-    plt.xticks(range(len(commits)), commits)
-    plt.title(f"{metric} by commit")
-    plt.show()
+    plt.plotsize(min(plt.terminal_width() or 100, 110), 24)
+    legend = []
+    for index, s in enumerate(series):
+        marker, colour = (
+            _MARKERS[index % len(_MARKERS)],
+            _COLOURS[index % len(_COLOURS)],
+        )
+        xs = [p.run for p in s.points]
+        plt.plot(xs, s.relative(), marker=marker, color=colour)
+        base = s.baseline()
+        shown = format_seconds(base) if s.is_time else format_number(base)
+        legend.append((marker, colour, f"{s.benchmark} (x1 = {shown})"))
+    moves = []
+    for verdict, (mark, colour) in _MOVES.items():
+        xs, ys = [], []
+        for s in series:
+            relative = dict(zip((p.run for p in s.points), s.relative(), strict=True))
+            for point in changed(s):
+                if point.verdict == verdict:
+                    xs.append(point.run)
+                    ys.append(relative[point.run])
+                    label = found.runs[point.run].label()
+                    ratio = f" x{point.ratio:.2f}" if point.ratio else ""
+                    moves.append(f"{mark} {label}: {s.benchmark} {verdict}{ratio}")
+        if xs:
+            plt.scatter(xs, ys, marker=mark, color=colour)
+    labels = [r.label() for r in found.runs]
+    every = max(1, -(-len(labels) // 8))
+    ticks = [i for i in range(len(labels)) if i % every == 0 or i == len(labels) - 1]
+    plt.xticks(ticks, [labels[i] for i in ticks])
+    plt.title(f"{metric} relative to each benchmark's first commit (git order)")
+    text = plt.build()
+    typer.echo(text if on else plt.uncolorize(text), color=on)
+    for marker, colour, label in legend:
+        shown_marker = plt.colorize(marker, colour) if on else marker
+        typer.echo(f"  {shown_marker}  {label}", color=on)
+    for line in moves:
+        typer.echo(f"  {line}")
+    for note in found.notes:
+        typer.echo(f"note: {note}")
