@@ -3,7 +3,9 @@
 Every string from the store reaches the page inside one JSON document and is put
 on it with ``textContent`` (never as markup); strings that go into Plotly's hover
 text, which reads a little HTML, are escaped first. Charts are drawn when they
-scroll into view, so a page of 100 charts opens as fast as a page of ten.
+scroll into view, so a page of 100 charts opens as fast as a page of ten, and
+plotly.js (most of the opening time is evaluating it) is run only once the table
+is on screen.
 """
 
 from __future__ import annotations
@@ -231,9 +233,21 @@ _SCRIPT: Final = r"""
    ["distributions-section", D.distributions.length > 0]].forEach(function (p) {
     document.getElementById(p[0]).classList.toggle("hidden", !p[1]);
   });
+  // plotly.js takes most of the page's opening time to evaluate: it runs once the
+  // table is on screen (after the load event, or when a chart needs it first)
+  function withPlotly() {
+    var source = document.getElementById("plotly-js");
+    if (window.Plotly || !source) return;
+    var script = document.createElement("script");
+    script.textContent = source.textContent;
+    document.head.appendChild(script);
+    source.parentNode.removeChild(source);
+  }
+  window.addEventListener("load", function () { setTimeout(withPlotly, 30); });
   function drawOne(job) {
     if (job.done) return;
     job.done = true;
+    withPlotly();
     job.draw();
     job.div.parentNode.dataset.drawn = "1";
   }
@@ -317,7 +331,7 @@ def render(data: dict[str, Any], plotly_js: str, title: str) -> str:
         f"{body}"
         f'<script type="application/json" id="xetrack-data">{_json_for_script(data)}'
         "</script>"
-        f"<script>{plotly_js}</script>"
+        f'<script type="text/plain" id="plotly-js">{plotly_js}</script>'
         f"<script>{_SCRIPT}</script>"
         "</body></html>\n"
     )
