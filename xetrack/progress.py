@@ -1,7 +1,7 @@
 """Progress of long work, shown only on a terminal (never into a pipe or a log).
 
 ``with progress("reading runs") as tick: work(progress=tick)`` hands the work a
-``tick(done, total)`` callback; on a terminal it draws click's progress bar on
+``tick(done, total)`` callback; on a terminal it draws typer's progress bar on
 stderr, elsewhere it does nothing, so output that is piped or captured stays the
 same with or without it.
 """
@@ -27,14 +27,14 @@ def progress(label: str, stream: Any = None) -> Iterator[Tick | None]:
     if not (callable(isatty) and isatty()):
         yield None
         return
-    import click
+    import typer
 
     state: dict[str, Any] = {"bar": None, "done": 0}
 
     def tick(done: int, total: int) -> None:
         bar = state["bar"]
         if bar is None:
-            bar = click.progressbar(length=max(total, 1), label=label, file=target)
+            bar = typer.progressbar(length=max(total, 1), label=label, file=target)
             bar.__enter__()
             state["bar"] = bar
         bar.update(max(done - state["done"], 0))

@@ -108,3 +108,25 @@ def test_output_options_are_checked_before_any_test_runs(
     bad = pytester.runpytest(f"--xetrack-db={tmp_path / 'b.db'}", f"{flag}={nowhere}")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines([f"*folder {nowhere.parent} does not exist*"])
+
+
+def test_verdicts_are_coloured_only_where_pytest_may_colour(
+    two_runs: Callable[..., pytest.RunResult],
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytester.makepyfile(
+        test_b="from pytest_xetrack import track\n\n@track(rounds=3)\ndef test_new():\n    pass\n"
+    )
+
+    def section(result: pytest.RunResult) -> str:
+        return result.stdout.str().split("xetrack comparison")[1]
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    piped = section(two_runs("--xetrack-compare"))  # output captured: not a terminal
+    assert "new" in piped and "\x1b[" not in piped
+    forced = section(two_runs("--xetrack-compare", "--color=yes"))
+    assert "\x1b[36mnew" in forced  # cyan, through pytest's own writer
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in section(two_runs("--xetrack-compare"))

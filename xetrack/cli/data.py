@@ -223,9 +223,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Copy rows between stores of any engine; rows already there are skipped."""
         from xetrack import copy
+        from xetrack.progress import progress
 
-        with errors():
+        with errors(), progress("copying rows") as tick:
             added = copy(
-                source, target, assets=assets, tables=table or None, engine=engine
+                source,
+                target,
+                assets=assets,
+                tables=table or None,
+                engine=engine,
+                progress=tick,
             )
         typer.echo(f"copied {added} rows into {display(target)}")
