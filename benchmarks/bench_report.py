@@ -14,21 +14,12 @@ from _harness import Report
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
-from report_history import make_history
+from report_history import CHROMIUM, CHROMIUM_FLAGS, make_history
 
 from xetrack.report import build, plotly_js
 
 BENCHMARKS = 100
 COMMITS = 100
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _open_times(
@@ -44,9 +35,9 @@ def _open_times(
     with sync_playwright() as driver:
         context = driver.chromium.launch_persistent_context(
             str(profile),
-            executable_path="/usr/bin/chromium",
+            executable_path=CHROMIUM,
             headless=True,
-            args=FLAGS,
+            args=CHROMIUM_FLAGS,
             viewport={"width": 1400, "height": 900},
         )
         try:
@@ -109,8 +100,8 @@ def run(report: Report) -> None:
             "-",
             "-",
         )
-        if not Path("/usr/bin/chromium").exists():
-            print("  no /usr/bin/chromium: opening time not measured")
+        if not Path(CHROMIUM).exists():
+            print(f"  no {CHROMIUM}: opening time not measured")
             return
         (ours, scrolled, everything), (raw, _, _) = _open_times(
             [out, bare], root / "profile"

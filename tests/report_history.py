@@ -1,7 +1,8 @@
 """A generated benchmark history in a real git repository and store: commits in
 order, benchmarks of very different cost, a regression and an improvement at the
 last commit, a new and a missing benchmark, a declared metric. The report tests
-and benchmarks/bench_report.py (100 benchmarks x 100 commits) build it."""
+and benchmarks/bench_report.py (100 benchmarks x 100 commits) build it, and open
+it in Chromium with the flags below."""
 
 from __future__ import annotations
 
@@ -13,6 +14,18 @@ from pathlib import Path
 
 from xetrack import Tracker
 
+#: Debian's Chromium, and the flags it runs headless with here (no sandbox as
+#: root, nothing fetched in the background)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ENV = {
     "python_version": "3.11.9",
     "platform": "Linux-6.1-x86_64",

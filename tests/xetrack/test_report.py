@@ -161,3 +161,21 @@ def test_xt_report_writes_the_file_and_errors_in_one_line(
     bad = runner.invoke(app, ["report", str(db), "-o", str(tmp_path / "no" / "r.html")])
     assert bad.exit_code == 1 and "does not exist" in bad.stderr
     assert "Traceback" not in bad.output
+
+
+@pytest.mark.all_engines
+def test_the_report_reads_every_engine(
+    db_path: object, engine: str, tmp_path: Path
+) -> None:
+    from xetrack.store.location import display
+
+    make_history(db_path, tmp_path / "repo", count=3)  # type: ignore[arg-type]
+    page = build(db_path, tmp_path / "r.html", repo=tmp_path / "repo").read_text(
+        encoding="utf-8"
+    )
+    verdicts = {r["verdict"] for r in _data(page)["rows"]}  # type: ignore[attr-defined,index]
+    assert {"regressed", "improved", "new", "missing"} <= verdicts
+    # a server's URL shows without its password
+    title = page.split("<title>")[1].split("</title>")[0]
+    expected = display(db_path) if engine == "postgres" else Path(str(db_path)).name
+    assert expected.replace("&", "&amp;") in title

@@ -14,20 +14,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+import report_history
 from report_history import make_history
 
 from xetrack.report import build
 
-CHROMIUM = os.environ.get("XETRACK_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM = os.environ.get("XETRACK_CHROMIUM", report_history.CHROMIUM)
+FLAGS = report_history.CHROMIUM_FLAGS
 
 
 def _browser_or_skip() -> None:

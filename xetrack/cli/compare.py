@@ -21,6 +21,25 @@ from xetrack.cli.common import (
 from xetrack.compare import parse_min_effect, parse_threshold
 
 _FORMATS = ("table", "markdown", "json")
+# options of every command that judges runs (compare, history, report)
+MinEffectOpt = Annotated[
+    float,
+    typer.Option(
+        "--min-effect",
+        parser=usage(parse_min_effect),
+        help="Smallest relative change that counts: 5% or 0.05.",
+    ),
+]
+RepoOpt = Annotated[
+    Path,
+    typer.Option("--repo", help="The git repository, for commits and ancestry."),
+]
+AnyEnvOpt = Annotated[
+    bool,
+    typer.Option(
+        "--any-env", help="Also take a baseline measured on another environment."
+    ),
+]
 
 
 def _checked_threshold(text: str) -> str:
@@ -67,27 +86,9 @@ def register(app: typer.Typer) -> None:
                 "when it cannot be checked (repeatable).",
             ),
         ] = None,
-        min_effect: Annotated[
-            float,
-            typer.Option(
-                "--min-effect",
-                parser=usage(parse_min_effect),
-                help="Smallest relative change that counts: 5% or 0.05.",
-            ),
-        ] = 0.05,
-        repo: Annotated[
-            Path,
-            typer.Option(
-                "--repo", help="The git repository, for commits and ancestry."
-            ),
-        ] = Path("."),
-        any_env: Annotated[
-            bool,
-            typer.Option(
-                "--any-env",
-                help="Also take a baseline measured on another environment.",
-            ),
-        ] = False,
+        min_effect: MinEffectOpt = 0.05,
+        repo: RepoOpt = Path("."),
+        any_env: AnyEnvOpt = False,
     ) -> None:
         """Compare a run with its baseline: what regressed, improved, or is noise."""
         from xetrack import compare as comparing
@@ -159,10 +160,7 @@ def register(app: typer.Typer) -> None:
                 "--chart/--no-chart", help="Draw a line chart (needs the plot extra)."
             ),
         ] = True,
-        repo: Annotated[
-            Path,
-            typer.Option("--repo", help="The git repository, for commit order."),
-        ] = Path("."),
+        repo: RepoOpt = Path("."),
     ) -> None:
         """A metric across the last commits, per benchmark."""
         from xetrack.compare import history as across
@@ -207,7 +205,8 @@ def _chart(found: Any, metric: str) -> None:
     from xetrack.timeline import changed
     from xetrack.units import format_number, format_seconds
 
-    series = [s for s in found.series if s.metric == metric and len(s.points) > 0]
+    # a series that starts at 0 has no ratio to draw (the table shows it)
+    series = [s for s in found.series if s.metric == metric and s.baseline()]
     if not series:
         return
     on = enabled()

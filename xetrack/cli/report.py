@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from xetrack.cli.common import DbArg, EngineOpt, TableOpt, errors, usage, whole
-from xetrack.compare import parse_min_effect
+from xetrack.cli.common import DbArg, EngineOpt, TableOpt, errors, whole
+from xetrack.cli.compare import AnyEnvOpt, MinEffectOpt, RepoOpt
 
 
 def register(app: typer.Typer) -> None:
@@ -39,25 +39,9 @@ def register(app: typer.Typer) -> None:
                 help="How many commits the history charts span.",
             ),
         ] = 100,
-        min_effect: Annotated[
-            float,
-            typer.Option(
-                "--min-effect",
-                parser=usage(parse_min_effect),
-                help="Smallest relative change that counts: 5% or 0.05.",
-            ),
-        ] = 0.05,
-        repo: Annotated[
-            Path,
-            typer.Option("--repo", help="The git repository, for commit order."),
-        ] = Path("."),
-        any_env: Annotated[
-            bool,
-            typer.Option(
-                "--any-env",
-                help="Also take a baseline measured on another environment.",
-            ),
-        ] = False,
+        min_effect: MinEffectOpt = 0.05,
+        repo: RepoOpt = Path("."),
+        any_env: AnyEnvOpt = False,
         table: TableOpt = "default",
         engine: EngineOpt = None,
     ) -> None:

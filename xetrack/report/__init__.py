@@ -86,7 +86,11 @@ def build(
         engine=engine,
         progress=progress,
     )
-    title = f"xetrack report: {Path(str(db)).name}"
+    from xetrack.store.location import display, is_server_url
+
+    # a server's URL without its password; a file by its name
+    where = display(db) if is_server_url(str(db)) else Path(str(db)).name
+    title = f"xetrack report: {where}"
     if comparison.head is not None:
         title += f" at {comparison.head.label()}"
     page = render(payload(comparison, history), script, title)
