@@ -130,3 +130,19 @@ def test_verdicts_are_coloured_only_where_pytest_may_colour(
     assert "\x1b[36mnew" in forced  # cyan, through pytest's own writer
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b[" not in section(two_runs("--xetrack-compare"))
+
+
+def test_a_report_without_plotly_is_a_usage_error_naming_the_extra(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    pytester.makepyfile(test_a=SUITE)
+    monkeypatch.setitem(sys.modules, "plotly", None)  # as if it were not installed
+    result = pytester.runpytest(
+        f"--xetrack-db={tmp_path / 'b.db'}", f"--xetrack-report={tmp_path / 'r.html'}"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "needs plotly" in result.stderr.str()
+    assert "pip install 'xetrack[report]'" in result.stderr.str()
+    assert not (tmp_path / "b.db").exists()  # refused before anything ran
