@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from xetrack.errors import InvalidArgumentError
 from xetrack.timing import Stats, TimingConfig, clock, measure
-from xetrack.timing.loops import make_round, round_function
+from xetrack.timing.loops import make_round, positional, round_function
 
 QUICK = {"min_time": 0.01, "max_time": 0.2, "warmup_time": 0.0}
 
@@ -254,3 +254,25 @@ def test_stats_agree_with_the_statistics_module(samples: list[float]) -> None:
             pytest.approx(q3, rel=1e-9),
         )
         assert s.stddev == pytest.approx(statistics.stdev(samples), rel=1e-6, abs=1e-15)
+
+
+def test_keyword_arguments_in_signature_order_are_passed_by_position() -> None:
+    def f(a, b, c=3):  # type: ignore[no-untyped-def]
+        return a, b, c
+
+    assert positional(f, (1,), {"b": 2}) == ((1, 2), {})
+    assert positional(f, (), {"a": 1, "b": 2, "c": 4}) == ((1, 2, 4), {})
+    # out of order, a gap, or a name the signature lacks: left as keywords
+    assert positional(f, (), {"b": 2, "a": 1}) == ((), {"b": 2, "a": 1})
+    assert positional(f, (), {"a": 1, "c": 2}) == ((), {"a": 1, "c": 2})
+    assert positional(f, (1, 2, 3), {"d": 4}) == ((1, 2, 3), {"d": 4})
+    assert make_round(f, (), {"a": 1, "b": 2})(2, time.perf_counter)[1] == (1, 2, 3)
+
+
+def test_a_positional_only_parameter_given_by_keyword_still_fails() -> None:
+    def f(a, /, b):  # type: ignore[no-untyped-def]
+        return a + b
+
+    assert positional(f, (), {"a": 1, "b": 2}) == ((), {"a": 1, "b": 2})
+    with pytest.raises(TypeError, match="positional-only"):
+        make_round(f, (), {"a": 1, "b": 2})(1, time.perf_counter)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import keyword
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -71,6 +72,7 @@ def make_round(
     fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> Callable[[int, Callable[[], float]], tuple[float, Any]]:
     """``run(iterations, timer) -> (seconds, result)`` for ``fn(*args, **kwargs)``."""
+    args, kwargs = positional(fn, args, kwargs)
     names = tuple(kwargs)
     loop = round_function(len(args), names)
     values = (*args, *kwargs.values())
@@ -92,6 +94,29 @@ def make_round(
         return generated(itertools.repeat(None, n), timer, fn, *values)
 
     return run
+
+
+def positional(
+    fn: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> tuple[Sequence[Any], Mapping[str, Any]]:
+    """The same call with its keyword arguments passed by position, where ``fn`` is
+    a plain function whose next parameters are exactly those names in that order.
+
+    A keyword call costs a few nanoseconds more than a positional one (about 3% of
+    a 0.2 us function): pytest hands a test's arguments over by name, and the
+    benchmark should time the function, not the way it was called.
+    """
+    code = getattr(fn, "__code__", None)
+    if not kwargs or not isinstance(fn, types.FunctionType) or code is None:
+        return args, kwargs
+    names = tuple(kwargs)
+    start = len(args)
+    if start < code.co_posonlyargcount or start + len(names) > code.co_argcount:
+        # a positional-only name given by keyword must still fail as it would
+        return args, kwargs
+    if code.co_varnames[start : start + len(names)] != names:
+        return args, kwargs
+    return (*args, *kwargs.values()), {}
 
 
 @dataclass(frozen=True)
