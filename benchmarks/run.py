@@ -23,7 +23,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _harness import Report
 
-SECTIONS = ["store", "tracking", "plugin", "logs", "compare", "growth", "postgres"]
+SECTIONS = [
+    "store",
+    "tracking",
+    "plugin",
+    "logs",
+    "compare",
+    "growth",
+    "postgres",
+    "report",
+]
 #: sections run only when named: they need extra packages or take many minutes
 ON_REQUEST = ["verdicts"]
 

@@ -154,6 +154,9 @@ class Options:
     timing: Mapping[str, object] = field(default_factory=dict)
     #: how long a write waits for another process's lock (None: the store's 120 s)
     timeout: float | None = None
+    #: where to write the comparison as Markdown, and the HTML report
+    markdown: str | None = None
+    report: str | None = None
 
 
 _STRING_OPTIONS: Final = {
@@ -179,6 +182,18 @@ _STRING_OPTIONS: Final = {
         "xetrack_cache",
         parse_path,
         "directory of the shared result cache for @track(cache=True)",
+    ),
+    "--xetrack-markdown": (
+        "xetrack_markdown",
+        parse_path,
+        "write the comparison as Markdown to this file (for a pull request "
+        "comment); implies --xetrack-compare",
+    ),
+    "--xetrack-report": (
+        "xetrack_report",
+        parse_path,
+        "write a self-contained HTML report (comparison, history charts) to this "
+        "file; needs the report extra; implies --xetrack-compare",
     ),
     "--xetrack-timeout": (
         "xetrack_timeout",
@@ -354,8 +369,14 @@ def read_options(config: pytest.Config) -> Options:
             f"--xetrack-min-time={low:g} is above --xetrack-max-time={high:g}; a "
             f"benchmark cannot run longer than its maximum"
         )
+    outputs = {}
+    for name in ("markdown", "report"):
+        given = strings[f"xetrack_{name}"]
+        outputs[name] = (
+            None if given is None else str(Path(config.invocation_params.dir, given))
+        )
     reference = value("xetrack_compare", str)
-    if fail and reference is None:
+    if (fail or outputs["markdown"] or outputs["report"]) and reference is None:
         reference = "auto"
     return Options(
         compare=reference,
@@ -371,6 +392,8 @@ def read_options(config: pytest.Config) -> Options:
         record_all=flags["xetrack_all"],
         disabled=flags["xetrack_disable"],
         timing=timing,
+        markdown=outputs["markdown"],
+        report=outputs["report"],
     )
 
 
@@ -392,11 +415,28 @@ def check_options(options: Options) -> None:
                 f"recorded and {', '.join(options.fail)} cannot be checked; "
                 f"add --xetrack-db=bench.db"
             )
+        for flag, given in (
+            ("--xetrack-markdown", options.markdown),
+            ("--xetrack-report", options.report),
+        ):
+            if given is not None:
+                raise pytest.UsageError(
+                    f"{flag}={given} needs --xetrack-db: without a database nothing "
+                    f"is recorded to compare; add --xetrack-db=bench.db"
+                )
         if options.compare is not None:
             raise pytest.UsageError(
                 "--xetrack-compare needs --xetrack-db: without a database nothing is "
                 "recorded to compare; add --xetrack-db=bench.db"
             )
+    for flag, given in (
+        ("--xetrack-markdown", options.markdown),
+        ("--xetrack-report", options.report),
+    ):
+        if given is not None:
+            _check_output(flag, Path(given))
+    if options.report is not None:
+        _check_report_extra()
     if options.cache is not None:
         path = Path(options.cache)
         for folder in (path, *path.parents):
@@ -408,6 +448,31 @@ def check_options(options: Options) -> None:
                         f"like .xetrack-cache"
                     )
                 break
+
+
+def _check_output(flag: str, path: Path) -> None:
+    """An output file's place must be a writable folder, or its file is lost only
+    after every test ran."""
+    if path.is_dir():
+        raise pytest.UsageError(
+            f"{flag}={path} is a folder; give a file path, like {path / 'out'}"
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise pytest.UsageError(
+            f"{flag}={path}: folder {folder} does not exist; create it or choose "
+            f"another path"
+        )
+
+
+def _check_report_extra() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("plotly") is None:
+        raise pytest.UsageError(
+            "--xetrack-report needs plotly, which draws the charts: "
+            "pip install 'xetrack[report]'"
+        )
 
 
 def check_mark(

@@ -136,6 +136,16 @@ def pytest_collection_modifyitems(
         raise pytest.UsageError("\n".join(problems))
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if not items:
+        return
+    session = items[0].config.stash.get(SESSION, None)
+    if session is not None and not session.options.disabled:
+        from pytest_xetrack.selection import note_deselected
+
+        note_deselected(session, items)
+
+
 def _state(item: pytest.Item) -> TestState:
     state = item.stash.get(STATE, None)
     if state is None:
@@ -217,13 +227,26 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None:
         return
     if state.worker:
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            from pytest_xetrack.selection import WORKER_KEY
+
+            workeroutput[WORKER_KEY] = sorted(state.deselected)
         return
+    if state.recording:
+        from pytest_xetrack.selection import record
+
+        record(state, session.config)
     if state.recording and state.options.compare is not None:
         # Every row is written (xdist workers are down): judge the run, and let a
         # regression past --xetrack-fail fail the session.
         from pytest_xetrack.report import exit_status, judge_session
 
         state.verdict = judge_session(state, str(session.config.rootpath))
+        from pytest_xetrack.outputs import write_outputs
+
+        # an output asked for and not written must not read as green
+        state.verdict.unapplied += write_outputs(state, str(session.config.rootpath))
         session.exitstatus = exit_status(state.verdict, int(session.exitstatus))
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None:  # -p no:terminal: pytest's own count is all there is

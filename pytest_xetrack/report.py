@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ class Verdict:
     unapplied: list[str] = field(default_factory=list)
     #: thresholds that can never apply (a metric no benchmark has): a usage error
     usage: list[str] = field(default_factory=list)
+    #: the comparison itself (None when it failed): the summary paints its
+    #: verdicts, the Markdown and HTML outputs render it too
+    comparison: Any = None
 
 
 def check_reference(options: Any, rootdir: str) -> None:
@@ -68,7 +72,9 @@ def judge_session(session: Any, rootdir: str) -> Verdict:
         return _unapplied(f"comparison failed: {exc}", thresholds)
     if result.base is None:
         notes = "; ".join(result.notes) or result.summary()
-        return _unapplied(f"note: {notes}", thresholds, result.summary())
+        verdict = _unapplied(f"note: {notes}", thresholds, result.summary())
+        verdict.comparison = result
+        return verdict
     unknown, metrics = engine.unknown_metrics(result, thresholds)
     usage = [
         f"--xetrack-fail={t}: no benchmark has a metric {t.metric!r}; comparable "
@@ -76,7 +82,9 @@ def judge_session(session: Any, rootdir: str) -> Verdict:
         for t in unknown
     ]
     failures = [engine.evidence(t, row) for t, row in engine.gate(result, thresholds)]
-    return Verdict(engine.render(result, "table"), failures, usage=usage)
+    return Verdict(
+        engine.render(result, "table"), failures, usage=usage, comparison=result
+    )
 
 
 def _unapplied(text: str, thresholds: list[Any], reason: str | None = None) -> Verdict:
@@ -89,12 +97,33 @@ def _unapplied(text: str, thresholds: list[Any], reason: str | None = None) -> V
 
 def write(terminal: Any, verdict: Verdict) -> None:
     terminal.write_sep("-", "xetrack comparison")
-    for line in verdict.text.splitlines():
+    text = verdict.text
+    if verdict.comparison is not None and verdict.comparison.base is not None:
+        from xetrack.compare import render
+
+        # pytest's writer knows whether it may colour (a terminal, NO_COLOR,
+        # FORCE_COLOR, --color): its markup is plain text when it may not
+        writer = terminal.config.get_terminal_writer()
+        text = render(verdict.comparison, "table", _painter(writer))
+    for line in text.splitlines():
         terminal.write_line(line)
     for failure in verdict.failures:
         terminal.write_line(f"REGRESSION {failure}", red=True, bold=True)
     for line in (*verdict.unapplied, *verdict.usage):
         terminal.write_line(f"xetrack: {line}", red=True, bold=True)
+
+
+def _painter(writer: Any) -> Callable[[str, str], str]:
+    from xetrack.colour import VERDICT_COLOURS
+
+    def paint(text: str, verdict: str) -> str:
+        colour = VERDICT_COLOURS.get(verdict)
+        if colour is None:
+            return text
+        bold = verdict in ("regressed", "failed")
+        return str(writer.markup(text, **{colour: True, "bold": bold}))
+
+    return paint
 
 
 def exit_status(verdict: Verdict, current: int) -> int:

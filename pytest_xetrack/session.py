@@ -134,6 +134,9 @@ class Session:
     remeasured: int = 0
     #: how the run ends in the store's runs table: status and error
     ending: tuple[str, str | None] = ("finished", None)
+    #: node ids of recording tests that -k, -m, --lf... deselected (xdist: from
+    #: the workers)
+    deselected: set[str] = field(default_factory=set)
 
     @property
     def track_id(self) -> str:

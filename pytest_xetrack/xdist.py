@@ -205,6 +205,11 @@ class Controller:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
+        from pytest_xetrack.selection import WORKER_KEY
+
+        deselected = getattr(node, "workeroutput", {}).get(WORKER_KEY)
+        if isinstance(deselected, list):
+            self.session.deselected.update(str(n) for n in deselected)
         spool = Path(node.workerinput[_KEY]["spool"])
         rows = self._receive(read_spool(spool))
         if error or rows:

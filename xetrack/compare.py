@@ -38,7 +38,8 @@ from xetrack.judging import (
     run_value,
     worker_notes,
 )
-from xetrack.runs import records
+from xetrack.runs import records, selection_text
+from xetrack.selection import Selection
 from xetrack.store import open_store
 from xetrack.store.schema import quote_ident
 from xetrack.verdict import floor_for, pooled_noise
@@ -285,11 +286,13 @@ def compare(
         )
         earlier = lineage(head_run, base_run, runs, repo)
         past = lineage_values(store, table, earlier)
+        selection = Selection.from_json(selection_text(store, head_run.track_id, table))
     finally:
         store.close()
     notes.extend(worker_notes(workers[base_run.track_id], workers[head_run.track_id]))
     base_rows, head_rows = loaded[base_run.track_id], loaded[head_run.track_id]
     rows = judged_rows(base_rows, head_rows, asked, min_effect, past)
+    rows, unselected = selected_rows(rows, selection)
     notes.extend(common_mode_notes(rows, min_effect))
     rows.sort(
         key=lambda r: (
@@ -299,7 +302,23 @@ def compare(
             r.metric,
         )
     )
-    return Comparison(base_run, head_run, rows, notes, min_effect)
+    return Comparison(base_run, head_run, rows, notes, min_effect, unselected)
+
+
+def selected_rows(
+    rows: list[Row], selection: Selection | None
+) -> tuple[list[Row], list[str]]:
+    """The rows of a comparison without the baseline's benchmarks that head's run
+    did not select (``-k``, ``-m``, paths), and those benchmarks' names."""
+    if selection is None:
+        return rows, []
+    kept, left_out = [], []
+    for row in rows:
+        if row.verdict == "missing" and not selection.selects(row.benchmark):
+            left_out.append(row.benchmark)
+        else:
+            kept.append(row)
+    return kept, sorted(set(left_out))
 
 
 def expectations(

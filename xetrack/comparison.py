@@ -9,8 +9,17 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.errors import InvalidArgumentError
+from xetrack.units import (
+    MISSING,
+    format_number,
+    format_seconds,
+    is_seconds_column,
+    unit_for,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from xetrack.compare import Run, Threshold
 
 TIME: Final = "function_time"
@@ -58,6 +67,19 @@ class Row:
     base_samples: list[float] = field(default_factory=list)
     head_samples: list[float] = field(default_factory=list)
 
+    @property
+    def is_time(self) -> bool:
+        """Whether the metric's values are seconds."""
+        return is_seconds_column(self.metric)
+
+    def format(self, value: float | None) -> str:
+        """A value of this row as tables show it: a time in the unit of the row
+        (chosen from base and head together), another metric with as many
+        significant digits."""
+        if not self.is_time:
+            return format_number(value)
+        return format_seconds(value, unit_for([self.base, self.head]))
+
     def evidence(self) -> str:
         """The verdict's evidence in one line: effect, interval, noise floor, counts."""
         if self.ratio is None:
@@ -70,7 +92,7 @@ class Row:
         parts.append(f"n={self.base_n}/{self.head_n}")
         if self.remeasured is not None:
             parts.append(
-                f"measured again after a first reading of {self.remeasured:.4g}"
+                f"measured again after a first reading of {self.format(self.remeasured)}"
             )
         if self.unstable:
             parts.append(f"unstable: {self.unstable}")
@@ -84,6 +106,9 @@ class Comparison:
     rows: list[Row]
     notes: list[str]
     min_effect: float
+    #: benchmarks of the baseline that head's session did not select (``-k``,
+    #: ``-m``, paths): not run on purpose, so not ``missing``
+    unselected: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -111,23 +136,21 @@ class Comparison:
             "notes": list(self.notes),
             "min_effect": self.min_effect,
             "rows": [asdict(r) for r in self.rows],
+            "unselected": list(self.unselected),
         }
 
 
 def evidence(threshold: Threshold, row: Row) -> str:
     """One line that says why a row fails the gate."""
     return (
-        f"{row.benchmark} {row.metric}: {_num(row.base)} -> {_num(row.head)} "
+        f"{row.benchmark} {row.metric}: {row.format(row.base)} -> "
+        f"{row.format(row.head)} "
         f"({row.evidence()}) exceeds {threshold}"
     )
 
 
 # -- output ---------------------------------------------------------------------------------
-def _num(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
-def _verdict(row: Row) -> str:
+def _verdict(row: Row, paint: Callable[[str, str], str] | None = None) -> str:
     flags = [
         flag
         for flag, on in (
@@ -136,17 +159,33 @@ def _verdict(row: Row) -> str:
         )
         if on
     ]
-    return row.verdict + (f" ({', '.join(flags)})" if flags else "")
+    text = row.verdict + (f" ({', '.join(flags)})" if flags else "")
+    return paint(text, row.verdict) if paint is not None else text
 
 
 def _floor(row: Row) -> str:
     if row.noise_floor is None:
-        return "-"
+        return MISSING
     return f"±{row.noise_floor:.1%}"
 
 
-def render(comparison: Comparison, fmt: str = "table") -> str:
-    """The comparison as ``table`` (terminal), ``markdown`` (a pull request) or ``json``."""
+def _markdown_cell(text: str) -> str:
+    """A cell that cannot break a Markdown table: names come from the data."""
+    return " ".join(text.replace("\\", "\\\\").replace("|", "\\|").split())
+
+
+def render(
+    comparison: Comparison,
+    fmt: str = "table",
+    paint: Callable[[str, str], str] | None = None,
+) -> str:
+    """The comparison as ``table`` (terminal), ``markdown`` (a pull request) or ``json``.
+
+    Times print in one unit per benchmark (ns, µs, ms or s) with the same number
+    of significant digits; JSON keeps raw seconds. ``paint(text, verdict)``
+    colours verdicts in a table (see :mod:`xetrack.colour`); Markdown and JSON are
+    never painted.
+    """
     if fmt == "json":
         return json.dumps(comparison.to_dict(), indent=2, default=str)
     if fmt not in ("table", "markdown"):
@@ -155,21 +194,22 @@ def render(comparison: Comparison, fmt: str = "table") -> str:
         )
     from tabulate import tabulate
 
+    markdown = fmt == "markdown"
     body = [
         [
-            row.benchmark,
+            _markdown_cell(row.benchmark) if markdown else row.benchmark,
             row.metric,
-            _num(row.base),
-            _num(row.head),
-            f"x{row.ratio:.2f}" if row.ratio is not None else "-",
+            row.format(row.base),
+            row.format(row.head),
+            f"x{row.ratio:.2f}" if row.ratio is not None else MISSING,
             (
                 f"{row.interval[0]:.2f}-{row.interval[1]:.2f}"
                 if row.interval is not None
-                else "-"
+                else MISSING
             ),
-            _verdict(row),
+            _verdict(row, None if markdown else paint),
             _floor(row),
-            row.noise_source or "-",
+            row.noise_source or MISSING,
             f"{row.base_n}/{row.head_n}",
         ]
         for row in comparison.rows
@@ -186,23 +226,47 @@ def render(comparison: Comparison, fmt: str = "table") -> str:
         "noise from",
         "n",
     ]
-    lines = [comparison.summary()]
+    table = ""
     if body:
-        style = "github" if fmt == "markdown" else "simple"
-        table = tabulate(body, headers=headers, tablefmt=style, disable_numparse=True)
-        lines = (
-            [table, "", comparison.summary()]
-            if fmt == "markdown"
-            else [table, comparison.summary()]
+        style = "github" if markdown else "simple"
+        # values right-aligned, so digits and units line up
+        align = ["left", "left", "right", "right", "right", "right", "left", "right"]
+        table = tabulate(
+            body,
+            headers=headers,
+            tablefmt=style,
+            disable_numparse=True,
+            colalign=[*align, "left", "right"],
         )
+    title = None
     if comparison.head is not None and comparison.base is not None:
-        lines.insert(
-            0,
+        title = (
             f"head {comparison.head.label()} [{comparison.head.track_id}] vs "
-            f"base {comparison.base.label()} [{comparison.base.track_id}]",
+            f"base {comparison.base.label()} [{comparison.base.track_id}]"
         )
-    lines.extend(f"note: {n}" for n in comparison.notes if n != lines[-1])
-    for row in comparison.rows:
-        if row.unstable:
-            lines.append(f"unstable: {row.benchmark}: {row.unstable}")
-    return "\n".join(lines)
+    summary = comparison.summary()
+    notes = [f"note: {n}" for n in comparison.notes if n != summary]
+    if comparison.unselected:
+        shown = ", ".join(comparison.unselected[:5])
+        more = len(comparison.unselected) - 5
+        notes.append(
+            f"note: {len(comparison.unselected)} benchmarks of the baseline were not "
+            f"selected in this run (-k, -m, paths), so not compared: {shown}"
+            + (f", and {more} more" if more > 0 else "")
+        )
+    notes += [
+        f"unstable: {row.benchmark}: {row.unstable}"
+        for row in comparison.rows
+        if row.unstable
+    ]
+    if markdown:
+        # paragraphs and a list: consecutive lines would run into one paragraph
+        parts = [f"**{_markdown_cell(title)}**"] if title else []
+        parts += [table] if table else []
+        parts.append(summary)
+        if notes:
+            parts.append("\n".join(f"- {_markdown_cell(n)}" for n in notes))
+        return "\n\n".join(parts)
+    lines = [title] if title else []
+    lines += [table] if table else []
+    return "\n".join([*lines, summary, *notes])

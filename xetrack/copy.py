@@ -18,12 +18,18 @@ from xetrack.store.schema import FIXED_COLUMNS, is_internal, quote_ident
 from xetrack.table import EventTable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from xetrack import Tracker
     from xetrack.store.base import SqlStore
 
 
 #: set while a copy or a push runs in this thread: the trackers it opens push nothing
 _pushing = threading.local()
+
+
+#: Rows written between two progress reports.
+_PART = 50_000
 
 
 def _identity(names: Sequence[str], row: Sequence[object]) -> tuple[object, object]:
@@ -40,6 +46,7 @@ def copy(
     assets: bool = True,
     tables: Sequence[str] | None = None,
     engine: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Copy the rows of ``source`` into ``target``; return how many rows were added.
 
@@ -48,7 +55,9 @@ def copy(
     is a server). Missing tables and columns are created with their types.
     A row already in the target (the same run, timestamp and place among the rows
     sharing them) is recognised, even after ``xt set`` changed it there, so copying
-    twice adds nothing. With ``assets``, objects come along once.
+    twice adds nothing. With ``assets``, objects come along once. ``progress(done,
+    total)`` is told the source rows looked at so far (``xt copy`` draws it at a
+    terminal); each table's new rows still commit together.
 
     >>> import os, tempfile
     >>> from xetrack import Tracker
@@ -63,7 +72,7 @@ def copy(
     # SPOOL URL), and a push meanwhile would copy it under our feet.
     pushing, _pushing.active = getattr(_pushing, "active", False), True
     try:
-        return _copy(source, target, assets, tables, engine)
+        return _copy(source, target, assets, tables, engine, progress)
     finally:
         _pushing.active = pushing
 
@@ -74,6 +83,7 @@ def _copy(
     assets: bool,
     tables: Sequence[str] | None,
     engine: str | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> int:
     from xetrack import Tracker
 
@@ -96,7 +106,8 @@ def _copy(
                     f"no table {table!r} in {display(source)}; tables there: "
                     f"{', '.join(repr(t) for t in reader.tables() if not is_internal(t))}"
                 )
-        added = 0
+        added = seen = 0
+        total = sum(EventTable(reader, t).count() for t in chosen) if progress else 0
         for index, table in enumerate(chosen):
             names, rows = EventTable(reader, table).rows()
             types = reader.schema(table).types
@@ -123,7 +134,17 @@ def _copy(
                         existing[key] -= 1
                         continue
                     fresh.append(dict(zip(names, row, strict=True)))
-                added += writer.write_rows(fresh, fill=False)
+                # in parts, so progress moves; one transaction: all or nothing
+                with writer._store.transaction():
+                    for start in range(0, max(len(fresh), 1), _PART):
+                        added += writer.write_rows(
+                            fresh[start : start + _PART], fill=False
+                        )
+                        if progress is not None:
+                            progress(seen + min(start + _PART, len(rows)), total)
+                seen += len(rows)
+                if progress is not None:
+                    progress(seen, total)
             finally:
                 writer.close()
         if assets and not chosen:

@@ -274,8 +274,11 @@ def copy_records(source: SqlStore, target: SqlStore, table: str) -> None:
     """The run records of ``table`` in ``source`` that ``target`` lacks."""
     if not _has_runs_table(source) or not _has_runs_table(target):
         return
+    columns = list(COLUMNS)
+    if SELECTION in source.schema(RUNS_TABLE, refresh=True).types:
+        columns.append(SELECTION)
     names, rows = source.query(
-        f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM {_Q} WHERE table_name = ?",
+        f"SELECT {', '.join(map(quote_ident, columns))} FROM {_Q} WHERE table_name = ?",
         [table],
     )
     _, have = target.query(f"SELECT track_id FROM {_Q} WHERE table_name = ?", [table])
@@ -285,8 +288,10 @@ def copy_records(source: SqlStore, target: SqlStore, table: str) -> None:
         for name, logical in COLUMNS.items():
             if logical == BOOLEAN and record[name] is not None:
                 record[name] = bool(record[name])
-    if fresh:
-        target.insert(RUNS_TABLE, fresh)
+        selected = record.pop(SELECTION, None)
+        target.insert(RUNS_TABLE, [record])
+        if isinstance(selected, str):
+            record_selection(target, str(record["track_id"]), selected)
 
 
 def forget(store: SqlStore, table: str, track_id: str | None = None) -> None:
@@ -301,6 +306,38 @@ def forget(store: SqlStore, table: str, track_id: str | None = None) -> None:
             [table, track_id],
         )
     store.prepared.discard(table)
+
+
+# -- what a run selected -----------------------------------------------------------------
+#: The runs table's column of a run's selection (JSON; see xetrack.selection). Added
+#: when a run first records one, so stores without it read as before.
+SELECTION: Final = "selection"
+
+
+def record_selection(store: SqlStore, track_id: str, text: str) -> None:
+    """Store ``text`` (a :class:`xetrack.selection.Selection` as JSON) on every
+    record of ``track_id``."""
+    if not _has_runs_table(store):
+        return
+    store.add_column(RUNS_TABLE, SELECTION, TEXT)
+    store.execute(
+        f"UPDATE {_Q} SET {quote_ident(SELECTION)} = ? WHERE track_id = ?",
+        [text, track_id],
+    )
+
+
+def selection_text(store: SqlStore, track_id: str, table: str) -> str | None:
+    """The selection recorded for ``track_id`` in ``table`` (None: everything)."""
+    if not _has_runs_table(store):
+        return None
+    if SELECTION not in store.schema(RUNS_TABLE, refresh=True).types:
+        return None
+    _, found = store.query(
+        f"SELECT {quote_ident(SELECTION)} FROM {_Q} WHERE track_id = ? AND "
+        f"table_name = ?",
+        [track_id, table],
+    )
+    return found[0][0] if found and isinstance(found[0][0], str) else None
 
 
 # -- reading records --------------------------------------------------------------------

@@ -32,6 +32,7 @@ from xetrack.values import flatten, now, to_storable
 if TYPE_CHECKING:
     import pandas as pd
 
+    from xetrack.selection import Selection
     from xetrack.store.base import SqlStore
     from xetrack.timing import TimingConfig
 
@@ -714,6 +715,14 @@ class Tracker:
         write_parquet(self.to_df(all=all), path)
 
     # -- lifetime --------------------------------------------------------------------
+    def record_selection(self, selection: Selection) -> None:
+        """Record what this run meant to run (a pytest session's ``-k``, ``-m`` and
+        paths), so a comparison does not call benchmarks it left out ``missing``."""
+        from xetrack.runs import record_selection
+
+        if self._store is not None and self._run is not None:
+            record_selection(self._store, self.track_id, selection.to_json())
+
     def close(self, status: str = "finished", error: str | None = None) -> None:
         """Record the run as ``status`` (with ``error``), then release the database
         connection and the cache; the tracker cannot log afterwards.

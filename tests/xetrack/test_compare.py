@@ -338,7 +338,7 @@ def test_thresholds_gate_and_evidence(tmp_path: Path) -> None:
 
     line = evidence(*failing[0])
     assert re.fullmatch(
-        r"t::x function_time: 0\.99\d* -> 1\.48\d* \(x1\.50\d, \[1\.3\d+, 1\.6\d+\], "
+        r"t::x function_time: 99\d\.\d ms -> 14\d\d ms \(x1\.50\d, \[1\.3\d+, 1\.6\d+\], "
         r"noise floor 7\.3% from an assumed 2% \(no history yet\), n=20/20\) exceeds "
         r"function_time:5%",
         line,

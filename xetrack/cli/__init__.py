@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from xetrack import __version__
-from xetrack.cli import assets, cache, compare, data, interop, plot, stats
+from xetrack.cli import assets, cache, compare, data, interop, plot, report, stats
 
 app = typer.Typer(
     name="xt",
@@ -47,6 +47,7 @@ def main_options(
 
 data.register(app)
 compare.register(app)
+report.register(app)
 stats.register(app)
 app.add_typer(stats.group, name="stats")
 app.add_typer(assets.group, name="assets")

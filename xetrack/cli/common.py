@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
@@ -86,6 +86,95 @@ JsonOpt = Annotated[
 ]
 
 
+ColumnsOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--columns",
+        help="Comma-separated columns to show (default: the key columns; --json: all).",
+    ),
+]
+AllColumnsOpt = Annotated[
+    bool,
+    typer.Option("--all-columns", help="Show every column, however wide the rows."),
+]
+
+#: What a wide row's default view leaves out: where and how a value was measured,
+#: not what was measured (``--columns``, ``--all-columns`` and ``--json`` show them).
+DETAIL_COLUMNS = frozenset(
+    {
+        # the environment (its env_fingerprint stands for it) and git beyond the commit
+        "python_version",
+        "platform",
+        "cpu_model",
+        "cpu_count",
+        "env_fingerprint",
+        "xdist_workers",
+        "git_branch",
+        "git_dirty",
+        # the timing engine's raw material and settings beside function_time
+        "time_samples",
+        "time_batches",
+        "time_max",
+        "time_mean",
+        "time_stddev",
+        "time_iqr",
+        "time_ops",
+        "time_outliers",
+        "rounds",
+        "iterations",
+        "warmup",
+        "timer",
+        "unstable_reason",
+        "first_function_time",
+        "remeasured",
+        # the plugin's bookkeeping
+        "test_name",
+        "metrics",
+        "cache",
+        "duration",
+        "args",
+        "kwargs",
+    }
+)
+
+
+def chosen_columns(text: str | None) -> list[str] | None:
+    """``--columns a,b``: the names, or None when not given."""
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+def key_columns(columns: Sequence[str], keep: Sequence[str] = ()) -> list[str]:
+    """``columns`` without the detail columns, ``keep`` (the column ranked by, a
+    --by column) always in."""
+    return [c for c in columns if c not in DETAIL_COLUMNS or c in keep]
+
+
+def narrowed(
+    frame: pd.DataFrame,
+    columns: str | None,
+    every: bool,
+    as_json: bool,
+    keep: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The columns of a wide frame to print: those asked for, or all of them for
+    ``--all-columns`` and JSON, or else the key columns (a note on stderr says how
+    many are hidden and how to see them)."""
+    names = [str(c) for c in frame.columns]
+    if columns or every or as_json:
+        return frame
+    shown = key_columns(names, keep)
+    hidden = len(names) - len(shown)
+    if hidden:
+        left_out = [c for c in names if c not in shown]
+        more = f", and {len(left_out) - 6} more" if len(left_out) > 6 else ""
+        typer.echo(
+            f"xt: {hidden} detail columns not shown ({', '.join(left_out[:6])}{more}); "
+            f"--columns NAME,... or --all-columns shows them",
+            err=True,
+        )
+    return frame[shown]
+
+
 def fail(message: str) -> typer.Exit:
     """Print ``message`` to stderr; the caller raises the returned Exit(1)."""
     typer.echo(f"xt: {message}", err=True)
@@ -149,8 +238,8 @@ _WIDEST = 60
 
 def _cell(value: Any) -> Any:
     """A cell as a terminal table shows it; long text (raw samples) is cut, --json is
-    not. A missing cell (None, NaN, pandas' NA) is blank, so an int column with a
-    NULL still prints its ints as ints."""
+    not. A missing cell (None, NaN, pandas' NA) is None, which the table prints as
+    the one missing mark, so an int column with a NULL still prints its ints as ints."""
     if _missing(value):
         return None
     if type(value).__name__ in ("bool", "bool_"):  # Python's and numpy's
@@ -162,8 +251,78 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def show(frame: pd.DataFrame, as_json: bool = False) -> None:
-    """A table readable in a terminal and valid Markdown, or JSON records."""
+def _numeric(values: Sequence[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in present
+    )
+
+
+def table_text(
+    frame: pd.DataFrame,
+    seconds: Collection[str] = (),
+    plain_rows: Collection[int] = (),
+    group: str | None = None,
+) -> str:
+    """A frame as a Markdown (github) table: one missing mark for None, NaN and NA;
+    times (the columns :func:`xetrack.units.is_seconds_column` knows, and
+    ``seconds``) in one unit per column (per value of the column ``group``, when
+    given: one benchmark's rows) with the same significant digits,
+    right-aligned. Rows at positions ``plain_rows`` (counts in a summary) keep
+    their numbers as they are."""
+    from tabulate import tabulate
+
+    from xetrack.units import MISSING, format_seconds, is_seconds_column, unit_for
+
+    names = [str(c) for c in frame.columns]
+    rows = [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    for i in plain_rows:  # counts: a float column's count is still a whole number
+        rows[i] = [
+            int(v) if isinstance(v, float) and v.is_integer() else v for v in rows[i]
+        ]
+    align = []
+    for index, name in enumerate(names):
+        column = [row[index] for row in rows]
+        timed = [v for i, v in enumerate(column) if i not in plain_rows]
+        if (name in seconds or is_seconds_column(name)) and _numeric(timed):
+            keys = [None] * len(rows)
+            if group in names:
+                at = names.index(group)
+                keys = [row[at] for row in rows]
+            units = {
+                key: unit_for(
+                    [
+                        v
+                        for i, v in enumerate(column)
+                        if keys[i] == key and i not in plain_rows
+                    ]
+                )
+                for key in set(keys)
+            }
+            for i, row in enumerate(rows):
+                if i not in plain_rows and row[index] is not None:
+                    row[index] = format_seconds(row[index], units[keys[i]])
+            align.append("right")
+        else:
+            align.append("decimal" if _numeric(column) else "left")
+    return tabulate(
+        rows,
+        headers=names,
+        tablefmt="github",
+        missingval=MISSING,
+        colalign=align or None,
+    )
+
+
+def show(
+    frame: pd.DataFrame,
+    as_json: bool = False,
+    seconds: Collection[str] = (),
+    plain_rows: Collection[int] = (),
+    group: str | None = None,
+) -> None:
+    """A table readable in a terminal and valid Markdown (see :func:`table_text`),
+    or JSON records with raw values (seconds stay seconds)."""
     if as_json:
         records = [
             {str(k): _json_value(v) for k, v in row.items()}
@@ -174,25 +333,13 @@ def show(frame: pd.DataFrame, as_json: bool = False) -> None:
     if frame.empty and len(frame.columns) == 0:
         typer.echo("(no rows)")
         return
-    from tabulate import tabulate
-
-    rows = [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
-    typer.echo(
-        tabulate(rows, headers=[str(c) for c in frame.columns], tablefmt="github")
-    )
+    typer.echo(table_text(frame, seconds, plain_rows, group))
 
 
 def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, (str, bytes, bytearray, list, dict, tuple)):
-        return False
-    import pandas as pd
+    from xetrack.units import is_missing
 
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    return is_missing(value)
 
 
 def _json_value(value: Any) -> Any:

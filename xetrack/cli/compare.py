@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -21,6 +21,25 @@ from xetrack.cli.common import (
 from xetrack.compare import parse_min_effect, parse_threshold
 
 _FORMATS = ("table", "markdown", "json")
+# options of every command that judges runs (compare, history, report)
+MinEffectOpt = Annotated[
+    float,
+    typer.Option(
+        "--min-effect",
+        parser=usage(parse_min_effect),
+        help="Smallest relative change that counts: 5% or 0.05.",
+    ),
+]
+RepoOpt = Annotated[
+    Path,
+    typer.Option("--repo", help="The git repository, for commits and ancestry."),
+]
+AnyEnvOpt = Annotated[
+    bool,
+    typer.Option(
+        "--any-env", help="Also take a baseline measured on another environment."
+    ),
+]
 
 
 def _checked_threshold(text: str) -> str:
@@ -67,27 +86,9 @@ def register(app: typer.Typer) -> None:
                 "when it cannot be checked (repeatable).",
             ),
         ] = None,
-        min_effect: Annotated[
-            float,
-            typer.Option(
-                "--min-effect",
-                parser=usage(parse_min_effect),
-                help="Smallest relative change that counts: 5% or 0.05.",
-            ),
-        ] = 0.05,
-        repo: Annotated[
-            Path,
-            typer.Option(
-                "--repo", help="The git repository, for commits and ancestry."
-            ),
-        ] = Path("."),
-        any_env: Annotated[
-            bool,
-            typer.Option(
-                "--any-env",
-                help="Also take a baseline measured on another environment.",
-            ),
-        ] = False,
+        min_effect: MinEffectOpt = 0.05,
+        repo: RepoOpt = Path("."),
+        any_env: AnyEnvOpt = False,
     ) -> None:
         """Compare a run with its baseline: what regressed, improved, or is noise."""
         from xetrack import compare as comparing
@@ -105,7 +106,10 @@ def register(app: typer.Typer) -> None:
                 any_env=any_env,
                 engine=engine,
             )
-            typer.echo(comparing.render(result, fmt))
+            from xetrack.colour import enabled, painter
+
+            on = fmt == "table" and enabled()
+            typer.echo(comparing.render(result, fmt, painter(on)), color=on)
             failing = comparing.gate(result, thresholds)
         if thresholds and result.base is None:
             # A gate that could not be applied must not read as a pass.
@@ -156,6 +160,7 @@ def register(app: typer.Typer) -> None:
                 "--chart/--no-chart", help="Draw a line chart (needs the plot extra)."
             ),
         ] = True,
+        repo: RepoOpt = Path("."),
     ) -> None:
         """A metric across the last commits, per benchmark."""
         from xetrack.compare import history as across
@@ -164,21 +169,85 @@ def register(app: typer.Typer) -> None:
             frame = across(
                 db, test=test, metric=metric, last=last, table=table, engine=engine
             )
-        show(frame, json)
+        show(frame, json, group="benchmark")
         if chart and not json and not frame.empty:
-            _chart(frame, metric)
+            from xetrack.timeline import timeline
+
+            with errors():
+                found = timeline(
+                    db,
+                    table=table,
+                    repo=repo,
+                    last=last,
+                    metrics=[metric],
+                    test=test,
+                    engine=engine,
+                )
+            _chart(found, metric)
 
 
-def _chart(frame: object, metric: str) -> None:
+#: Each series' marker, so a chart reads without colour too.
+_MARKERS = "o+*x#@%&=~"
+#: Marks of the points where a series' verdict says it moved.
+_MOVES = {"regressed": ("▲", "red"), "improved": ("▼", "green")}
+_COLOURS = ("blue", "orange", "cyan", "magenta", "yellow", "gray", "white")
+
+
+def _chart(found: Any, metric: str) -> None:
+    """Each series relative to its own first commit (x1 = where it started), so
+    benchmarks of 0.65 µs and 14 ms share a readable axis; the legend goes under
+    the chart, off the data; commits where a verdict moved are marked."""
     try:
         import plotext as plt
     except ImportError:
         return  # the table above says it all; the chart is the plot extra's
-    commits = list(dict.fromkeys(frame["commit_id"]))  # type: ignore[index]
+    from xetrack.colour import enabled
+    from xetrack.timeline import changed
+    from xetrack.units import format_number, format_seconds
+
+    # a series that starts at 0 has no ratio to draw (the table shows it)
+    series = [s for s in found.series if s.metric == metric and s.baseline()]
+    if not series:
+        return
+    on = enabled()
     plt.clear_figure()
-    for name, group in frame.groupby("benchmark"):  # type: ignore[attr-defined]
-        xs = [commits.index(c) for c in group["commit_id"]]
-        plt.plot(xs, list(group[metric]), label=str(name)[-40:])
-    plt.xticks(range(len(commits)), commits)
-    plt.title(f"{metric} by commit")
-    plt.show()
+    plt.plotsize(min(plt.terminal_width() or 100, 110), 24)
+    legend = []
+    for index, s in enumerate(series):
+        marker, colour = (
+            _MARKERS[index % len(_MARKERS)],
+            _COLOURS[index % len(_COLOURS)],
+        )
+        xs = [p.run for p in s.points]
+        plt.plot(xs, s.relative(), marker=marker, color=colour)
+        base = s.baseline()
+        shown = format_seconds(base) if s.is_time else format_number(base)
+        legend.append((marker, colour, f"{s.benchmark} (x1 = {shown})"))
+    moves = []
+    for verdict, (mark, colour) in _MOVES.items():
+        xs, ys = [], []
+        for s in series:
+            relative = dict(zip((p.run for p in s.points), s.relative(), strict=True))
+            for point in changed(s):
+                if point.verdict == verdict:
+                    xs.append(point.run)
+                    ys.append(relative[point.run])
+                    label = found.runs[point.run].label()
+                    ratio = f" x{point.ratio:.2f}" if point.ratio else ""
+                    moves.append(f"{mark} {label}: {s.benchmark} {verdict}{ratio}")
+        if xs:
+            plt.scatter(xs, ys, marker=mark, color=colour)
+    labels = [r.label() for r in found.runs]
+    every = max(1, -(-len(labels) // 8))
+    ticks = [i for i in range(len(labels)) if i % every == 0 or i == len(labels) - 1]
+    plt.xticks(ticks, [labels[i] for i in ticks])
+    plt.title(f"{metric} relative to each benchmark's first commit (git order)")
+    text = plt.build()
+    typer.echo(text if on else plt.uncolorize(text), color=on)
+    for marker, colour, label in legend:
+        shown_marker = plt.colorize(marker, colour) if on else marker
+        typer.echo(f"  {shown_marker}  {label}", color=on)
+    for line in moves:
+        typer.echo(f"  {line}")
+    for note in found.notes:
+        typer.echo(f"note: {note}")

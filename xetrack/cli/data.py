@@ -7,13 +7,17 @@ from typing import Annotated, Optional
 import typer
 
 from xetrack.cli.common import (
+    AllColumnsOpt,
+    ColumnsOpt,
     DbArg,
     EngineOpt,
     JsonOpt,
     NOpt,
     TableOpt,
+    chosen_columns,
     errors,
     fail,
+    narrowed,
     reader,
     show,
 )
@@ -25,25 +29,31 @@ def register(app: typer.Typer) -> None:
     def head(
         db: DbArg,
         n: NOpt = 5,
+        columns: ColumnsOpt = None,
+        every: AllColumnsOpt = False,
         table: TableOpt = "default",
         engine: EngineOpt = None,
         json: JsonOpt = False,
     ) -> None:
         """The first rows of the table."""
-        with reader(db, table, engine) as r:
-            show(r.to_df(head=n), json)
+        with reader(db, table, engine) as r, errors(db):
+            frame = r.to_df(head=n, columns=chosen_columns(columns))
+            show(narrowed(frame, columns, every, json), json)
 
     @app.command()
     def tail(
         db: DbArg,
         n: NOpt = 5,
+        columns: ColumnsOpt = None,
+        every: AllColumnsOpt = False,
         table: TableOpt = "default",
         engine: EngineOpt = None,
         json: JsonOpt = False,
     ) -> None:
         """The last rows of the table."""
-        with reader(db, table, engine) as r:
-            show(r.to_df(tail=n), json)
+        with reader(db, table, engine) as r, errors(db):
+            frame = r.to_df(tail=n, columns=chosen_columns(columns))
+            show(narrowed(frame, columns, every, json), json)
 
     @app.command()
     def columns(
@@ -213,9 +223,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Copy rows between stores of any engine; rows already there are skipped."""
         from xetrack import copy
+        from xetrack.progress import progress
 
-        with errors():
+        with errors(), progress("copying rows") as tick:
             added = copy(
-                source, target, assets=assets, tables=table or None, engine=engine
+                source,
+                target,
+                assets=assets,
+                tables=table or None,
+                engine=engine,
+                progress=tick,
             )
         typer.echo(f"copied {added} rows into {display(target)}")

@@ -6,7 +6,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from xetrack.cli.common import DbArg, EngineOpt, JsonOpt, TableOpt, errors, reader, show
+from xetrack.cli.common import (
+    AllColumnsOpt,
+    DbArg,
+    EngineOpt,
+    JsonOpt,
+    TableOpt,
+    chosen_columns,
+    errors,
+    narrowed,
+    reader,
+    show,
+)
 
 group = typer.Typer(
     help="Summary statistics and best rows.",
@@ -16,6 +27,14 @@ group = typer.Typer(
 
 ColumnsOpt = Annotated[
     Optional[str], typer.Option("--columns", help="Comma-separated columns.")
+]
+RowColumnsOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--columns",
+        help="Comma-separated columns of the row to show (default: the key columns; "
+        "--json: all).",
+    ),
 ]
 ByOpt = Annotated[
     Optional[str], typer.Option("--by", help="One best row per value of this column.")
@@ -30,8 +49,7 @@ QuartilesOpt = Annotated[
 ]
 
 
-def _chosen(columns: str | None) -> list[str] | None:
-    return [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+_chosen = chosen_columns
 
 
 def _describe(
@@ -44,7 +62,8 @@ def _describe(
 ) -> None:
     with reader(db, table, engine) as r, errors():
         frame = r.describe(_chosen(columns), quartiles=quartiles)
-        show(frame.reset_index(names="stat"), json)
+        counts = [i for i, stat in enumerate(frame.index) if stat in ("count", "nulls")]
+        show(frame.reset_index(names="stat"), json, plain_rows=counts)
         note = frame.attrs.get("note")
         if note:
             typer.echo(f"xt: note: {note}", err=True)
@@ -72,10 +91,13 @@ def _extreme(
     engine: str | None,
     json: bool,
     highest: bool,
+    every: bool = False,
 ) -> None:
     with reader(db, table, engine) as r, errors():
         pick = r.top if highest else r.bottom
-        show(pick(column, by=by, columns=_chosen(columns)), json)
+        frame = pick(column, by=by, columns=_chosen(columns))
+        keep = [column, *([by] if by else [])]
+        show(narrowed(frame, columns, every, json, keep), json)
 
 
 @group.command()
@@ -83,13 +105,14 @@ def top(
     db: DbArg,
     column: ColumnArg,
     by: ByOpt = None,
-    columns: ColumnsOpt = None,
+    columns: RowColumnsOpt = None,
+    every: AllColumnsOpt = False,
     table: TableOpt = "default",
     engine: EngineOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """The whole row with the highest value of COLUMN (per --by group)."""
-    _extreme(db, column, by, columns, table, engine, json, highest=True)
+    _extreme(db, column, by, columns, table, engine, json, True, every)
 
 
 @group.command()
@@ -97,13 +120,14 @@ def bottom(
     db: DbArg,
     column: ColumnArg,
     by: ByOpt = None,
-    columns: ColumnsOpt = None,
+    columns: RowColumnsOpt = None,
+    every: AllColumnsOpt = False,
     table: TableOpt = "default",
     engine: EngineOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """The whole row with the lowest value of COLUMN (per --by group)."""
-    _extreme(db, column, by, columns, table, engine, json, highest=False)
+    _extreme(db, column, by, columns, table, engine, json, False, every)
 
 
 def register(app: typer.Typer) -> None:

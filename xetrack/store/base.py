@@ -81,6 +81,8 @@ class Store(Protocol):
 
     def drop_table(self, table: str) -> None: ...
 
+    def add_column(self, table: str, name: str, logical: str) -> None: ...
+
     def create_table(self, table: str, columns: Mapping[str, str]) -> None: ...
 
     def has_index(self, table: str, columns: Sequence[str]) -> bool: ...
@@ -351,6 +353,22 @@ class SqlStore(ABC):
                     check_case(existing, [name])  # an engine may tell case apart
                     self._add_column(table, name, logical)
                     existing.add(name, logical)
+        self.schema(table, refresh=True)
+
+    def add_column(self, table: str, name: str, logical: str) -> None:
+        """Add the column ``name`` (of type ``logical``) to ``table``, one of
+        xetrack's own tables, unless it has it: a later version's field on records
+        an older one wrote."""
+        if name in self.schema(table).types:
+            return
+        with (
+            self._lock,
+            self._driver("changing a table in"),
+            self._schema_transaction(),
+        ):
+            # asked again under the write lock: another writer may have added it
+            if name not in self.schema(table, refresh=True).types:
+                self._add_column(table, name, logical)
         self.schema(table, refresh=True)
 
     def create_table(self, table: str, columns: Mapping[str, str]) -> None:
