@@ -27,7 +27,8 @@ _LABELS = {
     "rounds": "Rounds",
     "iterations": "Iterations",
 }
-_SCALES = {"ns": ("n", 1e9), "us": ("u", 1e6), "ms": ("m", 1e3), "s": ("", 1.0)}
+#: --benchmark-time-unit's names: the unit's symbol and what a second is in it
+_SCALES = {"ns": ("ns", 1e9), "us": ("µs", 1e6), "ms": ("ms", 1e3), "s": ("s", 1.0)}
 
 
 class LineWriter(Protocol):
@@ -49,16 +50,13 @@ class Layout:
 
 
 def time_unit(seconds: float) -> tuple[str, float]:
-    """The unit prefix and scale a group's times are shown in, chosen by its best
-    value. The one place the table picks units (to be swapped for the report's
-    shared unit formatting when that lands)."""
-    if seconds < 1e-6:
-        return "n", 1e9
-    if seconds < 1e-3:
-        return "u", 1e6
-    if seconds < 1:
-        return "m", 1e3
-    return "", 1.0
+    """The unit a group's times are shown in, chosen by its best value, as every
+    table of xetrack chooses (:func:`xetrack.units.unit_for`): its symbol and what a
+    second is in it."""
+    from xetrack.units import unit_for
+
+    unit = unit_for([seconds])
+    return unit.symbol, 1 / unit.seconds
 
 
 def _ops_unit(ops: float) -> tuple[str, float]:
@@ -157,7 +155,7 @@ def _draw_group(
         prefix, scale = time_unit(best.get(basis, best.get("min", 1.0)))
     ops_prefix, ops_scale = _ops_unit(worst.get("ops", 0.0))
     labels = dict(_LABELS, ops=f"OPS ({ops_prefix}ops/s)" if ops_prefix else "OPS")
-    title = f"Name (time in {prefix}s)"
+    title = f"Name (time in {prefix})"
     solo = len(members) == 1
     pad = 0 if solo else 10
     cells: list[list[tuple[str, dict[str, bool]]]] = []

@@ -221,7 +221,7 @@ def test_the_table_groups_sorts_and_keeps_one_unit_per_group(
     assert "benchmark: 1 test" in text and "benchmark 'sized': 3 tests" in text
     sized = text.split("benchmark 'sized'", 1)[1].split("Legend", 1)[0]
     header = next(line for line in sized.splitlines() if line.startswith("Name"))
-    assert "(time in us)" in header or "(time in ns)" in header
+    assert "(time in µs)" in header or "(time in ns)" in header
     for column in (
         "Min",
         "Max",
@@ -246,6 +246,9 @@ def test_the_table_groups_sorts_and_keeps_one_unit_per_group(
     assert "benchmark 'n=10': 1 test" in out and "benchmark 'n=1000': 1 test" in out
     header = next(line for line in by_param.stdout.lines if line.startswith("Name"))
     assert header.split()[-2:] == ["Min", "Rounds"]
+    fixed = pytester.runpytest(*FAST, "--benchmark-time-unit=ms")
+    headers = [line for line in fixed.stdout.lines if line.startswith("Name")]
+    assert len(headers) == 2 and all("(time in ms)" in h for h in headers)
     assert "test_sized.py::test_sized[10]" not in out  # long names are full node ids
     assert any("::test_sized[10]" in line for line in by_param.stdout.lines)
 
