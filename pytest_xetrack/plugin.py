@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_xetrack.options import (
+    Options,
     add_options,
     check_mark,
     check_options,
@@ -28,8 +29,14 @@ from pytest_xetrack.session import (
 SESSION = pytest.StashKey[Session]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(
+    parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
+) -> None:
     add_options(parser)
+    # pytest-benchmark's fixture, marker and options, unless it is active itself
+    from pytest_xetrack.benchmark import register
+
+    register(pluginmanager)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -63,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
             session.outbox = WorkerOutbox(info["spool"])
         config.stash[SESSION] = session
         return
+    options = _benchmark_baseline(config, options)
     check_options(options)
     session = Session(options, context={})
     config.stash[SESSION] = session
@@ -92,6 +100,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
         session.controller = Controller(session, options.db)
         config.pluginmanager.register(session.controller, "xetrack-xdist-controller")
+
+
+def _benchmark_baseline(config: pytest.Config, options: Options) -> Options:
+    """--benchmark-compare[-fail] of the drop-in as --xetrack-compare/--xetrack-fail."""
+    from pytest_xetrack.benchmark.plugin import compat_of
+
+    compat = compat_of(config)
+    if compat is None or options.disabled:
+        return options
+    from pytest_xetrack.benchmark.baseline import resolve, with_baseline
+
+    compat.baseline = resolve(compat.options, options)
+    if compat.baseline is None:
+        return options
+    return with_baseline(options, compat.baseline, compat.options)
 
 
 def _context(config: pytest.Config) -> dict[str, object]:
@@ -175,6 +198,11 @@ def pytest_runtest_makereport(
         state.outcome = "xpassed"
     if report.when == "teardown":
         session = item.config.stash[SESSION]
+        foreign = item.config.pluginmanager.has_plugin("benchmark")
+        if foreign and (session.recording or session.outbox is not None):
+            from pytest_xetrack.benchmark.rows import record_foreign
+
+            record_foreign(session, item, state)
         if not session.options.disabled:
             payload = session.finish_test(item, state)
             if payload is not None:  # a worker's: xdist carries it to the controller
@@ -239,6 +267,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         f"xetrack: {session.rows_written} rows written to "
         f"{display(session.options.db)} as run {session.track_id}"
     )
+    from pytest_xetrack.benchmark.plugin import compat_of
+
+    compat = compat_of(config)
+    if compat is not None and compat.baseline and compat.baseline.temporary:
+        line = (
+            "xetrack: compared this session through a temporary store (add "
+            "--xetrack-db=bench.db to keep the history)"
+        )
     kept = session.spooled()
     if kept:
         line += (

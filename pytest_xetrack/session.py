@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -55,37 +54,10 @@ CONTEXT_COLUMNS: dict[str, type] = {
 
 
 def environment(workers: int = 0) -> dict[str, object]:
-    """Where the numbers were measured: Python, platform, CPU model and count, and
-    how many pytest-xdist workers shared the CPU (0: a serial session)."""
-    import hashlib
-    import platform
+    """Where the numbers were measured (see :func:`xetrack.environment.environment`)."""
+    from xetrack.environment import environment as measured
 
-    env: dict[str, object] = {
-        "python_version": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_model": _cpu_model(),
-        "cpu_count": os.cpu_count() or 0,
-    }
-    # Workers share the CPU, so a parallel session is another environment; a serial
-    # one keeps the fingerprint it had before worker counts were recorded.
-    fingerprinted = dict(env, xdist_workers=workers) if workers else env
-    text = "|".join(str(fingerprinted[k]) for k in sorted(fingerprinted))
-    env["xdist_workers"] = workers
-    env["env_fingerprint"] = hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
-    return env
-
-
-def _cpu_model() -> str:
-    import platform
-
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+    return measured(workers)
 
 
 def _text(value: object) -> str | None:

@@ -45,6 +45,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
+def pytester(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
+    """Inner sessions run as where pytest-benchmark is not installed (the dev extra
+    has it, for the drop-in's tests against its own code): blocked, so xetrack's
+    drop-in stands in. A coexistence test deletes PYTEST_ADDOPTS to let it load."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark")
+    return pytester
+
+
+@pytest.fixture
+def with_pytest_benchmark(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pytest-benchmark loads in the inner sessions, and times: it disables itself
+    where PYTEST_XDIST_WORKER is set (this suite's own xdist workers set it)."""
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+
+
+@pytest.fixture
 def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

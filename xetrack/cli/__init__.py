@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from xetrack import __version__
-from xetrack.cli import assets, cache, compare, data, plot, report, stats
+from xetrack.cli import assets, cache, compare, data, interop, plot, report, stats
 
 app = typer.Typer(
     name="xt",
@@ -53,6 +53,8 @@ app.add_typer(stats.group, name="stats")
 app.add_typer(assets.group, name="assets")
 app.add_typer(cache.group, name="cache")
 app.add_typer(plot.group, name="plot")
+app.add_typer(interop.importing, name="import")
+app.add_typer(interop.exporting, name="export")
 
 
 def main() -> None:
