@@ -35,10 +35,12 @@ def environment(workers: int = 0) -> dict[str, object]:
     }
     # Workers share the CPU, so a parallel session is another environment; a serial
     # one keeps the fingerprint it had before worker counts were recorded.
-    fingerprinted = dict(env, xdist_workers=workers) if workers else env
-    env["xdist_workers"] = workers
-    env["env_fingerprint"] = fingerprint(fingerprinted)
-    return env
+    fingerprinted = dict(env, xdist_workers=workers) if workers else dict(env)
+    return {
+        **env,
+        "xdist_workers": workers,
+        "env_fingerprint": fingerprint(fingerprinted),
+    }
 
 
 def cpu_model() -> str:

@@ -297,9 +297,8 @@ def environment_of(doc: Document) -> dict[str, object]:
             env[k] == here[k] for k in ("python_version", "cpu_model", "cpu_count")
         ):
             env["platform"] = here["platform"]
-    # hashed as the plugin hashes a serial session's (its worker count, 0, included)
-    serial = {**env, "xdist_workers": 0}
-    return {**serial, "env_fingerprint": fingerprint(serial)}
+    # hashed as the plugin hashes a serial session's (its worker count left out)
+    return {**env, "xdist_workers": 0, "env_fingerprint": fingerprint(env)}
 
 
 def rows_of(doc: Document) -> list[dict[str, object]]:
