@@ -30,6 +30,7 @@ from xetrack.git import ancestors as git_ancestors
 from xetrack.git import has_commit, is_commit_id, is_shallow, resolve_commit
 from xetrack.judging import (
     common_mode_notes,
+    harness_notes,
     judge,
     judged_rows,
     lineage,
@@ -291,6 +292,7 @@ def compare(
         store.close()
     notes.extend(worker_notes(workers[base_run.track_id], workers[head_run.track_id]))
     base_rows, head_rows = loaded[base_run.track_id], loaded[head_run.track_id]
+    notes.extend(harness_notes(base_rows, head_rows))
     rows = judged_rows(base_rows, head_rows, asked, min_effect, past)
     rows, unselected = selected_rows(rows, selection)
     notes.extend(common_mode_notes(rows, min_effect))

@@ -68,6 +68,8 @@ class _Bench:
     unstable: str = ""
     #: the first reading of a benchmark the session measured again
     first: float | None = None
+    #: timed by the calibrated engine (its rows say how many iterations a round had)
+    calibrated: bool = False
 
 
 def _ident(types: Mapping[str, object], table: str) -> str:
@@ -149,6 +151,8 @@ def load_runs(
             bench.batch_mins.extend(
                 _batch_mins(samples, _floats(row.get("time_batches")))
             )
+        if is_number(row.get("iterations")):
+            bench.calibrated = True
         if is_number(row.get("first_function_time")):
             bench.first = float(row["first_function_time"])
         if row.get("unstable") and not bench.unstable:
@@ -233,6 +237,26 @@ def common_mode_notes(rows: Sequence[Row], min_effect: float) -> list[str]:
         f"the typical benchmark changed by {typical - 1:+.1%} (median of "
         f"{len(ratios)}): when code that most benchmarks share did not change, the "
         f"machine was {'slower' if typical > 1 else 'faster'} during one of the runs"
+    ]
+
+
+def harness_notes(base: Mapping[str, _Bench], head: Mapping[str, _Bench]) -> list[str]:
+    """A note when only one side was timed by the calibrated engine: a store written
+    by an xetrack before it timed one call a round with no warmup, which reads
+    slower than calibrated rounds of the same code."""
+    timed = [
+        (b, h)
+        for name, h in head.items()
+        if (b := base.get(name)) and TIME in b.samples
+    ]
+    if not timed or not any(h.calibrated for _, h in timed):
+        return []
+    if any(b.calibrated for b, _ in timed):
+        return []
+    return [
+        "base was timed by an older xetrack (one call a round, no warmup, no "
+        "calibration) and head by calibrated rounds: timings differ for that "
+        "reason alone; compare two runs of this version before trusting a verdict"
     ]
 
 

@@ -379,3 +379,16 @@ def test_no_runs_and_no_baseline_are_notes(tmp_path: Path) -> None:
     assert compare(db, repo=None).summary() == "no runs in the table yet"
     _run(db, "sqlite", "a" * 40, {"t::x": _noise(1.0)})
     assert compare(db, repo=None).summary().startswith("no baseline for aaaaaaa")
+
+
+def test_a_base_timed_before_calibrated_rounds_is_said_so(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    # a store written by the first release: rows without an iterations column
+    old = _run(db, "sqlite", "a" * 40, {"t::x": _noise(1.3)}, batches=None)
+    new = _run(db, "sqlite", "b" * 40, {"t::x": _noise(1.0)}, iterations=1)
+    notes = compare(db, base=old, head=new, repo=None).notes
+    assert any("older xetrack" in note for note in notes)
+    # two runs of this version: no such note
+    newer = _run(db, "sqlite", "c" * 40, {"t::x": _noise(1.0, seed=5)}, iterations=1)
+    notes = compare(db, base=new, head=newer, repo=None).notes
+    assert not any("older xetrack" in note for note in notes)
