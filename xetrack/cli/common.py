@@ -13,6 +13,7 @@ import typer
 from xetrack.errors import XetrackError
 from xetrack.store import ENGINES
 from xetrack.store.location import display, scrub
+from xetrack.timing import TIMING_COLUMNS
 
 T = TypeVar("T")
 
@@ -100,41 +101,33 @@ AllColumnsOpt = Annotated[
 
 #: What a wide row's default view leaves out: where and how a value was measured,
 #: not what was measured (``--columns``, ``--all-columns`` and ``--json`` show them).
-DETAIL_COLUMNS = frozenset(
-    {
-        # the environment (its env_fingerprint stands for it) and git beyond the commit
-        "python_version",
-        "platform",
-        "cpu_model",
-        "cpu_count",
-        "env_fingerprint",
-        "xdist_workers",
-        "git_branch",
-        "git_dirty",
-        # the timing engine's raw material and settings beside function_time
-        "time_samples",
-        "time_batches",
-        "time_max",
-        "time_mean",
-        "time_stddev",
-        "time_iqr",
-        "time_ops",
-        "time_outliers",
-        "rounds",
-        "iterations",
-        "warmup",
-        "timer",
-        "unstable_reason",
-        "first_function_time",
-        "remeasured",
-        # the plugin's bookkeeping
-        "test_name",
-        "metrics",
-        "cache",
-        "duration",
-        "args",
-        "kwargs",
-    }
+DETAIL_COLUMNS = (
+    frozenset(
+        {
+            # the environment (its env_fingerprint stands for it) and git beyond
+            # the commit
+            "python_version",
+            "platform",
+            "cpu_model",
+            "cpu_count",
+            "env_fingerprint",
+            "xdist_workers",
+            "git_branch",
+            "git_dirty",
+            # a suspect measured twice
+            "first_function_time",
+            "remeasured",
+            # the plugin's bookkeeping
+            "test_name",
+            "metrics",
+            "cache",
+            "duration",
+            "args",
+            "kwargs",
+        }
+    )
+    # the timing engine's raw material and settings beside what was measured
+    | (TIMING_COLUMNS - {"function_time", "time_min", "unstable"})
 )
 
 
