@@ -61,12 +61,13 @@ def copy(
 
     >>> import os, tempfile
     >>> from xetrack import Tracker
-    >>> folder = tempfile.mkdtemp()
-    >>> src, dst = os.path.join(folder, "a.db"), os.path.join(folder, "b.db")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> src, dst = (os.path.join(folder.name, n) for n in ("a.db", "b.db"))
     >>> Tracker(src).log({"x": 1})["x"]
     1
     >>> copy(src, dst), copy(src, dst)
     (1, 0)
+    >>> folder.cleanup()
     """
     # The trackers opened here push no spools: the source may be one (xt copy
     # SPOOL URL), and a push meanwhile would copy it under our feet.

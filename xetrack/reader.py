@@ -42,10 +42,12 @@ class Reader:
 
     >>> from xetrack import Tracker
     >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "exp.db")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "exp.db")
     >>> _ = Tracker(path, track_id="run-1").log({"accuracy": 0.9})
     >>> Reader(path).to_df()[["track_id", "accuracy"]].values.tolist()
     [['run-1', 0.9]]
+    >>> folder.cleanup()
     """
 
     def __init__(
