@@ -55,3 +55,27 @@ def test_every_help_text_survives_argparse_formatting() -> None:
     for text in _registered().helps:
         params = {"default": None, "dest": "x", "metavar": "X", "prog": "pytest"}
         assert isinstance(text % params, str)  # raises TypeError on a bare %
+
+
+def test_pytest_help_in_this_repository_loads_its_conftest_without_test_extras() -> (
+    None
+):
+    """A new user's `pytest --help` in a clone, after the demo's install (no dev
+    extra): the root conftest must load, so it imports no optional package and
+    nothing heavy before a session really starts."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pytest", "--help"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "could not load initial conftests" not in done.stdout + done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert not {"scipy", "pandas", "duckdb"} & imported
