@@ -76,9 +76,13 @@ def _report(session: Session, rootdir: str) -> list[str]:
             options.report,
             head=session.track_id,
             base=None if options.compare in (None, "auto") else options.compare,
+            table=options.table,
             repo=rootdir,
             min_effect=options.min_effect,
             any_env=options.any_env,
+            engine=options.engine,
+            # the comparison the summary and the Markdown show, not made again
+            comparison=session.verdict.comparison if session.verdict else None,
         )
     except (XetrackError, OSError) as exc:
         return [f"--xetrack-report={options.report}: {exc}"]

@@ -83,6 +83,25 @@ def test_markdown_and_report_files_are_written_where_asked(
     assert page.startswith("<!DOCTYPE html>") and "test_a.py::test_two" in page
 
 
+def test_the_report_shows_the_sessions_table_and_comparison(
+    pytester: pytest.Pytester, git: Callable[..., str], tmp_path: Path
+) -> None:
+    db, report = tmp_path / "b.db", tmp_path / "report.html"
+    git(pytester.path, "init", "-q", "-b", "main")
+    pytester.makepyfile(test_a=SUITE)
+    git(pytester.path, "add", "-A")
+    git(pytester.path, "commit", "-q", "-m", "A")
+    args = ["-p", "no:cacheprovider", f"--xetrack-db={db}", "--xetrack-table=perf"]
+    pytester.runpytest(*args).assert_outcomes(passed=2)
+    git(pytester.path, "commit", "-q", "--allow-empty", "-m", "B")
+    result = pytester.runpytest(*args, f"--xetrack-report={report}")
+    assert result.ret == 0, result.stdout.str()
+    page = report.read_text(encoding="utf-8")
+    # the benchmarks of table "perf", judged against the first run, as the summary
+    assert "test_a.py::test_two" in page and "test_a.py::test_one" in page
+    assert "unchanged" in page or "inconclusive" in page
+
+
 def test_an_output_that_cannot_be_written_fails_the_session(
     two_runs: Callable[..., pytest.RunResult],
     tmp_path: Path,

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xetrack.errors import InvalidArgumentError, XetrackError
 from xetrack.timeline import Progress
+
+if TYPE_CHECKING:
+    from xetrack.comparison import Comparison
 
 __all__ = ["MissingExtraError", "build"]
 
@@ -46,12 +50,14 @@ def build(
     any_env: bool = False,
     engine: str | None = None,
     progress: Progress | None = None,
+    comparison: Comparison | None = None,
 ) -> Path:
     """Write the report of ``db`` to ``out`` and return its path.
 
     ``head`` and ``base`` name the runs to compare as :func:`xetrack.compare.compare`
-    takes them; ``last`` is how many commits the history charts span. The file is
-    written whole or not at all (a temporary file renamed into place).
+    takes them, unless ``comparison`` is one already made (the pytest session's);
+    ``last`` is how many commits the history charts span. The file is written
+    whole or not at all (a temporary file renamed into place).
     """
     from xetrack.compare import compare
     from xetrack.report.data import payload
@@ -67,16 +73,17 @@ def build(
             f"cannot write the report to {target}: folder {target.parent} does not "
             f"exist; create it or choose another path"
         )
-    comparison = compare(
-        db,
-        base,
-        head,
-        table=table,
-        repo=repo,
-        min_effect=min_effect,
-        any_env=any_env,
-        engine=engine,
-    )
+    if comparison is None:
+        comparison = compare(
+            db,
+            base,
+            head,
+            table=table,
+            repo=repo,
+            min_effect=min_effect,
+            any_env=any_env,
+            engine=engine,
+        )
     history = timeline(
         db,
         table=table,
