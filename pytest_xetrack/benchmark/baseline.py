@@ -42,12 +42,12 @@ def resolve(given: BenchmarkOptions, options: Options) -> Baseline | None:
     Raises :class:`pytest.UsageError` for a REF that names nothing, or a saved file
     that cannot be read.
     """
+    if given.compare is None and not given.compare_fail:
+        return None
     from xetrack.errors import XetrackError
     from xetrack.interop import history
     from xetrack.interop import pytest_benchmark as files
 
-    if given.compare is None and not given.compare_fail:
-        return None
     ref = given.compare or ""
     found = files.saved(given.storage, ref or None)
     if ref and not found and (options.db is None or ref.isdigit()):

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
-from pytest_xetrack.benchmark.fixture import BenchmarkFixture
 from pytest_xetrack.benchmark.options import (
     BenchmarkOptions,
     add_options,
@@ -29,6 +28,7 @@ from pytest_xetrack.benchmark.options import (
 
 if TYPE_CHECKING:
     from pytest_xetrack.benchmark.baseline import Baseline
+    from pytest_xetrack.benchmark.fixture import BenchmarkFixture
     from pytest_xetrack.session import Session, TestState
 
 #: The attribute of a teardown report that carries the test's benchmark entry.
@@ -138,6 +138,9 @@ def _codspeed_measuring(config: pytest.Config) -> bool:
 def _benchmark(
     request: pytest.FixtureRequest,
 ) -> Generator[BenchmarkFixture, None, None]:
+    # here, not at the top: the fixture's module imports xetrack, which a session
+    # that benchmarks nothing never needs
+    from pytest_xetrack.benchmark.fixture import BenchmarkFixture
     from pytest_xetrack.plugin import SESSION
 
     config = request.config
@@ -234,10 +237,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     compat = config.stash.get(COMPAT, None)
     if compat is None or hasattr(config, "workerinput"):
         return
-    from pytest_xetrack.benchmark.baseline import write_files
-    from pytest_xetrack.plugin import SESSION, _context
-    from xetrack.errors import XetrackError
-
     options = compat.options
     if not (options.json or options.save or options.autosave):
         return
@@ -245,6 +244,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         if not options.disabled:
             compat.problems.append("not saving anything: no benchmark ran")
         return
+    from pytest_xetrack.benchmark.baseline import write_files
+    from pytest_xetrack.plugin import SESSION, _context
+    from xetrack.errors import XetrackError
+
     state = config.stash[SESSION]
     context = state.context or _context(config)
     try:
@@ -265,10 +268,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     compat = config.stash.get(COMPAT, None)
     if compat is None or hasattr(config, "workerinput"):
         return
-    from pytest_xetrack.benchmark.table import Layout, draw
-
     options = compat.options
     if compat.entries and not options.quiet:
+        from pytest_xetrack.benchmark.table import Layout, draw
+
         layout = Layout(
             options.sort,
             options.group_by,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,10 +66,6 @@ def test_pytest_help_in_this_repository_loads_its_conftest_without_test_extras()
     """A new user's `pytest --help` in a clone, after the demo's install (no dev
     extra): the root conftest must load, so it imports no optional package and
     nothing heavy before a session really starts."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "pytest", "--help"],
@@ -79,3 +78,23 @@ def test_pytest_help_in_this_repository_loads_its_conftest_without_test_extras()
     assert "could not load initial conftests" not in done.stdout + done.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert not {"scipy", "pandas", "duckdb"} & imported
+
+
+@pytest.mark.parametrize("blocked", [True, False], ids=["drop-in", "pytest-benchmark"])
+def test_a_session_that_records_nothing_imports_no_xetrack(
+    tmp_path: Path, blocked: bool
+) -> None:
+    """The plugin costs nothing until a session records: with our pytest-benchmark
+    drop-in registered (pytest-benchmark blocked) or with pytest-benchmark itself."""
+    (tmp_path / "test_plain.py").write_text("def test_one():\n    pass\n")
+    args = ["-p", "no:benchmark"] if blocked else []
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "pytest", "-q", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert not {m for m in imported if m.split(".")[0] == "xetrack"}
