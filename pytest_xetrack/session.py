@@ -415,11 +415,12 @@ _PLUGIN_COLUMNS = frozenset(
     {
         *_TEST_COLUMNS,
         *CONTEXT_COLUMNS,
-        "test_name",
+        # xetrack.environment's columns (not imported: this module loads at start-up)
         "python_version",
         "platform",
         "cpu_model",
         "cpu_count",
+        "xdist_workers",
         "env_fingerprint",
     }
 )

@@ -273,3 +273,19 @@ def test_parametrize_names_that_clash_with_plugin_columns_keep_their_values(
     row = Reader.read_db(db).iloc[0]
     assert row["param_track_id"] == 7 and row["param_outcome"] == "mine"
     assert row["outcome"] == "passed" and row["track_id"] != 7
+
+
+def test_a_parametrize_name_like_an_environment_column_keeps_both_values(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytester.makepyfile(
+        "import pytest\n"
+        "@pytest.mark.parametrize('xdist_workers', [9])\n"
+        "@pytest.mark.parametrize('cpu_count', [99])\n"
+        "def test_a(tracker, xdist_workers, cpu_count):\n    tracker.log({'x': 1})\n"
+    )
+    db = tmp_path / "b.db"
+    pytester.runpytest(f"--xetrack-db={db}").assert_outcomes(passed=1)
+    row = Reader.read_db(db).iloc[0]
+    assert row["param_xdist_workers"] == 9 and row["param_cpu_count"] == 99
+    assert row["xdist_workers"] == 0 and row["cpu_count"] != 99
