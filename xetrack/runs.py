@@ -518,10 +518,6 @@ class RunHandle:
         self._state = _Open(store, track_id, dict(info))
         self._finalizer = weakref.finalize(self, _abandon, self._state)
 
-    @property
-    def tables(self) -> list[str]:
-        return list(self._state.tables)
-
     def add(self, table: str) -> None:
         """Record the run in ``table`` too (once)."""
         state = self._state
@@ -590,14 +586,6 @@ def _abandon(state: _Open) -> None:
         # The file is gone or locked for good at exit: the record stays
         # "running", which readers show as interrupted once this process is gone.
         pass
-
-
-def new_handle(
-    store: SqlStore, track_id: str, table: str, info: Mapping[str, object]
-) -> RunHandle:
-    handle = RunHandle(store, track_id, info)
-    handle.add(table)
-    return handle
 
 
 __all__ = ["STATUSES", "RunHandle", "RunRecord", "records"]

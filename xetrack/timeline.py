@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -108,13 +108,6 @@ class Timeline:
     runs: list[RunInfo]
     series: list[Series]
     notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "runs": [asdict(r) for r in self.runs],
-            "series": [asdict(s) for s in self.series],
-            "notes": list(self.notes),
-        }
 
 
 def git_order(repo: str | Path | None, commits: Sequence[str]) -> list[str] | None:

@@ -47,7 +47,6 @@ _REQUIRED: Final = ("min", "max", "mean", "median")
 #: A saved file's name: a four-digit counter, then the name it was saved under.
 _SAVED: Final = re.compile(r"^(\d{4})_(.+)\.json$")
 #: Characters a saved run's name may not hold (it becomes a file name).
-ILLEGAL_NAME_CHARS: Final = "\\/:*?<>|"
 
 
 class BenchmarkFileError(XetrackError, ValueError):

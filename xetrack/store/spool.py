@@ -74,8 +74,6 @@ class Spool:
         )
         self._lock: IO[bytes] | None = None
         self._store: SQLiteStore | None = None
-        #: rows written here by this process
-        self.rows = 0
 
     @property
     def store(self) -> SQLiteStore:
@@ -108,7 +106,6 @@ class Spool:
         }
         self.store.ensure_table(table, columns)
         self.store.insert(table, rows, hints)
-        self.rows += len(rows)
 
     def close(self) -> None:
         """Close the file and let it go: the next pusher may take it."""
