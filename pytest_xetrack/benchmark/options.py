@@ -178,16 +178,20 @@ class CompareFail:
     field: str
     amount: float
     relative: bool
+    #: the amount as the user wrote it (``5%``, ``0.0000012345678``): passed on
+    #: verbatim, so no digit is lost on the way to ``--xetrack-fail``
+    text: str = ""
+
+    def _amount(self) -> str:
+        return self.text or f"{self.amount!r}{'%' if self.relative else ''}"
 
     def __str__(self) -> str:
-        suffix = "%" if self.relative else ""
-        return f"{self.field}:{self.amount:g}{suffix}"
+        return f"{self.field}:{self._amount()}"
 
     def threshold(self) -> str:
         """The same gate as ``--xetrack-fail``: every field is judged as xetrack's
         timing verdict (the fastest call against the benchmark's noise)."""
-        suffix = "%" if self.relative else ""
-        return f"function_time:{self.amount:g}{suffix}"
+        return f"function_time:{self._amount()}"
 
 
 def parse_compare_fail(value: str) -> CompareFail:
@@ -202,7 +206,7 @@ def parse_compare_fail(value: str) -> CompareFail:
             f"cannot parse {value!r}: write FIELD:N% or FIELD:SECONDS with FIELD one "
             f"of {', '.join(FAIL_FIELDS)}, like min:5% or mean:0.001"
         )
-    return CompareFail(name, number, relative)
+    return CompareFail(name, number, relative, amount.strip())
 
 
 def parse_storage(value: str) -> str:

@@ -410,3 +410,19 @@ def test_under_xdist_the_table_and_json_hold_every_workers_benchmarks(
     assert names == {"test_sum", "test_sized[10]", "test_sized[1000]", "test_sleep"}
     assert result.stdout.str().count("benchmark 'sized': 3 tests") == 1
     assert set(_rows(db)) >= names
+
+
+@pytest.mark.parametrize(
+    ("given", "threshold"),
+    [
+        ("mean:0.0000012345678", "function_time:0.0000012345678"),
+        ("min:12.3456789%", "function_time:12.3456789%"),
+        ("median:5%", "function_time:5%"),
+    ],
+)
+def test_a_compare_fail_amount_reaches_the_gate_as_written(
+    given: str, threshold: str
+) -> None:
+    from pytest_xetrack.benchmark.options import parse_compare_fail
+
+    assert parse_compare_fail(given).threshold() == threshold
