@@ -101,10 +101,13 @@ def raw_ops(args: dict[str, Any]) -> Callable[[], object]:
     if op == "compare":
 
         def lookup() -> object:
-            # the same question by hand: the two newest runs from the runs table,
-            # their rows through the index, a median per benchmark and run
+            # what compare() must read, by hand: the newest runs from the runs
+            # table, the two newest runs' rows through the index with a median per
+            # benchmark and run, and each benchmark's fastest value in the runs
+            # before head (the baseline and the LOOKBACK runs the verdict's noise
+            # comes from), aggregated by the engine through the same index
             runs = conn.execute(
-                "SELECT track_id FROM runs ORDER BY ended DESC LIMIT 2"
+                "SELECT track_id FROM runs ORDER BY ended DESC LIMIT 22"
             ).fetchall()
             rows = conn.execute(
                 f"SELECT track_id, test_nodeid, function_time FROM {q} "
@@ -114,7 +117,14 @@ def raw_ops(args: dict[str, Any]) -> Callable[[], object]:
             groups: dict[tuple[str, str], list[float]] = {}
             for run, test, seconds in rows:
                 groups.setdefault((run, test), []).append(seconds)
-            return {k: statistics.median(v) for k, v in groups.items()}
+            medians = {k: statistics.median(v) for k, v in groups.items()}
+            marks = ", ".join("?" * (len(runs) - 1))
+            conn.execute(
+                f"SELECT track_id, test_nodeid, MIN(function_time) FROM {q} "
+                f"WHERE track_id IN ({marks}) GROUP BY track_id, test_nodeid",
+                [r[0] for r in runs[1:]],
+            ).fetchall()
+            return medians
 
         return lookup
     if op == "history":

@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.comparison import TIME, Row
 from xetrack.errors import InvalidArgumentError
@@ -108,6 +108,52 @@ def _batch_mins(samples: Sequence[float], sizes: Sequence[float]) -> list[float]
     return [min(part) for part in split(samples, counts)]
 
 
+#: What :func:`load_runs` reads of a row besides its benchmark and the metrics asked
+_RUN_COLUMNS: Final = (
+    "track_id",
+    "xdist_workers",
+    "outcome",
+    "metrics",
+    "time_samples",
+    TIME,
+    "time_batches",
+    "iterations",
+    "first_function_time",
+    "unstable",
+    "unstable_reason",
+)
+
+
+def _rows_of(
+    store: SqlStore, table: str, track_ids: Sequence[str], columns: Sequence[str]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The runs' rows in the order written, with those of ``columns`` the table has."""
+    types = store.schema(table).types
+    listed = ", ".join(quote_ident(c) for c in dict.fromkeys(columns) if c in types)
+    marks = ", ".join("?" * len(track_ids))
+    return store.query(
+        f"SELECT {listed} FROM {quote_ident(table)} WHERE track_id IN ({marks}) "
+        f"ORDER BY rowid",
+        list(track_ids),
+    )
+
+
+def _declared(names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> set[str]:
+    """The metrics the rows' "metrics" cells give a direction (``min``/``max``)."""
+    if "metrics" not in names:
+        return set()
+    at = names.index("metrics")
+    found: set[str] = set()
+    for text in {row[at] for row in rows if isinstance(row[at], str) and row[at]}:
+        try:
+            declared = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(declared, dict):
+            found.update(str(k) for k, v in declared.items() if v in ("min", "max"))
+    return found
+
+
 def load_runs(
     store: SqlStore, table: str, track_ids: Sequence[str], metrics: Sequence[str]
 ) -> tuple[dict[str, dict[str, _Bench]], dict[str, set[int]]]:
@@ -115,13 +161,14 @@ def load_runs(
     scan of the table."""
     types = store.schema(table).types
     ident = _ident(types, table)
-    # A run is a few hundred rows at most: take them whole, so declared metrics
-    # (named only inside each row's "metrics") come along.
-    marks = ", ".join("?" * len(track_ids))
-    names, rows = store.query(
-        f"SELECT * FROM {quote_ident(table)} WHERE track_id IN ({marks}) ORDER BY rowid",
-        list(track_ids),
-    )
+    # Only the columns read below: every other column of a wide table costs a
+    # columnar engine a scan. Declared metrics are named only inside each row's
+    # "metrics": when the runs declare columns not read yet, they are read again.
+    wanted = [ident, *_RUN_COLUMNS, *metrics]
+    names, rows = _rows_of(store, table, track_ids, wanted)
+    extra = sorted(m for m in _declared(names, rows) if m in types and m not in names)
+    if extra:
+        names, rows = _rows_of(store, table, track_ids, [*wanted, *extra])
     runs: dict[str, dict[str, _Bench]] = {t: {} for t in track_ids}
     workers: dict[str, set[int]] = {t: set() for t in track_ids}
     for raw in rows:
@@ -175,6 +222,14 @@ def lineage(
     """Earlier runs of head's environment on its lineage, oldest first (at most
     LOOKBACK): runs on ancestors of head's commit or on that commit itself, and
     the baseline. Without git: the earlier runs of the same environment."""
+    return lineage_filled(head, base, runs, repo)[0]
+
+
+def lineage_filled(
+    head: Run, base: Run | None, runs: Sequence[Run], repo: str | Path | None
+) -> tuple[list[Run], bool]:
+    """:func:`lineage`, and whether ``runs`` held LOOKBACK of them besides the
+    baseline: then runs older than all of ``runs`` could not change it."""
     reachable: set[str] | None = None
     if head.commit and repo is not None:
         reachable = git_ancestors(repo, head.commit)  # only a hex id reaches git
@@ -187,10 +242,11 @@ def lineage(
         and (reachable is None or r.commit in reachable)
     ]
     chosen.sort(key=lambda r: r.last)
+    filled = len(chosen) >= LOOKBACK
     chosen = chosen[-LOOKBACK:]
     if base is not None and all(r.track_id != base.track_id for r in chosen):
         chosen.append(base)
-    return chosen
+    return chosen, filled
 
 
 def lineage_values(

@@ -387,11 +387,78 @@ def records(
     elif status is not None:  # running or interrupted: decided by liveness below
         where.append("status IN ('running', 'interrupted')")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    _, rows = store.query(
+    found = _read(
+        store,
         f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM ({source}) AS r{clause} "
         f"ORDER BY started, track_id",
         params,
     )
+    if status is not None:
+        found = [r for r in found if r.status == status]
+    return [r for r in found if r.rows] if with_rows else found
+
+
+def recent(
+    store: SqlStore, table: str, count: int
+) -> tuple[list[RunRecord], bool] | None:
+    """The newest runs of ``table`` that wrote rows, in no order: every one whose
+    last row is later than the ``count``-th newest finished run's end (all of
+    them when there are fewer), read through the runs table without touching the
+    others, and whether that is every run. Unfinished runs are always among them
+    (their last row decides).
+
+    None when the records would be derived from the rows (a store written before
+    runs were recorded): then there is no cheaper way than :func:`records`.
+    """
+    from xetrack.table import EventTable
+
+    EventTable(store, table).require_run_columns()
+    if not (_has_runs_table(store) and _covered(store, table)):
+        return None
+    listed = ", ".join(map(quote_ident, COLUMNS))
+    # NULL ends sort oldest, as "" does where the caller orders runs by their end
+    ended = _read(
+        store,
+        f"SELECT {listed} FROM {_Q} WHERE table_name = ? AND status IN "
+        f"('finished', 'failed') AND \"rows\" > 0 "
+        f"ORDER BY ended IS NULL, ended DESC LIMIT ?",
+        [table, count],
+    )
+    live = _read(
+        store,
+        f"SELECT {listed} FROM {_Q} WHERE table_name = ? AND status IN "
+        f"('running', 'interrupted')",
+        [table],
+    )
+    found = ended + [r for r in live if r.rows]
+    if len(ended) < count:
+        return found, True
+    oldest = min(r.last or "" for r in ended)
+    # runs ending at that moment may continue past the limit: leave them all out
+    return [r for r in found if (r.last or "") > oldest], False
+
+
+def on_commits(store: SqlStore, table: str, commits: Sequence[str]) -> list[RunRecord]:
+    """The runs of ``table`` that wrote rows on one of ``commits``, through the runs
+    table (which :func:`recent` found to speak for the table)."""
+    if not commits:
+        return []
+    marks = ", ".join("?" * len(commits))
+    # an unfinished run's commit may be known only from its rows: those are read
+    found = _read(
+        store,
+        f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM {_Q} WHERE "
+        f"table_name = ? AND (git_commit IN ({marks}) OR status IN "
+        f"('running', 'interrupted'))",
+        [table, *commits],
+    )
+    wanted = set(commits)
+    return [r for r in found if r.rows and r.git_commit in wanted]
+
+
+def _read(store: SqlStore, sql: str, params: Sequence[object]) -> list[RunRecord]:
+    """Records from a query of COLUMNS, unfinished ones as they stand now."""
+    _, rows = store.query(sql, params)
     found = []
     for raw in rows:
         record = RunRecord(*raw)  # the fields are COLUMNS, in order
@@ -400,10 +467,6 @@ def records(
         record.last = record.ended
         if record.status in ("running", "interrupted"):
             _live(store, record)
-        if status is not None and record.status != status:
-            continue
-        if with_rows and not record.rows:
-            continue
         found.append(record)
     return found
 
