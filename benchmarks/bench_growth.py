@@ -14,7 +14,10 @@ runs: the newest runs from a runs table, the two runs' rows through the
 ``(track_id, timestamp)`` index, and each benchmark's fastest value in each of the
 21 runs before head (the baseline and the lookback of ``xetrack.verdict.LOOKBACK``
 runs whose values give a benchmark's noise), aggregated by the engine through the
-same index, as ``benchmarks/run.py compare`` does.
+same index. The raw sides of ``compare`` and ``history`` open the file for each
+call, as ``compare(db)`` and ``history(db)`` must (``benchmarks/run.py compare``
+does the same); ``compare_warm``/``history_warm`` are the same calls against raw
+queries on a connection kept open, whose caches stay warm, for reference.
 
 Each operation runs in a fresh process (``_growth_child.py``) that reports its best
 time and the peak memory its first run added, so operations never pollute each
@@ -49,7 +52,9 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "describe": ("describe (Reader.describe)", "<= 2x, flat memory"),
     "to_df_all": ("Reader.to_df() (every row)", "memory <= 1.5x frame"),
     "compare": ("compare() (latest vs previous run, 20-run lookback)", "<= 2x"),
+    "compare_warm": ("compare(), raw on a connection kept open", "-"),
     "history": ("history() (last 10 commits)", "<= 2x"),
+    "history_warm": ("history(), raw on a connection kept open", "-"),
     "runs": ("Reader.runs() (1,000 runs)", "<= 2x"),
     "log": ("2,000 log() into the store", "<= 2x"),
 }

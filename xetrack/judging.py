@@ -100,11 +100,11 @@ def _floats(text: object) -> list[float]:
 
 
 def _batch_mins(samples: Sequence[float], sizes: Sequence[float]) -> list[float]:
-    from xetrack.timing.stats import split
-
     counts = [int(s) for s in sizes if s >= 1]
     if len(counts) < 2 or sum(counts) != len(samples):
         return [min(samples)] if samples else []
+    from xetrack.timing.stats import split
+
     return [min(part) for part in split(samples, counts)]
 
 
@@ -145,12 +145,7 @@ def _declared(names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> set[str]
     at = names.index("metrics")
     found: set[str] = set()
     for text in {row[at] for row in rows if isinstance(row[at], str) and row[at]}:
-        try:
-            declared = json.loads(text)
-        except ValueError:
-            continue
-        if isinstance(declared, dict):
-            found.update(str(k) for k, v in declared.items() if v in ("min", "max"))
+        found.update(_directions(text))
     return found
 
 
@@ -171,44 +166,69 @@ def load_runs(
         names, rows = _rows_of(store, table, track_ids, [*wanted, *extra])
     runs: dict[str, dict[str, _Bench]] = {t: {} for t in track_ids}
     workers: dict[str, set[int]] = {t: set() for t in track_ids}
+    parsed: dict[str, dict[str, str]] = {}  # a run's rows repeat their "metrics"
+    # Columns the table lacks are never looked up: a run can be thousands of rows.
+    has = set(names)
+    xdist, outcomes, declaring = (
+        "xdist_workers" in has,
+        "outcome" in has,
+        "metrics" in has,
+    )
+    sampled, batched = "time_samples" in has, "time_batches" in has
+    iterated, remeasured = "iterations" in has, "first_function_time" in has
+    flagged = "unstable" in has
     for raw in rows:
         row = dict(zip(names, raw, strict=True))
         if row[ident] is None:
             continue
-        bench = runs[row["track_id"]].setdefault(str(row[ident]), _Bench())
-        if isinstance(row.get("xdist_workers"), int):
+        benches, name = runs[row["track_id"]], str(row[ident])
+        bench = benches.get(name)
+        if bench is None:
+            bench = benches[name] = _Bench()
+        if xdist and isinstance(row["xdist_workers"], int):
             workers[row["track_id"]].add(row["xdist_workers"])
-        if row.get("outcome") in ("failed", "error"):
+        if outcomes and row["outcome"] in ("failed", "error"):
             bench.failed = True
-        declared = row.get("metrics")
+        declared = row["metrics"] if declaring else None
         if isinstance(declared, str) and declared:
-            try:
-                found = json.loads(declared)
-            except ValueError:
-                found = None
-            if isinstance(found, dict):
-                bench.directions.update(
-                    {str(k): v for k, v in found.items() if v in ("min", "max")}
-                )
-        samples = _floats(row.get("time_samples"))
+            if declared not in parsed:
+                parsed[declared] = _directions(declared)
+            bench.directions.update(parsed[declared])
+        samples = _floats(row["time_samples"]) if sampled else []
         if not samples and is_number(row.get(TIME)):
             samples = [float(row[TIME])]
         if samples:
             bench.samples.setdefault(TIME, []).extend(samples)
-            bench.batch_mins.extend(
-                _batch_mins(samples, _floats(row.get("time_batches")))
-            )
-        if is_number(row.get("iterations")):
+            if batched:
+                bench.batch_mins.extend(
+                    _batch_mins(samples, _floats(row["time_batches"]))
+                )
+            else:
+                bench.batch_mins.append(min(samples))
+        if iterated and is_number(row["iterations"]):
             bench.calibrated = True
-        if is_number(row.get("first_function_time")):
+        if remeasured and is_number(row["first_function_time"]):
             bench.first = float(row["first_function_time"])
-        if row.get("unstable") and not bench.unstable:
+        if flagged and row["unstable"] and not bench.unstable:
             bench.unstable = str(row.get("unstable_reason") or "unstable")
+        if not (metrics or bench.directions):
+            continue
         for metric in dict.fromkeys([*metrics, *bench.directions]):
             value = row.get(metric)
             if metric != TIME and is_number(value):
                 bench.samples.setdefault(metric, []).append(float(value))  # type: ignore[arg-type]
     return runs, workers
+
+
+def _directions(text: str) -> dict[str, str]:
+    """The directions a "metrics" cell declares (``{"accuracy": "max"}``)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v for k, v in found.items() if v in ("min", "max")}
 
 
 def is_number(value: object) -> bool:

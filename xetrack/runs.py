@@ -366,10 +366,6 @@ def records(
     from xetrack.table import EventTable
 
     EventTable(store, table).require_run_columns()  # a foreign table has no runs
-    if _has_runs_table(store) and _covered(store, table):
-        source = f"SELECT * FROM {_Q} WHERE table_name = ?"
-    else:
-        source = _derived_sql(store, table)
     where: list[str] = []
     params: list[object] = [table]
     if commit:
@@ -387,12 +383,24 @@ def records(
     elif status is not None:  # running or interrupted: decided by liveness below
         where.append("status IN ('running', 'interrupted')")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    found = _read(
-        store,
-        f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM ({source}) AS r{clause} "
-        f"ORDER BY started, track_id",
-        params,
+
+    def read(source: str) -> list[RunRecord]:
+        return _read(
+            store,
+            f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM ({source}) AS r"
+            f"{clause} ORDER BY started, track_id",
+            params,
+        )
+
+    # Records found say the runs table speaks for the table; only when there are
+    # none is it asked whether it has any (else they are derived from the rows).
+    found = (
+        read(f"SELECT * FROM {_Q} WHERE table_name = ?")
+        if _has_runs_table(store)
+        else []
     )
+    if not found and not _covered(store, table):
+        found = read(_derived_sql(store, table))
     if status is not None:
         found = [r for r in found if r.status == status]
     return [r for r in found if r.rows] if with_rows else found
@@ -413,7 +421,7 @@ def recent(
     from xetrack.table import EventTable
 
     EventTable(store, table).require_run_columns()
-    if not (_has_runs_table(store) and _covered(store, table)):
+    if not _has_runs_table(store):
         return None
     listed = ", ".join(map(quote_ident, COLUMNS))
     # NULL ends sort oldest, as "" does where the caller orders runs by their end
@@ -430,6 +438,8 @@ def recent(
         f"('running', 'interrupted')",
         [table],
     )
+    if not (ended or live) and not _covered(store, table):
+        return None
     found = ended + [r for r in live if r.rows]
     if len(ended) < count:
         return found, True
