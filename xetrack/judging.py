@@ -92,6 +92,8 @@ def _floats(text: object) -> list[float]:
         return []
     if not isinstance(values, list):
         return []
+    if all(v.__class__ is float for v in values) and math.isfinite(sum(values)):
+        return values  # the usual cell: floats, all finite (else the sum is not)
     return [
         float(v)
         for v in values
@@ -290,6 +292,25 @@ def lineage_values(
         [r.track_id for r in earlier],
     )
     position = {r.track_id: i for i, r in enumerate(earlier)}
+    # each benchmark's value per run, in the runs' order: one slot per run
+    slots: dict[str, list[float | None]] = {}
+    for track_id, name, value in rows:
+        if is_number(value) and math.isfinite(value):
+            key = str(name)
+            values = slots.get(key)
+            if values is None:
+                values = slots[key] = [None] * len(earlier)
+            if values[position[track_id]] is not None:
+                return _sorted_values(rows, position)  # two names read as one
+            values[position[track_id]] = float(value)
+    return {
+        name: [v for v in values if v is not None] for name, values in slots.items()
+    }
+
+
+def _sorted_values(
+    rows: Sequence[tuple[Any, ...]], position: Mapping[str, int]
+) -> dict[str, list[float]]:
     found: dict[str, list[tuple[int, float]]] = {}
     for track_id, name, value in rows:
         if is_number(value) and math.isfinite(value):

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 STATUSES: Final = ("running", "finished", "failed", "interrupted")
 #: The index every event table gets: a run's rows, in time order.
 TRACK_INDEX: Final = ("track_id", "timestamp")
+#: The runs table's indexes: a run's record, and a table's newest runs.
+RECORD_INDEX: Final = ("track_id", "table_name")
+NEWEST_INDEX: Final = ("table_name", "ended")
 #: What a run record says about where the run ran, also found in its rows.
 GIT_COLUMNS: Final = {
     "git_commit": TEXT,
@@ -109,7 +112,8 @@ def prepare(store: SqlStore, table: str) -> None:
         with store.transaction():
             store.create_index(table, TRACK_INDEX)
             store.create_table(RUNS_TABLE, COLUMNS)
-            store.create_index(RUNS_TABLE, ("track_id", "table_name"))
+            store.create_index(RUNS_TABLE, RECORD_INDEX)
+            store.create_index(RUNS_TABLE, NEWEST_INDEX)
             if not _covered(store, table):
                 store.execute(
                     f"INSERT INTO {_Q} ({', '.join(map(quote_ident, COLUMNS))}) "
@@ -131,7 +135,8 @@ def _ready(store: SqlStore, table: str) -> bool:
     return (
         store.has_index(table, TRACK_INDEX)
         and _has_runs_table(store)
-        and store.has_index(RUNS_TABLE, ("track_id", "table_name"))
+        and store.has_index(RUNS_TABLE, RECORD_INDEX)
+        and store.has_index(RUNS_TABLE, NEWEST_INDEX)
         and _covered(store, table)
     )
 
@@ -424,14 +429,19 @@ def recent(
     if not _has_runs_table(store):
         return None
     listed = ", ".join(map(quote_ident, COLUMNS))
-    # NULL ends sort oldest, as "" does where the caller orders runs by their end
-    ended = _read(
-        store,
+    finished = (
         f"SELECT {listed} FROM {_Q} WHERE table_name = ? AND status IN "
-        f"('finished', 'failed') AND \"rows\" > 0 "
-        f"ORDER BY ended IS NULL, ended DESC LIMIT ?",
-        [table, count],
+        f"('finished', 'failed') AND \"rows\" > 0 AND ended"
     )
+    # newest first through the (table_name, ended) index; records without an end
+    # sort oldest, as "" does where the caller orders runs by their end
+    ended = _read(
+        store, f"{finished} IS NOT NULL ORDER BY ended DESC LIMIT ?", [table, count]
+    )
+    if len(ended) < count:
+        ended += _read(
+            store, f"{finished} IS NULL LIMIT ?", [table, count - len(ended)]
+        )
     live = _read(
         store,
         f"SELECT {listed} FROM {_Q} WHERE table_name = ? AND status IN "
