@@ -393,7 +393,7 @@ def records(
         return _read(
             store,
             f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM ({source}) AS r"
-            f"{clause} ORDER BY started, track_id",
+            f"{clause}",
             params,
         )
 
@@ -406,6 +406,13 @@ def records(
     )
     if not found and not _covered(store, table):
         found = read(_derived_sql(store, table))
+    # Ordered here, as ORDER BY started, track_id orders on each engine (a start
+    # of NULL first on SQLite, last elsewhere): DuckDB's sort of a thousand rows
+    # cost more than reading them.
+    first = store.engine == "sqlite"
+    found.sort(
+        key=lambda r: ((r.started is None) != first, r.started or "", r.track_id)
+    )
     if status is not None:
         found = [r for r in found if r.status == status]
     return [r for r in found if r.rows] if with_rows else found
