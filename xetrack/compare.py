@@ -1,8 +1,10 @@
 """Runs against runs: choosing them, comparing them, the regression gate, history.
 
 The one comparison engine: ``xt compare``, ``xt history`` and the pytest plugin's
-report all call it. Selecting runs is pushed into SQL (one grouped scan, then the
-rows of the two runs and the values of their lineage). A benchmark's evidence is
+report all call it. Runs are chosen from their records, the newest first through
+the runs table's index (every record only when those cannot answer, see
+:data:`RECENT`); then only the two runs' rows are read, and their lineage's values
+aggregated in SQL, through the track_id index. A benchmark's evidence is
 loaded and judged in :mod:`xetrack.judging` by the rule of :mod:`xetrack.verdict`
 (a change must exceed both the minimum effect and that benchmark's run-to-run
 noise); the result object and its renderings are :mod:`xetrack.comparison`.
