@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_xetrack import remeasure
 from pytest_xetrack.options import Options
 
 if TYPE_CHECKING:
@@ -527,12 +528,13 @@ def run_tracked(
             pytest.fail(f"{item.nodeid}: @track: {exc}", pytrace=False)
         given = {} if config.setup is not None else testargs
         measured = measure(item.obj, (), given, config)
-        measured, first = _confirmed(
-            session, item.nodeid, measured, lambda: measure(item.obj, (), given, config)
+        remeasure.write_out(measured)  # a fresh process measuring for a session
+        measured, first, again = remeasure.confirmed(
+            session, item, measured, lambda: measure(item.obj, (), given, config)
         )
         row = _row(measured, metrics)
         if first is not None:
-            row["remeasured"], row["first_function_time"] = 1, first
+            row["remeasured"], row["first_function_time"] = again, first
         if measured.error is None:
             _warn_missing_metrics(item, metrics, row)
         if cache is not None:
@@ -573,39 +575,6 @@ def _open_cache(directory: str) -> Any:
             stacklevel=2,
         )
         return None
-
-
-#: Seconds to wait before measuring a suspected regression again: long enough for
-#: a burst of other work on the machine to pass, short against a session.
-REMEASURE_PAUSE = 0.25
-
-
-def _confirmed(
-    session: Session,
-    nodeid: str,
-    measured: Measurement,
-    again: Callable[[], Measurement],
-) -> tuple[Measurement, float | None]:
-    """A measurement past its baseline's noise floor is taken again after a pause,
-    and the second one stands: a transient slowdown (another process, a frequency
-    dip) then does not fail CI, while a real regression is slow both times.
-    Returns the measurement to keep and, if it was measured again, the first median.
-    """
-    expected = session.expected.get(nodeid)
-    if expected is None or measured.error is not None:
-        return measured, None
-    stats = measured.stats()
-    if stats is None:
-        return measured, None
-    base, floor = expected
-    if base <= 0 or stats.min <= base * (1 + floor):  # compared as compare() does
-        return measured, None
-    import gc
-    import time
-
-    time.sleep(REMEASURE_PAUSE)
-    gc.collect()  # rare (a suspect only) and after a pause: the full collection
-    return again(), stats.median
 
 
 def _row(measured: Measurement, metrics: Mapping[str, str]) -> dict[str, object]:

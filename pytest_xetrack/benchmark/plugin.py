@@ -161,17 +161,19 @@ def _benchmark(
         timing_settings(session.options.timing, compat.options.timing, kwargs),
         disabled=compat.options.disabled,
         group=kwargs.get("group"),
-        confirm=_confirming(session, item.nodeid),
+        confirm=_confirming(session, item),
     )
     yield fixture
     _finish(item, session, fixture)
 
 
-def _confirming(session: Session, nodeid: str) -> Any:
-    from pytest_xetrack.session import _confirmed
+def _confirming(session: Session, item: pytest.Function) -> Any:
+    from pytest_xetrack import remeasure
 
     def confirm(measured: Any, again: Any) -> Any:
-        return _confirmed(session, nodeid, measured, again)
+        remeasure.write_out(measured)  # a fresh process measuring for a session
+        kept, first, _ = remeasure.confirmed(session, item, measured, again)
+        return kept, first
 
     return confirm
 
