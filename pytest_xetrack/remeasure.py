@@ -59,8 +59,10 @@ def confirmed(
     """The measurement to keep, the first median if it was measured again, and how
     many more measurements were taken.
 
-    A measurement past its reference's noise floor is a suspect; with ``off`` it
-    stands as it is.
+    A measurement slower than its reference by more than the minimum effect is a
+    suspect (not only one past the noise floor: an unlucky process that is not
+    measured again stays in the history and widens every later floor); with
+    ``off`` it stands as it is.
     """
     mode = session.options.remeasure
     expected = session.expected.get(item.nodeid)
@@ -69,8 +71,9 @@ def confirmed(
     stats = measured.stats()
     if stats is None:
         return measured, None, 0
-    reference, floor = expected
-    if reference <= 0 or stats.min <= reference * (1 + floor):
+    reference = expected[0]
+    suspect = reference * (1 + session.options.min_effect)
+    if reference <= 0 or stats.min <= suspect:
         return measured, None, 0  # compared as compare() does: the fastest call
     if mode == "process":
         taken = []
@@ -79,7 +82,7 @@ def confirmed(
             if fresh is None:
                 break
             taken.append(fresh)
-            if _min(fresh) <= reference * (1 + floor):
+            if _min(fresh) <= suspect:
                 break  # an unlucky process, not slower code
         if taken:
             best = min([measured, *taken], key=_min)

@@ -371,9 +371,10 @@ def timing_notes(session: Session) -> list[str]:
         )
     if session.remeasured:
         notes.append(
-            f"{session.remeasured} benchmarks looked slower than their baseline's noise "
-            f"floor and were measured again after a pause; the second measurement "
-            f"stands (the first median is in first_function_time)"
+            f"{session.remeasured} benchmarks looked slower than their baseline by more "
+            f"than the minimum effect and were measured again "
+            f"({_remeasure_how(session.options.remeasure)}; the first median is in "
+            f"first_function_time)"
         )
     if session.unstable:
         shown = "; ".join(f"{n}: {why}" for n, why in session.unstable[:5])
@@ -575,6 +576,12 @@ def _open_cache(directory: str) -> Any:
             stacklevel=2,
         )
         return None
+
+
+def _remeasure_how(mode: str) -> str:
+    if mode == "process":
+        return "in fresh processes, the fastest stands"
+    return "after a pause, the second measurement stands"
 
 
 def _row(measured: Measurement, metrics: Mapping[str, str]) -> dict[str, object]:

@@ -294,8 +294,8 @@ def test_bench():
     assert latest["function_time"] < 1e-3
     result.stdout.fnmatch_lines(
         [
-            "*xetrack: 1 benchmarks looked slower than their baseline's noise floor and"
-            " were measured again*",
+            "*xetrack: 1 benchmarks looked slower than their baseline by more than the"
+            " minimum effect and were measured again (after a pause*",
             "*test_bench*function_time*improved (*measured twice)*",
         ]
     )
