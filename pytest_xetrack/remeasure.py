@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -40,6 +41,10 @@ PROCESSES: Final = 2
 #: for a burst of other work on the machine to pass, short against a session.
 PAUSE: Final = 0.25
 MODES: Final = ("process", "inline", "off")
+#: Seconds of fresh processes one session spends at most (a suite whose test
+#: modules take long to import pays that per suspect): past it, suspects are
+#: measured again in this process.
+PROCESS_BUDGET: Final = 60.0
 #: Environment a fresh process must not inherit: an xdist worker's identity, and
 #: the CI summary file only the session that asked may write to.
 _NOT_INHERITED: Final = (
@@ -75,10 +80,12 @@ def confirmed(
     suspect = reference * (1 + session.options.min_effect)
     if reference <= 0 or stats.min <= suspect:
         return measured, None, 0  # compared as compare() does: the fastest call
-    if mode == "process":
+    if mode == "process" and session.fresh_seconds < PROCESS_BUDGET:
         taken = []
         for _ in range(PROCESSES):
+            started = time.perf_counter()
             fresh = in_fresh_process(item, measured)
+            session.fresh_seconds += time.perf_counter() - started
             if fresh is None:
                 break
             taken.append(fresh)
@@ -88,7 +95,6 @@ def confirmed(
             best = min([measured, *taken], key=_min)
             return best, stats.median, len(taken)
     import gc
-    import time
 
     time.sleep(PAUSE)
     gc.collect()  # rare (a suspect only) and after a pause: the full collection

@@ -133,6 +133,8 @@ class Session:
     expected: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: benchmarks measured again as suspected regressions
     remeasured: int = 0
+    #: seconds spent measuring suspects in fresh processes (pytest_xetrack.remeasure)
+    fresh_seconds: float = 0.0
     #: how the run ends in the store's runs table: status and error
     ending: tuple[str, str | None] = ("finished", None)
     #: node ids of recording tests that -k, -m, --lf... deselected (xdist: from
