@@ -211,9 +211,9 @@ _STRING_OPTIONS: Final = {
     "--xetrack-remeasure": (
         "xetrack_remeasure",
         parse_remeasure,
-        "how a benchmark past its baseline's noise floor is measured again before "
-        "its verdict: process (default: in up to two fresh processes, the fastest "
-        "stands), inline (in this process after a pause) or off",
+        "how a benchmark slower than its baseline is measured again before its "
+        "verdict: process (default: in a fresh process after the last test, the "
+        "fastest stands), inline (in its own test after a pause) or off",
     ),
     "--xetrack-timeout": (
         "xetrack_timeout",

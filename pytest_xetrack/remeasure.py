@@ -5,13 +5,12 @@ life (measured on our 2-core machine: nine of ten fresh processes timed a 2 us
 loop at 1.42 us, the tenth at 1.64 us, each steady to 0.4% within itself): where
 the interpreter, the heap and the code land in memory differs per process. A
 second reading in the same process keeps that layout, so a session that came out
-slow stays slow. A suspect is therefore timed again in a fresh ``python -m pytest``
-of that one test (the same interpreter, ini file, plugins and timing options),
-up to :data:`PROCESSES` times, and the fastest process's measurement stands: a
-real regression is slow in every process, an unlucky layout in one. When a fresh
-process cannot run the test (it fails there, needs a command-line option only
-this session was given, times out), the suspect is measured again in this
-process after a pause, as ``--xetrack-remeasure=inline`` does.
+slow stays slow. So after the last test the suspects are timed again in a fresh
+``python -m pytest`` of just them (the same interpreter, ini file, plugins and
+timing options), up to :data:`PROCESSES` times, and each row takes the fastest
+process's measurement: a real regression is slow in every process, an unlucky
+layout in one. ``--xetrack-remeasure=inline`` measures a suspect again in its own
+test after a pause instead (for tests that cannot run alone), ``off`` never.
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -41,9 +41,8 @@ PROCESSES: Final = 2
 #: for a burst of other work on the machine to pass, short against a session.
 PAUSE: Final = 0.25
 MODES: Final = ("process", "inline", "off")
-#: Seconds of fresh processes one session spends at most (a suite whose test
-#: modules take long to import pays that per suspect): past it, suspects are
-#: measured again in this process.
+#: Seconds a session spends on fresh processes before it starts no more (a pass
+#: that runs longer than twice that is stopped).
 PROCESS_BUDGET: Final = 60.0
 #: Environment a fresh process must not inherit: an xdist worker's identity, and
 #: the CI summary file only the session that asked may write to.
@@ -55,45 +54,38 @@ _NOT_INHERITED: Final = (
 )
 
 
+@dataclass
+class Suspect:
+    """A benchmark that came out slower than its reference, to measure again."""
+
+    nodeid: str
+    table: str
+    #: its fastest call and median as first measured
+    fastest: float
+    median: float | None
+    #: extra measurements taken
+    again: int = 0
+
+
 def confirmed(
     session: Session,
     item: pytest.Function,
     measured: Measurement,
     again: Callable[[], Measurement],
 ) -> tuple[Measurement, float | None, int]:
-    """The measurement to keep, the first median if it was measured again, and how
-    many more measurements were taken.
+    """In the test, with ``--xetrack-remeasure=inline``: the measurement to keep,
+    the first median if it was measured again, and how many more were taken.
 
-    A measurement slower than its reference by more than the minimum effect is a
-    suspect (not only one past the noise floor: an unlucky process that is not
-    measured again stays in the history and widens every later floor); with
-    ``off`` it stands as it is.
+    With ``process`` (the default) a suspect is measured again at the end of the
+    session instead (:func:`remeasure_suspects`); with ``off`` never.
     """
-    mode = session.options.remeasure
-    expected = session.expected.get(item.nodeid)
-    if mode == "off" or expected is None or measured.error is not None:
+    if session.options.remeasure != "inline":
         return measured, None, 0
     stats = measured.stats()
-    if stats is None:
+    if measured.error is not None or stats is None:
         return measured, None, 0
-    reference = expected[0]
-    suspect = reference * (1 + session.options.min_effect)
-    if reference <= 0 or stats.min <= suspect:
-        return measured, None, 0  # compared as compare() does: the fastest call
-    if mode == "process" and session.fresh_seconds < PROCESS_BUDGET:
-        taken = []
-        for _ in range(PROCESSES):
-            started = time.perf_counter()
-            fresh = in_fresh_process(item, measured)
-            session.fresh_seconds += time.perf_counter() - started
-            if fresh is None:
-                break
-            taken.append(fresh)
-            if _min(fresh) <= suspect:
-                break  # an unlucky process, not slower code
-        if taken:
-            best = min([measured, *taken], key=_min)
-            return best, stats.median, len(taken)
+    if not is_suspect(session, item.nodeid, stats.min):
+        return measured, None, 0
     import gc
 
     time.sleep(PAUSE)
@@ -101,77 +93,160 @@ def confirmed(
     return again(), stats.median, 1
 
 
-def _min(measured: Measurement) -> float:
-    stats = measured.stats()
-    return stats.min if stats is not None else float("inf")
+def is_suspect(session: Session, nodeid: str, fastest: float) -> bool:
+    """Slower than its reference by more than the minimum effect (not only past the
+    noise floor: an unlucky process that is not measured again stays in the history
+    and widens every later floor). Compared as compare() does: the fastest call."""
+    expected = session.expected.get(nodeid)
+    if expected is None or expected[0] <= 0:
+        return False
+    return fastest > expected[0] * (1 + session.options.min_effect)
+
+
+def note(session: Session, table: str, row: Mapping[str, object]) -> None:
+    """On the controller, for every benchmark row of this session: remember it if
+    it is a suspect to measure again in a fresh process."""
+    if session.options.remeasure != "process" or row.get("error"):
+        return
+    fastest, median = row.get("time_min"), row.get("function_time")
+    nodeid = str(row.get("test_nodeid") or "")
+    if not isinstance(fastest, (int, float)) or not nodeid:
+        return
+    if is_suspect(session, nodeid, float(fastest)):
+        session.suspects[nodeid] = Suspect(
+            nodeid,
+            table,
+            float(fastest),
+            float(median) if isinstance(median, (int, float)) else None,
+        )
+
+
+def remeasure_suspects(session: Session, config: pytest.Config) -> None:
+    """After the last test, before the verdict: every suspect timed again in a fresh
+    ``python -m pytest`` of just the suspects, up to PROCESSES times; a suspect's row
+    takes the fastest process's measurement. One process for all suspects, so a
+    session pays pytest's start-up once a pass, not once a suspect."""
+    pending = dict(session.suspects)
+    started = time.perf_counter()
+    for _ in range(PROCESSES):
+        if not pending or time.perf_counter() - started > PROCESS_BUDGET:
+            break
+        found = in_fresh_process(config, sorted(pending))
+        if found is None:
+            session.notes.append(
+                f"{len(pending)} suspected regressions could not be measured again in "
+                f"a fresh process (it failed or found none of them: a test that needs "
+                f"an option only this session was given?); their first measurement "
+                f"stands, or use --xetrack-remeasure=inline"
+            )
+            break
+        for nodeid, fresh in found.items():
+            suspect = pending.get(nodeid)
+            stats = fresh.stats()
+            if suspect is None or stats is None:
+                continue
+            suspect.again += 1
+            if stats.min < suspect.fastest:
+                suspect.fastest = stats.min
+                _store(session, suspect, fresh.columns())
+            else:
+                _store(session, suspect, {})
+            if not is_suspect(session, nodeid, stats.min):
+                del pending[nodeid]  # an unlucky process, not slower code
+        for nodeid in [n for n in pending if n not in found]:
+            del pending[nodeid]  # did not run there: no second process either
+    session.remeasured += sum(1 for s in session.suspects.values() if s.again)
+
+
+def _store(session: Session, suspect: Suspect, columns: Mapping[str, object]) -> None:
+    from xetrack.errors import XetrackError
+
+    values = {
+        **columns,
+        "remeasured": suspect.again,
+        "first_function_time": suspect.median,
+    }
+    root = session.open_root()
+    target = (
+        root if suspect.table == root.table_name else root.derive(table=suspect.table)
+    )
+    try:
+        target.update(values, where={"test_nodeid": suspect.nodeid})
+    except XetrackError as exc:
+        session.notes.append(
+            f"the second measurement of {suspect.nodeid} could not be stored: {exc}"
+        )
 
 
 def in_fresh_process(
-    item: pytest.Function, measured: Measurement
-) -> Measurement | None:
-    """``item`` measured in a new pytest process, or None when that did not work."""
-    from dataclasses import replace
+    config: pytest.Config, nodeids: Sequence[str]
+) -> dict[str, Measurement] | None:
+    """``nodeids`` measured in one new pytest process: what it measured, by node id,
+    or None when it failed or measured none of them."""
+    from xetrack.timing import TIMERS, Measurement, TimingConfig
+    from xetrack.timing.loops import clock
 
-    config = item.config
     with tempfile.TemporaryDirectory(prefix="xetrack-remeasure-") as scratch:
-        out = Path(scratch, "measurement.json")
+        out = Path(scratch, "out")
+        out.mkdir()
         env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
         env[OUT_ENV] = str(out)
-        budget = measured.config.max_time
         try:
             done = subprocess.run(
-                _command(item, Path(scratch, "fresh.db")),
+                _command(config, nodeids, Path(scratch, "fresh.db")),
                 cwd=config.invocation_params.dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                timeout=60 + 10 * budget,
+                timeout=PROCESS_BUDGET * 2,
                 check=False,
             )
         except (OSError, subprocess.SubprocessError):
             return None
-        if done.returncode != 0 or not out.is_file():
-            return None
-        try:
-            found = json.loads(out.read_text())
-            samples = [float(s) for s in found["samples"]]
-            batches = [int(b) for b in found["batches"]]
-            iterations = int(found["iterations"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-    if not samples or iterations < 1 or sum(batches) != len(samples):
-        return None
-    return replace(
-        measured,
-        samples=samples,
-        batches=batches,
-        iterations=iterations,
-        warmup_rounds=int(found.get("warmup_rounds", 0)),
-        warmup_calls=int(found.get("warmup_calls", 0)),
-        elapsed=float(found.get("elapsed", 0.0)),
-        capped=bool(found.get("capped", False)),
-    )
+        found: dict[str, Measurement] = {}
+        for path in out.glob("*.json"):
+            try:
+                data = json.loads(path.read_text())
+                samples = [float(s) for s in data["samples"]]
+                batches = [int(b) for b in data["batches"]]
+                iterations = int(data["iterations"])
+                timer = str(data["timer"])
+                nodeid = str(data["nodeid"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            if not samples or iterations < 1 or sum(batches) != len(samples):
+                continue
+            found[nodeid] = Measurement(
+                TimingConfig(timer=timer) if timer in TIMERS else TimingConfig(),
+                clock(timer) if timer in TIMERS else clock("perf_counter"),
+                samples=samples,
+                iterations=iterations,
+                batches=batches,
+                warmup_rounds=int(data.get("warmup_rounds", 0)),
+            )
+    if done.returncode not in (0, 1) or not found:
+        return None  # 1: some test failed there; what it measured still counts
+    return found
 
 
-def _command(item: pytest.Function, db: Path) -> list[str]:
-    """This one test, as this session would run it, recording into a scratch file."""
-    config = item.config
-    name = item.nodeid.split("::", 1)
-    target = str(item.path) + ("::" + name[1] if len(name) > 1 else "")
-    command = [sys.executable, "-m", "pytest", target, "-q", "-p", "no:cacheprovider"]
+def _command(config: pytest.Config, nodeids: Sequence[str], db: Path) -> list[str]:
+    """These tests, as this session would run them, recording into a scratch file."""
+    targets = []
+    for nodeid in nodeids:
+        path, _, rest = nodeid.partition("::")
+        targets.append(str(Path(config.rootpath, path)) + (f"::{rest}" if rest else ""))
+    command = [sys.executable, "-m", "pytest", *targets, "-q", "-p", "no:cacheprovider"]
     command += ["--rootdir", str(config.rootpath)]
     if config.inipath is not None:
         command += ["-c", str(config.inipath)]
     args = list(config.invocation_params.args)
     for i, arg in enumerate(args[:-1]):  # plugins this session was asked to load
-        if arg == "-p" and not args[i + 1].startswith("no:cacheprovider"):
+        if arg == "-p":
             command += ["-p", args[i + 1]]
-    for arg in args:
-        if arg.startswith("-p") and len(arg) > 2:
-            command.append(arg)
+    command += [arg for arg in args if arg.startswith("-p") and len(arg) > 2]
     if config.pluginmanager.hasplugin("xdist"):
-        command += ["-n", "0"]  # one process: this one test, not a pool
+        command += ["-n", "0"]  # one process: these tests, not a pool
     from pytest_xetrack.options import timing_flags
 
     command += timing_flags(config)
@@ -179,21 +254,23 @@ def _command(item: pytest.Function, db: Path) -> list[str]:
     return command
 
 
-def write_out(measured: Measurement) -> None:
-    """In a fresh process: hand the measurement to the session that asked for it."""
-    path = os.environ.get(OUT_ENV)
-    if not path or measured.error is not None:
+def write_out(nodeid: str, measured: Measurement) -> None:
+    """In a fresh process: hand a measurement to the session that asked for it."""
+    directory = os.environ.get(OUT_ENV)
+    if not directory or measured.error is not None or not measured.samples:
         return
-    Path(path).write_text(
+    import hashlib
+
+    name = hashlib.blake2b(nodeid.encode(), digest_size=12).hexdigest()
+    Path(directory, f"{name}.json").write_text(
         json.dumps(
             {
+                "nodeid": nodeid,
                 "samples": measured.samples,
                 "batches": measured.batches,
                 "iterations": measured.iterations,
                 "warmup_rounds": measured.warmup_rounds,
-                "warmup_calls": measured.warmup_calls,
-                "elapsed": measured.elapsed,
-                "capped": measured.capped,
+                "timer": measured.config.timer,
             }
         )
     )

@@ -133,8 +133,8 @@ class Session:
     expected: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: benchmarks measured again as suspected regressions
     remeasured: int = 0
-    #: seconds spent measuring suspects in fresh processes (pytest_xetrack.remeasure)
-    fresh_seconds: float = 0.0
+    #: benchmarks to measure again in a fresh process, by node id
+    suspects: dict[str, remeasure.Suspect] = field(default_factory=dict)
     #: how the run ends in the store's runs table: status and error
     ending: tuple[str, str | None] = ("finished", None)
     #: node ids of recording tests that -k, -m, --lf... deselected (xdist: from
@@ -305,8 +305,8 @@ class Session:
             by_table: dict[str, list[dict[str, object]]] = {}
             for entry in payload["rows"]:
                 by_table.setdefault(entry["table"], []).append(entry["row"])
-                if entry["row"].get("track_id") == self.track_id:  # not a recovered
-                    self.note_timing(entry["row"])  # dead session's
+                if entry["row"].get("track_id") == self.track_id:  # not recovered
+                    self.note_timing(entry["row"], entry["table"])
             for table, rows in by_table.items():
                 target = root if table == root.table_name else root.derive(table=table)
                 try:
@@ -322,10 +322,12 @@ class Session:
                             )
             self.served_from_cache += int(payload.get("served", 0))
 
-    def note_timing(self, row: Mapping[str, object]) -> None:
-        """Count a benchmark's row for the summary; remember it if it was unstable."""
+    def note_timing(self, row: Mapping[str, object], table: str) -> None:
+        """Count a benchmark's row for the summary; remember it if it was unstable
+        or is a suspect to measure again (``table``: where the row is)."""
         if row.get("time_samples") is None:
             return
+        remeasure.note(self, table, row)
         self.timed += 1
         if row.get("remeasured"):
             self.remeasured += 1
@@ -531,7 +533,7 @@ def run_tracked(
             pytest.fail(f"{item.nodeid}: @track: {exc}", pytrace=False)
         given = {} if config.setup is not None else testargs
         measured = measure(item.obj, (), given, config)
-        remeasure.write_out(measured)  # a fresh process measuring for a session
+        remeasure.write_out(item.nodeid, measured)  # for the session that asked
         measured, first, again = remeasure.confirmed(
             session, item, measured, lambda: measure(item.obj, (), given, config)
         )
@@ -548,7 +550,9 @@ def run_tracked(
         if measured.error is None or failed:
             tracker.log(row)
             if not session.worker:
-                session.note_timing({**row, "test_nodeid": item.nodeid})
+                session.note_timing(
+                    {**row, "test_nodeid": item.nodeid}, tracker.table_name
+                )
         if measured.error is not None:
             raise measured.error
         if cache is not None and key is not None:
@@ -582,7 +586,7 @@ def _open_cache(directory: str) -> Any:
 
 def _remeasure_how(mode: str) -> str:
     if mode == "process":
-        return "in fresh processes, the fastest stands"
+        return "in a fresh process after the last test, the fastest stands"
     return "after a pause, the second measurement stands"
 
 

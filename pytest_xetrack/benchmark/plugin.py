@@ -171,7 +171,7 @@ def _confirming(session: Session, item: pytest.Function) -> Any:
     from pytest_xetrack import remeasure
 
     def confirm(measured: Any, again: Any) -> Any:
-        remeasure.write_out(measured)  # a fresh process measuring for a session
+        remeasure.write_out(item.nodeid, measured)  # for the session that asked
         kept, first, _ = remeasure.confirmed(session, item, measured, again)
         return kept, first
 
@@ -200,9 +200,10 @@ def _finish(item: pytest.Item, session: Session, fixture: BenchmarkFixture) -> N
     if not session.options.disabled:
         if not session.context:
             session.context = _context(item.config)
-        session.tracker_for(item, state).log(row)
+        target = session.tracker_for(item, state)
+        target.log(row)
         if not session.worker:
-            session.note_timing({**row, "test_nodeid": item.nodeid})
+            session.note_timing({**row, "test_nodeid": item.nodeid}, target.table_name)
     if measured.error is None and not fixture.has_error:  # as there: no misuse
         from xetrack.interop.history import entry_of_row
 

@@ -205,9 +205,11 @@ def test_drifting():
     result = pytester.runpytest(f"--xetrack-db={db}")
     result.assert_outcomes(passed=1)
     row = _rows(db)["test_drifting"]
-    assert row["unstable"] == 1 and "batch medians spread" in str(
-        row["unstable_reason"]
-    )
+    # batches of 1-4 ms sleeps: their medians spread, and on a loaded machine the
+    # rounds' own spread may pass its limit first; either reason flags it
+    reason = str(row["unstable_reason"])
+    assert row["unstable"] == 1
+    assert "batch medians spread" in reason or "interquartile range" in reason
     result.stdout.fnmatch_lines(
         ["*xetrack: 1 of 1 benchmarks are unstable (unstable=1 on their rows*"]
     )
@@ -302,7 +304,9 @@ def test_bench():
     result.stdout.no_fnmatch_line("*REGRESSION*")
 
 
-def _steady_baseline(db: Path, commit: str, nodeid: str, seconds: float) -> None:
+def _steady_baseline(
+    db: Path, commit: str, nodeid: str, seconds: float, workers: int = 0
+) -> None:
     from pytest_xetrack.session import environment
     from xetrack import Tracker
 
@@ -310,7 +314,7 @@ def _steady_baseline(db: Path, commit: str, nodeid: str, seconds: float) -> None
         db,
         params={
             "git_commit": commit,
-            "env_fingerprint": environment()["env_fingerprint"],
+            "env_fingerprint": environment(workers)["env_fingerprint"],
             "test_nodeid": nodeid,
         },
     )
@@ -345,19 +349,23 @@ def _two_commits(pytester: pytest.Pytester, git: Callable[..., str]) -> str:
     return first
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_a_suspect_is_measured_again_in_a_fresh_process_and_the_fastest_stands(
-    pytester: pytest.Pytester, tmp_path: Path, git: Callable[..., str]
+    pytester: pytest.Pytester,
+    tmp_path: Path,
+    git: Callable[..., str],
+    workers: list[str],
 ) -> None:
     pytester.makepyfile(test_layout=FIRST_PROCESS_SLOW)
     db = tmp_path / "p.db"
-    _steady_baseline(
-        db, _two_commits(pytester, git), "test_layout.py::test_bench", 1e-3
-    )
+    commit = _two_commits(pytester, git)
+    _steady_baseline(db, commit, "test_layout.py::test_bench", 1e-3, len(workers) and 2)
     result = pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
         f"--xetrack-db={db}",
         "--xetrack-fail=function_time:5%",
+        *workers,
     )
     assert result.ret == 0, result.stdout.str()
     latest = Reader(db).latest().iloc[0]
@@ -396,11 +404,11 @@ def test_bench():
     result.stdout.fnmatch_lines(["*REGRESSION*test_bench*"])
 
 
-def test_a_test_a_fresh_process_cannot_run_is_measured_again_in_this_one(
+def test_a_suspect_a_fresh_process_cannot_run_keeps_its_measurement_and_says_so(
     pytester: pytest.Pytester, tmp_path: Path, git: Callable[..., str]
 ) -> None:
     # the test needs an option only the session's own command line gave: a fresh
-    # process fails it, so the suspect is measured again here after a pause
+    # process fails it, so the first measurement stands, with a note
     pytester.makeconftest(
         """
 def pytest_addoption(parser):
@@ -411,18 +419,16 @@ def pytest_addoption(parser):
         test_needs="""
 import pytest
 from pytest_xetrack import track
-calls = []
 
 @track(rounds=10, iterations=1)
 def test_bench(request):
     if not request.config.getoption("needed"):
         pytest.fail("run me with --needed")
-    calls.append(1)
-    sum(range(200_000 if len(calls) <= 10 else 10))
+    sum(range(200_000))
 """
     )
     db = tmp_path / "n.db"
-    _steady_baseline(db, _two_commits(pytester, git), "test_needs.py::test_bench", 1e-3)
+    _steady_baseline(db, _two_commits(pytester, git), "test_needs.py::test_bench", 1e-5)
     result = pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
@@ -430,6 +436,10 @@ def test_bench(request):
         f"--xetrack-db={db}",
         "--xetrack-fail=function_time:5%",
     )
-    assert result.ret == 0, result.stdout.str()
+    assert result.ret == 1
     latest = Reader(db).latest().iloc[0]
-    assert latest["remeasured"] == 1 and latest["function_time"] < 1e-3
+    assert not latest.get("remeasured")
+    result.stdout.fnmatch_lines(
+        ["*1 suspected regressions could not be measured again in a fresh process*"]
+    )
+    result.stdout.fnmatch_lines(["*REGRESSION*test_bench*"])
