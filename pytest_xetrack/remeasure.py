@@ -242,11 +242,7 @@ def _command(config: pytest.Config, nodeids: Sequence[str], db: Path) -> list[st
     command += ["--rootdir", str(config.rootpath)]
     if config.inipath is not None:
         command += ["-c", str(config.inipath)]
-    args = list(config.invocation_params.args)
-    for i, arg in enumerate(args[:-1]):  # plugins this session was asked to load
-        if arg == "-p":
-            command += ["-p", args[i + 1]]
-    command += [arg for arg in args if arg.startswith("-p") and len(arg) > 2]
+    command += _passed_on(list(config.invocation_params.args))
     if config.pluginmanager.hasplugin("xdist"):
         command += ["-n", "0"]  # one process: these tests, not a pool
     from pytest_xetrack.options import timing_flags
@@ -254,6 +250,38 @@ def _command(config: pytest.Config, nodeids: Sequence[str], db: Path) -> list[st
     command += timing_flags(config)
     command += ["--xetrack-db", str(db)]
     return command
+
+
+#: Options of this session a fresh process needs to import and run its tests as
+#: this one did (each takes one value): plugins, ini overrides, import mode,
+#: warning filters, where conftests are looked for.
+_PASSED_ON: Final = (
+    "-p",
+    "-o",
+    "--override-ini",
+    "--import-mode",
+    "-W",
+    "--pythonwarnings",
+    "--confcutdir",
+)
+
+
+def _passed_on(args: Sequence[str]) -> list[str]:
+    """The options of ``args`` in _PASSED_ON, as given (``-o x=1``, ``-ox=1``,
+    ``--import-mode=importlib``)."""
+    kept: list[str] = []
+    for i, arg in enumerate(args):
+        if arg in _PASSED_ON and i + 1 < len(args):
+            kept += [arg, args[i + 1]]
+        elif (
+            any(
+                arg.startswith(f"{flag}=") or (len(flag) == 2 and arg.startswith(flag))
+                for flag in _PASSED_ON
+            )
+            and arg not in _PASSED_ON
+        ):
+            kept.append(arg)
+    return kept
 
 
 def write_out(nodeid: str, measured: Measurement) -> None:
