@@ -239,6 +239,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             if workeroutput is not None:
                 workeroutput[SENT_KEY] = state.outbox.sent
         return
+    if state.recording and state.suspects and state.options.compare is not None:
+        from pytest_xetrack.remeasure import remeasure_suspects
+
+        remeasure_suspects(state, session.config)
     if state.recording:
         from pytest_xetrack.selection import record
 
