@@ -43,6 +43,15 @@ def _raw_conn(db: str, engine: str) -> Any:
     return duckdb.connect(db)
 
 
+def _read_conn(db: str, engine: str) -> Any:
+    """A connection to read with, as compare() opens one."""
+    if engine == "sqlite":
+        return sqlite3.connect(db)
+    import duckdb
+
+    return duckdb.connect(db, read_only=True)
+
+
 def _frame(conn: Any, engine: str, sql: str, params: list[object]) -> Any:
     """A query's rows as a DataFrame, the plain way for each driver."""
     if engine == "duckdb":
@@ -52,6 +61,47 @@ def _frame(conn: Any, engine: str, sql: str, params: list[object]) -> Any:
     cursor = conn.execute(sql, params)
     names = [d[0] for d in cursor.description]
     return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
+
+
+def _raw_compare(conn: Any) -> object:
+    """What compare() must read, by hand: the newest runs from the runs table, the
+    two newest runs' rows through the index with a median per benchmark and run,
+    and each benchmark's fastest value in the runs before head (the baseline and
+    the LOOKBACK runs the verdict's noise comes from), aggregated by the engine
+    through the same index."""
+    q = '"default"'
+    runs = conn.execute(
+        "SELECT track_id FROM runs ORDER BY ended DESC LIMIT 22"
+    ).fetchall()
+    rows = conn.execute(
+        f"SELECT track_id, test_nodeid, function_time FROM {q} "
+        f"WHERE track_id IN (?, ?)",
+        [runs[0][0], runs[1][0]],
+    ).fetchall()
+    groups: dict[tuple[str, str], list[float]] = {}
+    for run, test, seconds in rows:
+        groups.setdefault((run, test), []).append(seconds)
+    medians = {k: statistics.median(v) for k, v in groups.items()}
+    marks = ", ".join("?" * (len(runs) - 1))
+    conn.execute(
+        f"SELECT track_id, test_nodeid, MIN(function_time) FROM {q} "
+        f"WHERE track_id IN ({marks}) GROUP BY track_id, test_nodeid",
+        [r[0] for r in runs[1:]],
+    ).fetchall()
+    return medians
+
+
+def _raw_history(conn: Any) -> object:
+    """The newest ten runs from the runs table, their mean per commit and benchmark."""
+    runs = conn.execute(
+        "SELECT track_id FROM runs ORDER BY ended DESC LIMIT 10"
+    ).fetchall()
+    marks = ", ".join("?" * len(runs))
+    return conn.execute(
+        f'SELECT git_commit, test_nodeid, AVG(function_time) FROM "default" '
+        f"WHERE track_id IN ({marks}) GROUP BY git_commit, test_nodeid",
+        [r[0] for r in runs],
+    ).fetchall()
 
 
 def raw_ops(args: dict[str, Any]) -> Callable[[], object]:
@@ -98,39 +148,20 @@ def raw_ops(args: dict[str, Any]) -> Callable[[], object]:
         return lambda: conn.execute(sql).fetchall()
     if op == "to_df_all":
         return lambda: _frame(conn, engine, f"SELECT * FROM {q}", [])
-    if op == "compare":
+    if op in ("compare", "history", "compare_warm", "history_warm"):
+        ask = _raw_compare if op.startswith("compare") else _raw_history
+        if op.endswith("_warm"):  # on a connection kept open between calls
+            return lambda: ask(conn)
+        conn.close()  # compare(db) and history(db) open the file each call: so does this
 
-        def lookup() -> object:
-            # the same question by hand: the two newest runs from the runs table,
-            # their rows through the index, a median per benchmark and run
-            runs = conn.execute(
-                "SELECT track_id FROM runs ORDER BY ended DESC LIMIT 2"
-            ).fetchall()
-            rows = conn.execute(
-                f"SELECT track_id, test_nodeid, function_time FROM {q} "
-                f"WHERE track_id IN (?, ?)",
-                [runs[0][0], runs[1][0]],
-            ).fetchall()
-            groups: dict[tuple[str, str], list[float]] = {}
-            for run, test, seconds in rows:
-                groups.setdefault((run, test), []).append(seconds)
-            return {k: statistics.median(v) for k, v in groups.items()}
+        def fresh() -> object:
+            db = _read_conn(args["db"], engine)
+            try:
+                return ask(db)
+            finally:
+                db.close()
 
-        return lookup
-    if op == "history":
-
-        def history() -> object:
-            runs = conn.execute(
-                "SELECT track_id FROM runs ORDER BY ended DESC LIMIT 10"
-            ).fetchall()
-            marks = ", ".join("?" * len(runs))
-            return conn.execute(
-                f"SELECT git_commit, test_nodeid, AVG(function_time) FROM {q} "
-                f"WHERE track_id IN ({marks}) GROUP BY git_commit, test_nodeid",
-                [r[0] for r in runs],
-            ).fetchall()
-
-        return history
+        return fresh
     if op == "runs":
         return lambda: _frame(conn, engine, "SELECT * FROM runs", [])
     if op == "log":
@@ -188,11 +219,11 @@ def our_ops(args: dict[str, Any]) -> Callable[[], object]:
                 )
 
         return log
-    if op == "compare":
+    if op in ("compare", "compare_warm"):
         from xetrack.compare import compare
 
         return lambda: compare(db, repo=None)
-    if op == "history":
+    if op in ("history", "history_warm"):
         from xetrack.compare import history
 
         return lambda: history(db, last=10)

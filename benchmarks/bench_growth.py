@@ -4,8 +4,20 @@
     python benchmarks/run.py growth            # 10k, 100k, 1M rows
     python benchmarks/run.py growth --huge     # and 10M (builds a ~2 GB file once)
 
-Environment: ``XETRACK_GROWTH_SIZES=10000,100000`` and ``XETRACK_GROWTH_ENGINES=sqlite``
-narrow the run; ``XETRACK_BENCH_CACHE`` moves the cache of built stores.
+Environment: ``XETRACK_GROWTH_SIZES=10000,100000``, ``XETRACK_GROWTH_ENGINES=sqlite``
+and ``XETRACK_GROWTH_OPS=compare,history`` (operation names below, ``wide`` for the
+wide-schema part) narrow the run; ``XETRACK_BENCH_CACHE`` moves the cache of built
+stores.
+
+The raw side of ``compare`` reads what ``compare()`` must read, not only the two
+runs: the newest runs from a runs table, the two runs' rows through the
+``(track_id, timestamp)`` index, and each benchmark's fastest value in each of the
+21 runs before head (the baseline and the lookback of ``xetrack.verdict.LOOKBACK``
+runs whose values give a benchmark's noise), aggregated by the engine through the
+same index. The raw sides of ``compare`` and ``history`` open the file for each
+call, as ``compare(db)`` and ``history(db)`` must (``benchmarks/run.py compare``
+does the same); ``compare_warm``/``history_warm`` are the same calls against raw
+queries on a connection kept open, whose caches stay warm, for reference.
 
 Each operation runs in a fresh process (``_growth_child.py``) that reports its best
 time and the peak memory its first run added, so operations never pollute each
@@ -39,8 +51,10 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "top": ("stats top (Reader.top)", "<= 2x"),
     "describe": ("describe (Reader.describe)", "<= 2x, flat memory"),
     "to_df_all": ("Reader.to_df() (every row)", "memory <= 1.5x frame"),
-    "compare": ("compare() (latest vs previous run)", "<= 2x"),
+    "compare": ("compare() (latest vs previous run, 20-run lookback)", "<= 2x"),
+    "compare_warm": ("compare(), raw on a connection kept open", "-"),
     "history": ("history() (last 10 commits)", "<= 2x"),
+    "history_warm": ("history(), raw on a connection kept open", "-"),
     "runs": ("Reader.runs() (1,000 runs)", "<= 2x"),
     "log": ("2,000 log() into the store", "<= 2x"),
 }
@@ -54,6 +68,11 @@ def _sizes() -> list[int]:
     if os.environ.get("XETRACK_BENCH_HUGE"):
         sizes.append(10_000_000)
     return sizes
+
+
+def _chosen(op: str) -> bool:
+    text = os.environ.get("XETRACK_GROWTH_OPS")
+    return not text or op in text.split(",")
 
 
 def _engines() -> list[str]:
@@ -103,7 +122,11 @@ def bench_size(report: Report, rows: int, engine: str, folder: Path) -> None:
         "once per file",
     )
     for op, (what, target) in OPERATIONS.items():
-        repeat = 1 if op in ("to_df_all", "log") and rows >= 1_000_000 else 3
+        if not _chosen(op):
+            continue
+        # best of 7 for the quick ones: on a shared machine best of 3 still caught
+        # other processes' load (ratios moved 1.4x -> 3x between runs)
+        repeat = 1 if op in ("to_df_all", "log") and rows >= 1_000_000 else 7
         common = {"op": op, "engine": engine, "track_id": tid, "repeat": repeat}
         ours = _child(side="ours", db=str(ours_db), **common)
         if "skipped" in ours:
@@ -255,7 +278,8 @@ def run(report: Report) -> None:
     print(f"  ({RUNS:,} runs per store; sizes {_sizes()}; engines {_engines()})")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        bench_wide(report, folder)
+        if _chosen("wide"):
+            bench_wide(report, folder)
         for rows in _sizes():
             for engine in _engines():
                 bench_size(report, rows, engine, folder)

@@ -232,6 +232,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             from pytest_xetrack.selection import WORKER_KEY
 
             workeroutput[WORKER_KEY] = sorted(state.deselected)
+        if state.outbox is not None:
+            from pytest_xetrack.xdist import SENT_KEY
+
+            state.outbox.close()
+            if workeroutput is not None:
+                workeroutput[SENT_KEY] = state.outbox.sent
         return
     if state.recording and state.suspects and state.options.compare is not None:
         from pytest_xetrack.remeasure import remeasure_suspects

@@ -229,10 +229,11 @@ class Session:
             any_env=options.any_env,
         )
 
-    def finish_test(self, item: pytest.Item, state: TestState) -> dict[str, Any] | None:
+    def finish_test(self, item: pytest.Item, state: TestState) -> str | None:
         """After a test's teardown: its outcome on its rows, then write or ship them.
 
-        On an xdist worker, returns the payload to attach to the teardown report.
+        On an xdist worker, returns the payload to attach to the teardown report
+        (its JSON line, see :mod:`pytest_xetrack.xdist`).
         """
         rows = state.rows
         if rows:
@@ -276,7 +277,7 @@ class Session:
             )
             rows = state.rows
         if self.worker and self.outbox is not None and (rows or state.served):
-            sent: dict[str, Any] = self.outbox.send(
+            sent: str = self.outbox.send(
                 {
                     "rows": [{"table": t, "row": dict(r)} for t, r in rows],
                     "assets": self._new_assets(),

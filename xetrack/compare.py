@@ -1,8 +1,10 @@
 """Runs against runs: choosing them, comparing them, the regression gate, history.
 
 The one comparison engine: ``xt compare``, ``xt history`` and the pytest plugin's
-report all call it. Selecting runs is pushed into SQL (one grouped scan, then the
-rows of the two runs and the values of their lineage). A benchmark's evidence is
+report all call it. Runs are chosen from their records, the newest first through
+the runs table's index (every record only when those cannot answer, see
+:data:`RECENT`); then only the two runs' rows are read, and their lineage's values
+aggregated in SQL, through the track_id index. A benchmark's evidence is
 loaded and judged in :mod:`xetrack.judging` by the rule of :mod:`xetrack.verdict`
 (a change must exceed both the minimum effect and that benchmark's run-to-run
 noise); the result object and its renderings are :mod:`xetrack.comparison`.
@@ -11,10 +13,10 @@ noise); the result object and its renderings are :mod:`xetrack.comparison`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from xetrack.comparison import (
     ORDER,
@@ -34,12 +36,13 @@ from xetrack.judging import (
     judge,
     judged_rows,
     lineage,
+    lineage_filled,
     lineage_values,
     load_runs,
     run_value,
     worker_notes,
 )
-from xetrack.runs import records, selection_text
+from xetrack.runs import RunRecord, on_commits, recent, records, selection_text
 from xetrack.selection import Selection
 from xetrack.store import open_store
 from xetrack.store.schema import quote_ident
@@ -95,15 +98,36 @@ class Run:
 
 
 # -- choosing runs ------------------------------------------------------------------------
+#: How many of the newest runs a comparison reads first. It reads every run of the
+#: table only when these cannot answer exactly as all of them would: a reference
+#: to an older run, a lineage with fewer than LOOKBACK runs among them, or a note
+#: that counts runs.
+RECENT = 64
+
+
 def _runs(store: SqlStore, table: str) -> list[Run]:
     """Every run of the table that has rows, newest first, from its run records
     (derived from the rows for a store that has none)."""
     store.require_table(table)
-    found = sorted(records(store, table, with_rows=True), key=lambda r: r.track_id)
-    found.sort(key=lambda r: r.last or "", reverse=True)
+    return _newest_first(records(store, table, with_rows=True))
+
+
+def _recent_runs(store: SqlStore, table: str) -> tuple[list[Run], bool]:
+    """The newest runs of the table (at least the RECENT newest, see
+    :func:`xetrack.runs.recent`), newest first, and whether they are all of them."""
+    store.require_table(table)
+    found = recent(store, table, RECENT)
+    if found is None:
+        return _newest_first(records(store, table, with_rows=True)), True
+    return _newest_first(found[0]), found[1]
+
+
+def _newest_first(found: Sequence[RunRecord]) -> list[Run]:
+    ordered = sorted(found, key=lambda r: r.track_id)
+    ordered.sort(key=lambda r: r.last or "", reverse=True)
     return [
         Run(r.track_id, r.git_commit, r.git_branch, r.env_fingerprint, r.last or "")
-        for r in found
+        for r in ordered
     ]
 
 
@@ -225,6 +249,101 @@ def default_base(
     return candidates[0] if candidates else None
 
 
+class _Undecided(Exception):
+    """The newest runs cannot answer exactly as every run would: read them all."""
+
+
+T = TypeVar("T")
+
+
+def _with_recent(
+    store: SqlStore, table: str, choose: Callable[[list[Run], bool], T]
+) -> T:
+    """``choose(runs, complete)`` on the newest runs, or on every run when it
+    raises :class:`_Undecided` (``complete``: the runs are all of them)."""
+    runs, complete = _recent_runs(store, table)
+    try:
+        return choose(runs, complete)
+    except _Undecided:
+        return choose(_runs(store, table), True)
+
+
+def _find(
+    ref: str, among: Sequence[Run], complete: bool, repo: str | Path | None
+) -> Run:
+    """:func:`resolve` when its answer cannot depend on older runs: every run, an
+    exact track_id, or "latest"; otherwise :class:`_Undecided`."""
+    if not complete and not (
+        (ref == "latest" and among) or any(r.track_id == ref for r in among)
+    ):
+        raise _Undecided
+    return resolve(ref, among, repo)
+
+
+@dataclass
+class _Chosen:
+    """The runs a comparison reads: head, its baseline, head's lineage."""
+
+    head: Run | None
+    base: Run | None
+    earlier: list[Run]
+    notes: list[str]
+
+
+def _choose(
+    runs: list[Run],
+    complete: bool,
+    head: str | None,
+    base: str | None,
+    repo: str | Path | None,
+    any_env: bool,
+) -> _Chosen:
+    """The runs of :func:`compare` among ``runs`` (newest first); raises
+    :class:`_Undecided` when ``runs`` are not ``complete`` and the rest could
+    change the answer, a note, or an error's list of runs."""
+    notes: list[str] = []
+    if not runs:
+        if not complete:
+            raise _Undecided
+        return _Chosen(None, None, [], ["no runs in the table yet"])
+    head_run = _find(head or "latest", runs, complete, repo)
+    # The baseline is never the head run: "latest" as a base is the newest other.
+    others = [r for r in runs if r.track_id != head_run.track_id]
+    if base and (base == head_run.track_id or not others) and not complete:
+        raise _Undecided  # the error lists the newest runs and counts the rest
+    if base and base == head_run.track_id:
+        raise NoRunError(
+            f"base {base!r} is the head run itself; compare it with another run: "
+            f"{describe_runs(others)}"
+        )
+    if base and not others:
+        raise NoRunError(
+            f"no run matches {base!r}: the only run in the table is the head run "
+            f"{head_run.track_id}"
+        )
+    if base:
+        base_run: Run | None = _find(base, others, complete, repo)
+    else:
+        base_run = default_base(head_run, runs, repo, any_env, notes)
+        if not complete and (base_run is None or notes):
+            raise _Undecided  # older runs may hold the baseline; notes count runs
+    if base_run is None:
+        notes.insert(
+            0,
+            f"no baseline for {head_run.label()}: no earlier run on an ancestor commit",
+        )
+        return _Chosen(head_run, None, [], notes)
+    if base_run.fingerprint != head_run.fingerprint and base:
+        notes.append(
+            f"base and head ran on different environments ({base_run.fingerprint} vs "
+            f"{head_run.fingerprint}): timings may differ for that reason alone"
+        )
+    earlier, filled = lineage_filled(head_run, base_run, runs, repo)
+    if not (complete or filled):
+        raise _Undecided
+    return _Chosen(head_run, base_run, earlier, notes)
+
+
 def compare(
     db: str | Path,
     base: str | None = None,
@@ -248,45 +367,21 @@ def compare(
     """
     store = open_store(db, engine, read_only=True)
     try:
-        runs = _runs(store, table)
-        notes: list[str] = []
-        if not runs:
-            return Comparison(None, None, [], ["no runs in the table yet"], min_effect)
-        head_run = resolve(head or "latest", runs, repo)
-        if base and base == head_run.track_id:
-            raise NoRunError(
-                f"base {base!r} is the head run itself; compare it with another run: "
-                f"{describe_runs([r for r in runs if r is not head_run])}"
-            )
-        # The baseline is never the head run: "latest" as a base is the newest other.
-        others = [r for r in runs if r.track_id != head_run.track_id]
-        if base and not others:
-            raise NoRunError(
-                f"no run matches {base!r}: the only run in the table is the head run "
-                f"{head_run.track_id}"
-            )
-        base_run = (
-            resolve(base, others, repo)
-            if base
-            else default_base(head_run, runs, repo, any_env, notes)
+        chosen = _with_recent(
+            store,
+            table,
+            lambda runs, complete: _choose(runs, complete, head, base, repo, any_env),
         )
+        head_run, base_run, notes = chosen.head, chosen.base, chosen.notes
+        if head_run is None:
+            return Comparison(None, None, [], notes, min_effect)
         if base_run is None:
-            notes.insert(
-                0,
-                f"no baseline for {head_run.label()}: no earlier run on an ancestor commit",
-            )
             return Comparison(None, head_run, [], notes, min_effect)
-        if base_run.fingerprint != head_run.fingerprint and base:
-            notes.append(
-                f"base and head ran on different environments ({base_run.fingerprint} vs "
-                f"{head_run.fingerprint}): timings may differ for that reason alone"
-            )
         asked = list(metrics) if metrics else []
         loaded, workers = load_runs(
             store, table, [base_run.track_id, head_run.track_id], asked
         )
-        earlier = lineage(head_run, base_run, runs, repo)
-        past = lineage_values(store, table, earlier)
+        past = lineage_values(store, table, chosen.earlier)
         selection = Selection.from_json(selection_text(store, head_run.track_id, table))
     finally:
         store.close()
@@ -346,19 +441,30 @@ def expectations(
         store = open_store(db, read_only=True)
     except XetrackError:
         return {}
-    try:
-        runs = _runs(store, table)
-        if not runs:
-            return {}
-        base_run = (
-            resolve(base, runs, repo)
-            if base
-            else default_base(head, runs, repo, any_env, [])
-        )
+
+    def choose(runs: list[Run], complete: bool) -> tuple[Run, list[Run]] | None:
+        if not runs and not complete:
+            raise _Undecided
+        if base:
+            base_run: Run | None = _find(base, runs, complete, repo)
+        else:
+            base_run = default_base(head, runs, repo, any_env, []) if runs else None
+            if base_run is None and not complete:
+                raise _Undecided
         if base_run is None:
+            return None
+        earlier, filled = lineage_filled(head, base_run, runs, repo)
+        if not (complete or filled):
+            raise _Undecided
+        return base_run, earlier
+
+    try:
+        chosen = _with_recent(store, table, choose)
+        if chosen is None:
             return {}
+        base_run, earlier = chosen
         loaded, _ = load_runs(store, table, [base_run.track_id], [])
-        past = lineage_values(store, table, lineage(head, base_run, runs, repo))
+        past = lineage_values(store, table, earlier)
     except XetrackError:
         return {}  # no table yet, a reference that matches nothing: no expectations
     finally:
@@ -483,14 +589,29 @@ def history(
                 )
         # The newest commits and their runs come from the run records; only those
         # runs' rows are read, through the track_id index.
-        commits: dict[str, tuple[str, list[str]]] = {}
-        for run in _runs(store, table):
-            if run.commit is None:
-                continue
-            if run.commit in commits:
-                commits[run.commit][1].append(run.track_id)
-            elif len(commits) < max(int(last), 0):
-                commits[run.commit] = (run.last, [run.track_id])
+        wanted = max(int(last), 0)
+
+        def choose(runs: list[Run], complete: bool) -> dict[str, tuple[str, list[str]]]:
+            commits: dict[str, tuple[str, list[str]]] = {}
+            for run in runs:
+                if run.commit is None:
+                    continue
+                if run.commit in commits:
+                    commits[run.commit][1].append(run.track_id)
+                elif len(commits) < wanted:
+                    commits[run.commit] = (run.last, [run.track_id])
+            if complete:
+                return commits
+            if len(commits) < wanted:
+                raise _Undecided
+            # older runs on the same commits count too
+            seen = {t for _, ids in commits.values() for t in ids}
+            for record in on_commits(store, table, list(commits)):
+                if record.track_id not in seen and record.git_commit is not None:
+                    commits[record.git_commit][1].append(record.track_id)
+            return commits
+
+        commits = _with_recent(store, table, choose)
         import pandas as pd
 
         ids = [t for _, chosen in commits.values() for t in chosen]

@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from xetrack.comparison import TIME, Row
 from xetrack.errors import InvalidArgumentError
@@ -92,6 +92,8 @@ def _floats(text: object) -> list[float]:
         return []
     if not isinstance(values, list):
         return []
+    if all(v.__class__ is float for v in values) and math.isfinite(sum(values)):
+        return values  # the usual cell: floats, all finite (else the sum is not)
     return [
         float(v)
         for v in values
@@ -100,12 +102,53 @@ def _floats(text: object) -> list[float]:
 
 
 def _batch_mins(samples: Sequence[float], sizes: Sequence[float]) -> list[float]:
-    from xetrack.timing.stats import split
-
     counts = [int(s) for s in sizes if s >= 1]
     if len(counts) < 2 or sum(counts) != len(samples):
         return [min(samples)] if samples else []
+    from xetrack.timing.stats import split
+
     return [min(part) for part in split(samples, counts)]
+
+
+#: What :func:`load_runs` reads of a row besides its benchmark and the metrics asked
+_RUN_COLUMNS: Final = (
+    "track_id",
+    "xdist_workers",
+    "outcome",
+    "metrics",
+    "time_samples",
+    TIME,
+    "time_batches",
+    "iterations",
+    "first_function_time",
+    "unstable",
+    "unstable_reason",
+)
+
+
+def _rows_of(
+    store: SqlStore, table: str, track_ids: Sequence[str], columns: Sequence[str]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The runs' rows in the order written, with those of ``columns`` the table has."""
+    types = store.schema(table).types
+    listed = ", ".join(quote_ident(c) for c in dict.fromkeys(columns) if c in types)
+    marks = ", ".join("?" * len(track_ids))
+    return store.query(
+        f"SELECT {listed} FROM {quote_ident(table)} WHERE track_id IN ({marks}) "
+        f"ORDER BY rowid",
+        list(track_ids),
+    )
+
+
+def _declared(names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> set[str]:
+    """The metrics the rows' "metrics" cells give a direction (``min``/``max``)."""
+    if "metrics" not in names:
+        return set()
+    at = names.index("metrics")
+    found: set[str] = set()
+    for text in {row[at] for row in rows if isinstance(row[at], str) and row[at]}:
+        found.update(_directions(text))
+    return found
 
 
 def load_runs(
@@ -115,53 +158,79 @@ def load_runs(
     scan of the table."""
     types = store.schema(table).types
     ident = _ident(types, table)
-    # A run is a few hundred rows at most: take them whole, so declared metrics
-    # (named only inside each row's "metrics") come along.
-    marks = ", ".join("?" * len(track_ids))
-    names, rows = store.query(
-        f"SELECT * FROM {quote_ident(table)} WHERE track_id IN ({marks}) ORDER BY rowid",
-        list(track_ids),
-    )
+    # Only the columns read below: every other column of a wide table costs a
+    # columnar engine a scan. Declared metrics are named only inside each row's
+    # "metrics": when the runs declare columns not read yet, they are read again.
+    wanted = [ident, *_RUN_COLUMNS, *metrics]
+    names, rows = _rows_of(store, table, track_ids, wanted)
+    extra = sorted(m for m in _declared(names, rows) if m in types and m not in names)
+    if extra:
+        names, rows = _rows_of(store, table, track_ids, [*wanted, *extra])
     runs: dict[str, dict[str, _Bench]] = {t: {} for t in track_ids}
     workers: dict[str, set[int]] = {t: set() for t in track_ids}
+    parsed: dict[str, dict[str, str]] = {}  # a run's rows repeat their "metrics"
+    # Columns the table lacks are never looked up: a run can be thousands of rows.
+    has = set(names)
+    xdist, outcomes, declaring = (
+        "xdist_workers" in has,
+        "outcome" in has,
+        "metrics" in has,
+    )
+    sampled, batched = "time_samples" in has, "time_batches" in has
+    iterated, remeasured = "iterations" in has, "first_function_time" in has
+    flagged = "unstable" in has
     for raw in rows:
         row = dict(zip(names, raw, strict=True))
         if row[ident] is None:
             continue
-        bench = runs[row["track_id"]].setdefault(str(row[ident]), _Bench())
-        if isinstance(row.get("xdist_workers"), int):
+        benches, name = runs[row["track_id"]], str(row[ident])
+        bench = benches.get(name)
+        if bench is None:
+            bench = benches[name] = _Bench()
+        if xdist and isinstance(row["xdist_workers"], int):
             workers[row["track_id"]].add(row["xdist_workers"])
-        if row.get("outcome") in ("failed", "error"):
+        if outcomes and row["outcome"] in ("failed", "error"):
             bench.failed = True
-        declared = row.get("metrics")
+        declared = row["metrics"] if declaring else None
         if isinstance(declared, str) and declared:
-            try:
-                found = json.loads(declared)
-            except ValueError:
-                found = None
-            if isinstance(found, dict):
-                bench.directions.update(
-                    {str(k): v for k, v in found.items() if v in ("min", "max")}
-                )
-        samples = _floats(row.get("time_samples"))
+            if declared not in parsed:
+                parsed[declared] = _directions(declared)
+            bench.directions.update(parsed[declared])
+        samples = _floats(row["time_samples"]) if sampled else []
         if not samples and is_number(row.get(TIME)):
             samples = [float(row[TIME])]
         if samples:
             bench.samples.setdefault(TIME, []).extend(samples)
-            bench.batch_mins.extend(
-                _batch_mins(samples, _floats(row.get("time_batches")))
-            )
-        if is_number(row.get("iterations")):
+            if batched:
+                bench.batch_mins.extend(
+                    _batch_mins(samples, _floats(row["time_batches"]))
+                )
+            else:
+                bench.batch_mins.append(min(samples))
+        if iterated and is_number(row["iterations"]):
             bench.calibrated = True
-        if is_number(row.get("first_function_time")):
+        if remeasured and is_number(row["first_function_time"]):
             bench.first = float(row["first_function_time"])
-        if row.get("unstable") and not bench.unstable:
+        if flagged and row["unstable"] and not bench.unstable:
             bench.unstable = str(row.get("unstable_reason") or "unstable")
+        if not (metrics or bench.directions):
+            continue
         for metric in dict.fromkeys([*metrics, *bench.directions]):
             value = row.get(metric)
             if metric != TIME and is_number(value):
                 bench.samples.setdefault(metric, []).append(float(value))  # type: ignore[arg-type]
     return runs, workers
+
+
+def _directions(text: str) -> dict[str, str]:
+    """The directions a "metrics" cell declares (``{"accuracy": "max"}``)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): v for k, v in found.items() if v in ("min", "max")}
 
 
 def is_number(value: object) -> bool:
@@ -175,6 +244,14 @@ def lineage(
     """Earlier runs of head's environment on its lineage, oldest first (at most
     LOOKBACK): runs on ancestors of head's commit or on that commit itself, and
     the baseline. Without git: the earlier runs of the same environment."""
+    return lineage_filled(head, base, runs, repo)[0]
+
+
+def lineage_filled(
+    head: Run, base: Run | None, runs: Sequence[Run], repo: str | Path | None
+) -> tuple[list[Run], bool]:
+    """:func:`lineage`, and whether ``runs`` held LOOKBACK of them besides the
+    baseline: then runs older than all of ``runs`` could not change it."""
     reachable: set[str] | None = None
     if head.commit and repo is not None:
         reachable = git_ancestors(repo, head.commit)  # only a hex id reaches git
@@ -187,10 +264,11 @@ def lineage(
         and (reachable is None or r.commit in reachable)
     ]
     chosen.sort(key=lambda r: r.last)
+    filled = len(chosen) >= LOOKBACK
     chosen = chosen[-LOOKBACK:]
     if base is not None and all(r.track_id != base.track_id for r in chosen):
         chosen.append(base)
-    return chosen
+    return chosen, filled
 
 
 def lineage_values(
@@ -214,6 +292,25 @@ def lineage_values(
         [r.track_id for r in earlier],
     )
     position = {r.track_id: i for i, r in enumerate(earlier)}
+    # each benchmark's value per run, in the runs' order: one slot per run
+    slots: dict[str, list[float | None]] = {}
+    for track_id, name, value in rows:
+        if is_number(value) and math.isfinite(value):
+            key = str(name)
+            values = slots.get(key)
+            if values is None:
+                values = slots[key] = [None] * len(earlier)
+            if values[position[track_id]] is not None:
+                return _sorted_values(rows, position)  # two names read as one
+            values[position[track_id]] = float(value)
+    return {
+        name: [v for v in values if v is not None] for name, values in slots.items()
+    }
+
+
+def _sorted_values(
+    rows: Sequence[tuple[Any, ...]], position: Mapping[str, int]
+) -> dict[str, list[float]]:
     found: dict[str, list[tuple[int, float]]] = {}
     for track_id, name, value in rows:
         if is_number(value) and math.isfinite(value):

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 STATUSES: Final = ("running", "finished", "failed", "interrupted")
 #: The index every event table gets: a run's rows, in time order.
 TRACK_INDEX: Final = ("track_id", "timestamp")
+#: The runs table's indexes: a run's record, and a table's newest runs.
+RECORD_INDEX: Final = ("track_id", "table_name")
+NEWEST_INDEX: Final = ("table_name", "ended")
 #: What a run record says about where the run ran, also found in its rows.
 GIT_COLUMNS: Final = {
     "git_commit": TEXT,
@@ -109,7 +112,8 @@ def prepare(store: SqlStore, table: str) -> None:
         with store.transaction():
             store.create_index(table, TRACK_INDEX)
             store.create_table(RUNS_TABLE, COLUMNS)
-            store.create_index(RUNS_TABLE, ("track_id", "table_name"))
+            store.create_index(RUNS_TABLE, RECORD_INDEX)
+            store.create_index(RUNS_TABLE, NEWEST_INDEX)
             if not _covered(store, table):
                 store.execute(
                     f"INSERT INTO {_Q} ({', '.join(map(quote_ident, COLUMNS))}) "
@@ -131,7 +135,8 @@ def _ready(store: SqlStore, table: str) -> bool:
     return (
         store.has_index(table, TRACK_INDEX)
         and _has_runs_table(store)
-        and store.has_index(RUNS_TABLE, ("track_id", "table_name"))
+        and store.has_index(RUNS_TABLE, RECORD_INDEX)
+        and store.has_index(RUNS_TABLE, NEWEST_INDEX)
         and _covered(store, table)
     )
 
@@ -366,10 +371,6 @@ def records(
     from xetrack.table import EventTable
 
     EventTable(store, table).require_run_columns()  # a foreign table has no runs
-    if _has_runs_table(store) and _covered(store, table):
-        source = f"SELECT * FROM {_Q} WHERE table_name = ?"
-    else:
-        source = _derived_sql(store, table)
     where: list[str] = []
     params: list[object] = [table]
     if commit:
@@ -387,11 +388,104 @@ def records(
     elif status is not None:  # running or interrupted: decided by liveness below
         where.append("status IN ('running', 'interrupted')")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    _, rows = store.query(
-        f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM ({source}) AS r{clause} "
-        f"ORDER BY started, track_id",
-        params,
+
+    def read(source: str) -> list[RunRecord]:
+        return _read(
+            store,
+            f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM ({source}) AS r"
+            f"{clause}",
+            params,
+        )
+
+    # Records found say the runs table speaks for the table; only when there are
+    # none is it asked whether it has any (else they are derived from the rows).
+    found = (
+        read(f"SELECT * FROM {_Q} WHERE table_name = ?")
+        if _has_runs_table(store)
+        else []
     )
+    if not found and not _covered(store, table):
+        found = read(_derived_sql(store, table))
+    # Ordered here, as ORDER BY started, track_id orders on each engine (a start
+    # of NULL first on SQLite, last elsewhere): DuckDB's sort of a thousand rows
+    # cost more than reading them.
+    first = store.engine == "sqlite"
+    found.sort(
+        key=lambda r: ((r.started is None) != first, r.started or "", r.track_id)
+    )
+    if status is not None:
+        found = [r for r in found if r.status == status]
+    return [r for r in found if r.rows] if with_rows else found
+
+
+def recent(
+    store: SqlStore, table: str, count: int
+) -> tuple[list[RunRecord], bool] | None:
+    """The newest runs of ``table`` that wrote rows, in no order: every one whose
+    last row is later than the ``count``-th newest finished run's end (all of
+    them when there are fewer), read through the runs table without touching the
+    others, and whether that is every run. Unfinished runs are always among them
+    (their last row decides).
+
+    None when the records would be derived from the rows (a store written before
+    runs were recorded): then there is no cheaper way than :func:`records`.
+    """
+    from xetrack.table import EventTable
+
+    EventTable(store, table).require_run_columns()
+    if not _has_runs_table(store):
+        return None
+    listed = ", ".join(map(quote_ident, COLUMNS))
+    finished = (
+        f"SELECT {listed} FROM {_Q} WHERE table_name = ? AND status IN "
+        f"('finished', 'failed') AND \"rows\" > 0 AND ended"
+    )
+    # newest first through the (table_name, ended) index; records without an end
+    # sort oldest, as "" does where the caller orders runs by their end
+    ended = _read(
+        store, f"{finished} IS NOT NULL ORDER BY ended DESC LIMIT ?", [table, count]
+    )
+    if len(ended) < count:
+        ended += _read(
+            store, f"{finished} IS NULL LIMIT ?", [table, count - len(ended)]
+        )
+    live = _read(
+        store,
+        f"SELECT {listed} FROM {_Q} WHERE table_name = ? AND status IN "
+        f"('running', 'interrupted')",
+        [table],
+    )
+    if not (ended or live) and not _covered(store, table):
+        return None
+    found = ended + [r for r in live if r.rows]
+    if len(ended) < count:
+        return found, True
+    oldest = min(r.last or "" for r in ended)
+    # runs ending at that moment may continue past the limit: leave them all out
+    return [r for r in found if (r.last or "") > oldest], False
+
+
+def on_commits(store: SqlStore, table: str, commits: Sequence[str]) -> list[RunRecord]:
+    """The runs of ``table`` that wrote rows on one of ``commits``, through the runs
+    table (which :func:`recent` found to speak for the table)."""
+    if not commits:
+        return []
+    marks = ", ".join("?" * len(commits))
+    # an unfinished run's commit may be known only from its rows: those are read
+    found = _read(
+        store,
+        f"SELECT {', '.join(map(quote_ident, COLUMNS))} FROM {_Q} WHERE "
+        f"table_name = ? AND (git_commit IN ({marks}) OR status IN "
+        f"('running', 'interrupted'))",
+        [table, *commits],
+    )
+    wanted = set(commits)
+    return [r for r in found if r.rows and r.git_commit in wanted]
+
+
+def _read(store: SqlStore, sql: str, params: Sequence[object]) -> list[RunRecord]:
+    """Records from a query of COLUMNS, unfinished ones as they stand now."""
+    _, rows = store.query(sql, params)
     found = []
     for raw in rows:
         record = RunRecord(*raw)  # the fields are COLUMNS, in order
@@ -400,10 +494,6 @@ def records(
         record.last = record.ended
         if record.status in ("running", "interrupted"):
             _live(store, record)
-        if status is not None and record.status != status:
-            continue
-        if with_rows and not record.rows:
-            continue
         found.append(record)
     return found
 

@@ -42,7 +42,9 @@ class EventTable:
 
     def require_run_columns(self) -> None:
         """Runs need ``track_id`` and ``timestamp``; a foreign table may lack them."""
-        types = self.store.schema(self.name, refresh=True).types
+        types = self.store.schema(self.name).types
+        if "track_id" not in types or "timestamp" not in types:
+            types = self.store.schema(self.name, refresh=True).types  # added since?
         for column in ("track_id", "timestamp"):
             if column not in types:
                 raise UnknownColumnError(

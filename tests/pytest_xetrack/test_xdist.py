@@ -95,6 +95,43 @@ def test_c(tracker):
         assert not list(Path(os.environ["XETRACK_SPOOL_DIR"]).rglob("*.jsonl"))
 
 
+def test_a_payload_lost_on_the_way_is_written_from_the_spool(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """A worker that finished says how many payloads it sent: when the controller
+    received fewer (a report that lost its payload), it reads the worker's spool
+    when the worker goes down, and writes each missing row once."""
+    pytester.makeconftest(
+        """
+import pytest
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "teardown" and item.name == "test_b":
+        report.__dict__.pop("xetrack_payload", None)  # lost on the way
+    return report
+"""
+    )
+    pytester.makepyfile(
+        """
+def test_a(tracker):
+    tracker.log({"step": "a"})
+
+def test_b(tracker):
+    tracker.log({"step": "b"})
+
+def test_c(tracker):
+    tracker.log({"step": "c"})
+"""
+    )
+    db = tmp_path / "lost.db"
+    result = pytester.runpytest_subprocess("-n", "1", f"--xetrack-db={db}")
+    result.assert_outcomes(passed=3)
+    assert sorted(Reader(db).to_df()["step"]) == ["a", "b", "c"]
+    assert not list(tmp_path.glob(".*xetrack-spool*"))
+
+
 def test_without_xdist_nothing_breaks(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
