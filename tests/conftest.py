@@ -25,6 +25,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+#: Inner pytest sessions never reorder their tests: their files are written to run
+#: in order (a test that blocks last, a reset before a check), and pytest-randomly,
+#: where a developer has it, would shuffle them too (``-p no:`` of a plugin that is
+#: not installed is a no-op).
+IN_ORDER = "-p no:randomly"
+
+
 def _parametrized_by_mark(metafunc: pytest.Metafunc, name: str) -> bool:
     for mark in metafunc.definition.iter_markers("parametrize"):
         names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
@@ -50,8 +57,9 @@ def pytester(
 ) -> pytest.Pytester:
     """Inner sessions run as where pytest-benchmark is not installed (the dev extra
     has it, for the drop-in's tests against its own code): blocked, so xetrack's
-    drop-in stands in. A coexistence test deletes PYTEST_ADDOPTS to let it load."""
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark")
+    drop-in stands in. A coexistence test sets PYTEST_ADDOPTS to IN_ORDER only, to
+    let it load."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"-p no:benchmark {IN_ORDER}")
     return pytester
 
 
@@ -61,7 +69,7 @@ def with_pytest_benchmark(
 ) -> None:
     """pytest-benchmark loads in the inner sessions, and times: it disables itself
     where PYTEST_XDIST_WORKER is set (this suite's own xdist workers set it)."""
-    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    monkeypatch.setenv("PYTEST_ADDOPTS", IN_ORDER)
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
 
 

@@ -60,6 +60,8 @@ def _session(
             "no:xdist",
             "-p",
             "no:hypothesispytest",  # half a second of imports, 16 times
+            "-p",
+            "no:randomly",  # in file order: the outage suite's steps follow each other
             "-q",
             f"--xetrack-db={db}",
             *args,
@@ -118,15 +120,17 @@ def test_an_unreachable_server_is_a_usage_error_before_any_test(
 ) -> None:
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    db = f"postgresql://ci:hunter2-secret@127.0.0.1:{port}/bench"
     project = _project(
         tmp_path / "p", "def test_x(tracker):\n    tracker.log({'x': 1})\n"
     )
-    proc = _session(project, db)
-    output = proc.communicate(timeout=120)[0]
+    # bound and never listening for the whole session: connecting is refused, and
+    # no server started meanwhile (another worker's) can take the port
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        db = f"postgresql://ci:hunter2-secret@127.0.0.1:{port}/bench"
+        proc = _session(project, db)
+        output = proc.communicate(timeout=120)[0]
     assert proc.returncode == 4, output  # pytest's usage error: no test ran
     assert "cannot connect to postgresql://ci:***@127.0.0.1" in output
     assert "hunter2-secret" not in output and "Traceback" not in output
