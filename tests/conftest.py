@@ -23,6 +23,14 @@ def pytest_configure(config: pytest.Config) -> None:
         "all_engines: the test is the store's contract; run it on SQLite, DuckDB "
         "and PostgreSQL (the other engine tests run on the file engines)",
     )
+    # No wall-clock limit per example: tests never assert times, and hypothesis'
+    # default 200 ms deadline is one, which a loaded 2-core runner (a preempted
+    # worker, a full collection of its heap) can exceed with code that is fine.
+    with contextlib.suppress(ImportError):  # a dev extra; `pytest --help` needs none
+        from hypothesis import settings
+
+        settings.register_profile("xetrack", deadline=None)
+        settings.load_profile("xetrack")
 
 
 #: Inner pytest sessions never reorder their tests: their files are written to run
