@@ -122,6 +122,16 @@ def own_server(_restartable_server: Server) -> Server:
     return _restartable_server
 
 
+@pytest.fixture(autouse=True)
+def _no_outside_output_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner's own environment does not reach the tests: FORCE_COLOR (set by
+    many CI setups) colours what the tests read as plain text, and inner sessions
+    would append their comparisons to a real GitHub Actions job summary. A test
+    that wants one of them sets it."""
+    for name in ("FORCE_COLOR", "NO_COLOR", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _spools_in_a_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Rows a lost connection could not write go here, never to ~/.cache."""
