@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -130,6 +131,16 @@ def parse_timer(value: str) -> str:
     return name
 
 
+def parse_remeasure(value: str) -> str:
+    from pytest_xetrack.remeasure import MODES
+
+    if value not in MODES:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(MODES)}, got {value!r}"
+        )
+    return value
+
+
 def parse_threshold(value: str) -> str:
     _compare_parser("parse_threshold", value)
     return value
@@ -157,6 +168,8 @@ class Options:
     #: where to write the comparison as Markdown, and the HTML report
     markdown: str | None = None
     report: str | None = None
+    #: how a suspected regression is measured again (pytest_xetrack.remeasure)
+    remeasure: str = "process"
 
 
 _STRING_OPTIONS: Final = {
@@ -194,6 +207,13 @@ _STRING_OPTIONS: Final = {
         parse_path,
         "write a self-contained HTML report (comparison, history charts) to this "
         "file; needs the report extra; implies --xetrack-compare",
+    ),
+    "--xetrack-remeasure": (
+        "xetrack_remeasure",
+        parse_remeasure,
+        "how a benchmark slower than its baseline is measured again before its "
+        "verdict: process (default: in a fresh process after the last test, the "
+        "fastest stands), inline (in its own test after a pause) or off",
     ),
     "--xetrack-timeout": (
         "xetrack_timeout",
@@ -378,7 +398,15 @@ def read_options(config: pytest.Config) -> Options:
     reference = value("xetrack_compare", str)
     if (fail or outputs["markdown"] or outputs["report"]) and reference is None:
         reference = "auto"
+    from pytest_xetrack.remeasure import OUT_ENV
+
+    if os.environ.get(OUT_ENV):
+        # a fresh process measuring one suspect for another session: that session
+        # compares and reports; this one only measures
+        reference, fail = None, []
+        outputs = {"markdown": None, "report": None}
     return Options(
+        remeasure=strings["xetrack_remeasure"] or "process",
         compare=reference,
         fail=tuple(fail),
         any_env=bool(value("xetrack_any_env", parse_bool)),
@@ -395,6 +423,21 @@ def read_options(config: pytest.Config) -> Options:
         markdown=outputs["markdown"],
         report=outputs["report"],
     )
+
+
+def timing_flags(config: pytest.Config) -> list[str]:
+    """The timing options this session's command line gave, as flags (a fresh
+    process reads the ini file itself)."""
+    flags = []
+    for flag, (dest, *_rest) in _TIMING_OPTIONS.items():
+        given = config.getoption(dest)
+        if given is not None:
+            flags.append(
+                f"{flag}={given!r}" if isinstance(given, float) else f"{flag}={given}"
+            )
+    if config.getoption("xetrack_disable_gc"):
+        flags.append("--xetrack-disable-gc")
+    return flags
 
 
 def _or(value: Any, default: Any) -> Any:

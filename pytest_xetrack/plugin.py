@@ -233,6 +233,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
             workeroutput[WORKER_KEY] = sorted(state.deselected)
         return
+    if state.recording and state.suspects and state.options.compare is not None:
+        from pytest_xetrack.remeasure import remeasure_suspects
+
+        remeasure_suspects(state, session.config)
     if state.recording:
         from pytest_xetrack.selection import record
 

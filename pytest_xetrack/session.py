@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_xetrack import remeasure
 from pytest_xetrack.options import Options
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ class Session:
     expected: dict[str, tuple[float, float]] = field(default_factory=dict)
     #: benchmarks measured again as suspected regressions
     remeasured: int = 0
+    #: benchmarks to measure again in a fresh process, by node id
+    suspects: dict[str, remeasure.Suspect] = field(default_factory=dict)
     #: how the run ends in the store's runs table: status and error
     ending: tuple[str, str | None] = ("finished", None)
     #: node ids of recording tests that -k, -m, --lf... deselected (xdist: from
@@ -302,8 +305,8 @@ class Session:
             by_table: dict[str, list[dict[str, object]]] = {}
             for entry in payload["rows"]:
                 by_table.setdefault(entry["table"], []).append(entry["row"])
-                if entry["row"].get("track_id") == self.track_id:  # not a recovered
-                    self.note_timing(entry["row"])  # dead session's
+                if entry["row"].get("track_id") == self.track_id:  # not recovered
+                    self.note_timing(entry["row"], entry["table"])
             for table, rows in by_table.items():
                 target = root if table == root.table_name else root.derive(table=table)
                 try:
@@ -319,10 +322,12 @@ class Session:
                             )
             self.served_from_cache += int(payload.get("served", 0))
 
-    def note_timing(self, row: Mapping[str, object]) -> None:
-        """Count a benchmark's row for the summary; remember it if it was unstable."""
+    def note_timing(self, row: Mapping[str, object], table: str) -> None:
+        """Count a benchmark's row for the summary; remember it if it was unstable
+        or is a suspect to measure again (``table``: where the row is)."""
         if row.get("time_samples") is None:
             return
+        remeasure.note(self, table, row)
         self.timed += 1
         if row.get("remeasured"):
             self.remeasured += 1
@@ -370,9 +375,10 @@ def timing_notes(session: Session) -> list[str]:
         )
     if session.remeasured:
         notes.append(
-            f"{session.remeasured} benchmarks looked slower than their baseline's noise "
-            f"floor and were measured again after a pause; the second measurement "
-            f"stands (the first median is in first_function_time)"
+            f"{session.remeasured} benchmarks looked slower than their baseline by more "
+            f"than the minimum effect and were measured again "
+            f"({_remeasure_how(session.options.remeasure)}; the first median is in "
+            f"first_function_time)"
         )
     if session.unstable:
         shown = "; ".join(f"{n}: {why}" for n, why in session.unstable[:5])
@@ -527,12 +533,13 @@ def run_tracked(
             pytest.fail(f"{item.nodeid}: @track: {exc}", pytrace=False)
         given = {} if config.setup is not None else testargs
         measured = measure(item.obj, (), given, config)
-        measured, first = _confirmed(
-            session, item.nodeid, measured, lambda: measure(item.obj, (), given, config)
+        remeasure.write_out(item.nodeid, measured)  # for the session that asked
+        measured, first, again = remeasure.confirmed(
+            session, item, measured, lambda: measure(item.obj, (), given, config)
         )
         row = _row(measured, metrics)
         if first is not None:
-            row["remeasured"], row["first_function_time"] = 1, first
+            row["remeasured"], row["first_function_time"] = again, first
         if measured.error is None:
             _warn_missing_metrics(item, metrics, row)
         if cache is not None:
@@ -543,7 +550,9 @@ def run_tracked(
         if measured.error is None or failed:
             tracker.log(row)
             if not session.worker:
-                session.note_timing({**row, "test_nodeid": item.nodeid})
+                session.note_timing(
+                    {**row, "test_nodeid": item.nodeid}, tracker.table_name
+                )
         if measured.error is not None:
             raise measured.error
         if cache is not None and key is not None:
@@ -575,37 +584,10 @@ def _open_cache(directory: str) -> Any:
         return None
 
 
-#: Seconds to wait before measuring a suspected regression again: long enough for
-#: a burst of other work on the machine to pass, short against a session.
-REMEASURE_PAUSE = 0.25
-
-
-def _confirmed(
-    session: Session,
-    nodeid: str,
-    measured: Measurement,
-    again: Callable[[], Measurement],
-) -> tuple[Measurement, float | None]:
-    """A measurement past its baseline's noise floor is taken again after a pause,
-    and the second one stands: a transient slowdown (another process, a frequency
-    dip) then does not fail CI, while a real regression is slow both times.
-    Returns the measurement to keep and, if it was measured again, the first median.
-    """
-    expected = session.expected.get(nodeid)
-    if expected is None or measured.error is not None:
-        return measured, None
-    stats = measured.stats()
-    if stats is None:
-        return measured, None
-    base, floor = expected
-    if base <= 0 or stats.min <= base * (1 + floor):  # compared as compare() does
-        return measured, None
-    import gc
-    import time
-
-    time.sleep(REMEASURE_PAUSE)
-    gc.collect()  # rare (a suspect only) and after a pause: the full collection
-    return again(), stats.median
+def _remeasure_how(mode: str) -> str:
+    if mode == "process":
+        return "in a fresh process after the last test, the fastest stands"
+    return "after a pause, the second measurement stands"
 
 
 def _row(measured: Measurement, metrics: Mapping[str, str]) -> dict[str, object]:

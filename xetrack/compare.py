@@ -332,8 +332,10 @@ def expectations(
     min_effect: float = 0.05,
     any_env: bool = False,
 ) -> dict[str, tuple[float, float]]:
-    """Before a run is measured: each benchmark's baseline value and the smallest
-    relative slowdown that would be called a regression against it.
+    """Before a run is measured: each benchmark's reference value (the baseline's,
+    or the median of the lineage's newest runs: what the verdict will compare
+    with) and the smallest relative slowdown that would be called a regression
+    against it.
 
     ``head`` describes the run about to be made (its commit, branch and
     fingerprint; ``last`` later than any run). A session uses this to measure a
@@ -368,7 +370,7 @@ def expectations(
         if samples:
             value = run_value(bench, samples)
             found = floor_for(value, None, past.get(name, []), min_effect, 0.0, machine)
-            out[name] = (value.value, found.floor_ratio)
+            out[name] = (found.reference, found.floor_ratio)
     return out
 
 

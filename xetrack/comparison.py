@@ -52,7 +52,7 @@ class Row:
     head_iqr: float | None = None
     ratio: float | None = None
     verdict: str = "unchanged"
-    #: the ratio head/base, give or take the noise (timings only)
+    #: the ratio head/reference, give or take the noise (timings only)
     interval: tuple[float, float] | None = None
     #: the smallest relative change called a change here (0.07: 7%)
     noise_floor: float | None = None
@@ -60,6 +60,10 @@ class Row:
     noise_source: str = ""
     #: earlier runs of this benchmark that set the noise
     history: int = 0
+    #: what head was judged against when not the baseline's run alone: the median
+    #: of the newest ``reference_runs`` runs of the lineage (timings only)
+    reference: float | None = None
+    reference_runs: int = 1
     #: why the timings of base or head are not to be trusted ("" when they are)
     unstable: str = ""
     #: head's first reading, when the session measured it again as a suspect

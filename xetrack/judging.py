@@ -354,3 +354,8 @@ def _with_evidence(row: Row, found: Evidence | None) -> None:
     row.noise_floor = found.floor_ratio
     row.noise_source = found.source
     row.history = found.history
+    if found.runs > 1:
+        row.reference, row.reference_runs = found.reference, found.runs
+        row.noise_source += (
+            f"; against the median of the last {found.runs} runs, x{found.ratio:.3f}"
+        )

@@ -28,6 +28,7 @@ Everything here is pure arithmetic on numbers; :mod:`xetrack.compare` loads them
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
@@ -71,6 +72,14 @@ UNKNOWN_NOISE: Final = 0.05
 WITHIN_INFLATION: Final = 2.0
 #: The most history runs looked at (a lookback window, like Conbench's).
 LOOKBACK: Final = 20
+#: Head is compared with the median of the newest this many runs of the lineage
+#: (the baseline among them) rather than with the baseline's run alone: one run's
+#: reading carries that run's noise in full, a median of five about 29% of it.
+CENTRE_RUNS: Final = 5
+#: The fewest lineage runs a median is taken of; with fewer, the baseline alone.
+CENTRE_MIN: Final = 3
+#: The variance of the median of n normal values, in units of one value's variance.
+_MEDIAN_VARIANCE: Final = {1: 1.0, 2: 0.5, 3: 0.449, 4: 0.361, 5: 0.287}
 _MAD: Final = 1.4826  # the MAD of a normal sample, in standard deviations
 
 
@@ -119,15 +128,24 @@ class Evidence:
     source: str
     #: earlier runs whose values set the noise
     history: int
+    #: the value head was compared with: the baseline's, or the median of the
+    #: newest ``runs`` runs of the lineage
+    reference: float = math.nan
+    runs: int = 1
 
     @property
     def ratio(self) -> float:
         return math.exp(self.effect)
 
     @property
+    def width(self) -> float:
+        """One noise-width of the difference between head and the reference."""
+        return self.noise * math.sqrt(1 + _MEDIAN_VARIANCE[self.runs])
+
+    @property
     def interval(self) -> tuple[float, float]:
-        """The ratio head/base, give or take Z noise-widths of a difference."""
-        width = Z * self.noise * math.sqrt(2)
+        """The ratio head/reference, give or take Z noise-widths of a difference."""
+        width = Z * self.width
         return math.exp(self.effect - width), math.exp(self.effect + width)
 
     @property
@@ -229,8 +247,9 @@ def judge_timing(
     """
     if base.value <= 0 or head.value <= 0:
         return ("unchanged" if base.value == head.value else "inconclusive"), None
-    effect = math.log(head.value / base.value)
-    evidence = floor_for(base, head, history, min_effect, effect, pooled)
+    evidence = floor_for(base, head, history, min_effect, pooled=pooled)
+    effect = math.log(head.value / evidence.reference)
+    evidence = dataclasses.replace(evidence, effect=effect)
     minimum = math.log1p(min_effect)
     if abs(effect) >= evidence.floor:
         return ("regressed" if effect > 0 else "improved"), evidence
@@ -254,5 +273,32 @@ def floor_for(
     sigma, source, used = noise(base, head, history, pooled)
     if sigma is None:
         sigma, source = UNKNOWN_NOISE, f"assumed {UNKNOWN_NOISE:.0%} ({source})"
-    floor = max(math.log1p(min_effect), Z * sigma * math.sqrt(2))
-    return Evidence(effect, sigma, floor, source, used)
+    value, runs = reference(base.value, history, sigma)
+    found = Evidence(effect, sigma, 0.0, source, used, value, runs)
+    floor = max(math.log1p(min_effect), Z * found.width)
+    return dataclasses.replace(found, floor=floor)
+
+
+def reference(base: float, history: Sequence[float], sigma: float) -> tuple[float, int]:
+    """(the value head is compared with, how many runs it is the median of).
+
+    The median of the newest CENTRE_RUNS runs of the lineage (``history``, oldest
+    first, holds the baseline's run), unless the baseline sits off that level by
+    more than the noise allows: then the code changed at the baseline, and the
+    runs before it describe other code.
+
+    >>> reference(1.0, [1.1, 0.9, 1.05, 1.0], 0.05)
+    (1.025, 4)
+    >>> reference(2.0, [1.0, 1.01, 0.99, 2.0], 0.02)  # a step at the baseline
+    (2.0, 1)
+    >>> reference(1.0, [1.0], 0.02)
+    (1.0, 1)
+    """
+    recent = [v for v in history if v > 0][-CENTRE_RUNS:]
+    if len(recent) < CENTRE_MIN:
+        return base, 1
+    level = statistics.median(recent)
+    allowed = Z * sigma * math.sqrt(1 + _MEDIAN_VARIANCE[len(recent)])
+    if abs(math.log(base / level)) > allowed:
+        return base, 1
+    return level, len(recent)

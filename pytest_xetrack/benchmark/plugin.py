@@ -161,17 +161,19 @@ def _benchmark(
         timing_settings(session.options.timing, compat.options.timing, kwargs),
         disabled=compat.options.disabled,
         group=kwargs.get("group"),
-        confirm=_confirming(session, item.nodeid),
+        confirm=_confirming(session, item),
     )
     yield fixture
     _finish(item, session, fixture)
 
 
-def _confirming(session: Session, nodeid: str) -> Any:
-    from pytest_xetrack.session import _confirmed
+def _confirming(session: Session, item: pytest.Function) -> Any:
+    from pytest_xetrack import remeasure
 
     def confirm(measured: Any, again: Any) -> Any:
-        return _confirmed(session, nodeid, measured, again)
+        remeasure.write_out(item.nodeid, measured)  # for the session that asked
+        kept, first, _ = remeasure.confirmed(session, item, measured, again)
+        return kept, first
 
     return confirm
 
@@ -198,9 +200,10 @@ def _finish(item: pytest.Item, session: Session, fixture: BenchmarkFixture) -> N
     if not session.options.disabled:
         if not session.context:
             session.context = _context(item.config)
-        session.tracker_for(item, state).log(row)
+        target = session.tracker_for(item, state)
+        target.log(row)
         if not session.worker:
-            session.note_timing({**row, "test_nodeid": item.nodeid})
+            session.note_timing({**row, "test_nodeid": item.nodeid}, target.table_name)
     if measured.error is None and not fixture.has_error:  # as there: no misuse
         from xetrack.interop.history import entry_of_row
 

@@ -85,6 +85,7 @@ def record_foreign(session: Session, item: pytest.Item, state: TestState) -> Non
             getattr(fixture, "group", None), extra, described, [*row, *(params or {})]
         )
     )
-    session.tracker_for(item, state).log(row)
+    target = session.tracker_for(item, state)
+    target.log(row)
     if not session.worker:
-        session.note_timing({**row, "test_nodeid": item.nodeid})
+        session.note_timing({**row, "test_nodeid": item.nodeid}, target.table_name)

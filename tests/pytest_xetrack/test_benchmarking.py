@@ -214,9 +214,11 @@ def test_drifting():
     result = pytester.runpytest(f"--xetrack-db={db}")
     result.assert_outcomes(passed=1)
     row = _rows(db)["test_drifting"]
-    assert row["unstable"] == 1 and "batch medians spread" in str(
-        row["unstable_reason"]
-    )
+    # batches of 1-4 ms sleeps: their medians spread, and on a loaded machine the
+    # rounds' own spread may pass its limit first; either reason flags it
+    reason = str(row["unstable_reason"])
+    assert row["unstable"] == 1
+    assert "batch medians spread" in reason or "interquartile range" in reason
     result.stdout.fnmatch_lines(
         ["*xetrack: 1 of 1 benchmarks are unstable (unstable=1 on their rows*"]
     )
@@ -252,7 +254,7 @@ def test_bench(i):
     assert fingerprints[0] != fingerprints[2]  # never a baseline for each other
 
 
-def test_a_suspected_regression_is_measured_again_before_the_session_ends(
+def test_a_suspected_regression_is_measured_again_in_this_process_with_inline(
     pytester: pytest.Pytester, tmp_path: Path, git: Callable[..., str]
 ) -> None:
     """The first measurement is slow (a passing burst of load), the second is not:
@@ -295,6 +297,7 @@ def test_bench():
         "no:cacheprovider",
         f"--xetrack-db={db}",
         "--xetrack-fail=function_time:5%",
+        "--xetrack-remeasure=inline",
     )
     assert result.ret == 0
     latest = Reader(db).latest().iloc[0]
@@ -302,9 +305,150 @@ def test_bench():
     assert latest["function_time"] < 1e-3
     result.stdout.fnmatch_lines(
         [
-            "*xetrack: 1 benchmarks looked slower than their baseline's noise floor and"
-            " were measured again*",
+            "*xetrack: 1 benchmarks looked slower than their baseline by more than the"
+            " minimum effect and were measured again (after a pause*",
             "*test_bench*function_time*improved (*measured twice)*",
         ]
     )
     result.stdout.no_fnmatch_line("*REGRESSION*")
+
+
+def _steady_baseline(
+    db: Path, commit: str, nodeid: str, seconds: float, workers: int = 0
+) -> None:
+    from pytest_xetrack.session import environment
+    from xetrack import Tracker
+
+    base = Tracker(
+        db,
+        params={
+            "git_commit": commit,
+            "env_fingerprint": environment(workers)["env_fingerprint"],
+            "test_nodeid": nodeid,
+        },
+    )
+    samples = [seconds] * 20
+    base.log(
+        {"function_time": seconds, "time_samples": samples, "time_batches": [4] * 5}
+    )
+    base.close()
+
+
+#: slow (about 2 ms a call) in the first process that runs it, fast in every later
+#: one: what an unlucky process looks like, made certain
+FIRST_PROCESS_SLOW = """
+import os, pathlib
+from pytest_xetrack import track
+MARK = pathlib.Path(__file__).with_name("ran-once")
+SLOW = not MARK.exists()
+MARK.write_text("")
+
+@track(rounds=10, iterations=1)
+def test_bench():
+    sum(range(200_000 if SLOW else 10))
+"""
+
+
+def _two_commits(pytester: pytest.Pytester, git: Callable[..., str]) -> str:
+    git(pytester.path, "init", "-q", "-b", "main")
+    git(pytester.path, "commit", "-q", "--allow-empty", "-m", "A")
+    first = git(pytester.path, "rev-parse", "HEAD")
+    git(pytester.path, "add", "-A")
+    git(pytester.path, "commit", "-q", "-m", "B")
+    return first
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_suspect_is_measured_again_in_a_fresh_process_and_the_fastest_stands(
+    pytester: pytest.Pytester,
+    tmp_path: Path,
+    git: Callable[..., str],
+    workers: list[str],
+) -> None:
+    pytester.makepyfile(test_layout=FIRST_PROCESS_SLOW)
+    db = tmp_path / "p.db"
+    commit = _two_commits(pytester, git)
+    _steady_baseline(db, commit, "test_layout.py::test_bench", 1e-3, len(workers) and 2)
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        f"--xetrack-db={db}",
+        "--xetrack-fail=function_time:5%",
+        *workers,
+    )
+    assert result.ret == 0, result.stdout.str()
+    latest = Reader(db).latest().iloc[0]
+    # one fresh process was enough: it came out fast
+    assert latest["remeasured"] == 1 and latest["first_function_time"] > 1.05e-3
+    assert latest["function_time"] < 1e-3
+    result.stdout.fnmatch_lines(["*test_bench*improved (*measured twice)*"])
+    result.stdout.no_fnmatch_line("*REGRESSION*")
+    # the fresh process wrote nothing of its own: one run, one row
+    assert len(Reader(db).runs()) == 2 and len(Reader(db).to_df()) == 2
+
+
+def test_slower_code_is_slow_in_every_fresh_process_and_still_regresses(
+    pytester: pytest.Pytester, tmp_path: Path, git: Callable[..., str]
+) -> None:
+    pytester.makepyfile(
+        test_slow="""
+from pytest_xetrack import track
+
+@track(rounds=10, iterations=1)
+def test_bench():
+    sum(range(200_000))
+"""
+    )
+    db = tmp_path / "s.db"
+    _steady_baseline(db, _two_commits(pytester, git), "test_slow.py::test_bench", 1e-5)
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        f"--xetrack-db={db}",
+        "--xetrack-fail=function_time:5%",
+    )
+    assert result.ret == 1
+    latest = Reader(db).latest().iloc[0]
+    assert latest["remeasured"] == 2  # both fresh processes were slow too
+    result.stdout.fnmatch_lines(["*REGRESSION*test_bench*"])
+
+
+def test_a_suspect_a_fresh_process_cannot_run_keeps_its_measurement_and_says_so(
+    pytester: pytest.Pytester, tmp_path: Path, git: Callable[..., str]
+) -> None:
+    # the test needs an option only the session's own command line gave: a fresh
+    # process fails it, so the first measurement stands, with a note
+    pytester.makeconftest(
+        """
+def pytest_addoption(parser):
+    parser.addoption("--needed", action="store_true")
+"""
+    )
+    pytester.makepyfile(
+        test_needs="""
+import pytest
+from pytest_xetrack import track
+
+@track(rounds=10, iterations=1)
+def test_bench(request):
+    if not request.config.getoption("needed"):
+        pytest.fail("run me with --needed")
+    sum(range(200_000))
+"""
+    )
+    db = tmp_path / "n.db"
+    _steady_baseline(db, _two_commits(pytester, git), "test_needs.py::test_bench", 1e-5)
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--needed",
+        f"--xetrack-db={db}",
+        "--xetrack-fail=function_time:5%",
+    )
+    assert result.ret == 1
+    latest = Reader(db).latest().iloc[0]
+    assert not latest.get("remeasured")
+    result.stdout.fnmatch_lines(
+        ["*1 suspected regressions could not be measured again in a fresh process*"]
+    )
+    result.stdout.fnmatch_lines(["*REGRESSION*test_bench*"])

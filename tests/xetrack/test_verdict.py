@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xetrack.verdict import RunValue, history_noise, judge_timing, min_spread
+from xetrack.verdict import (
+    CENTRE_MIN,
+    RunValue,
+    history_noise,
+    judge_timing,
+    min_spread,
+    reference,
+)
 
 values = st.floats(min_value=1e-7, max_value=10.0, allow_nan=False)
 jitter = st.floats(min_value=-0.01, max_value=0.01)
@@ -29,10 +37,17 @@ def test_a_verdict_does_not_depend_on_the_unit(
     assert plain == scaled
 
 
-@given(values, st.floats(min_value=0.2, max_value=5.0), histories)
+short_histories = st.lists(
+    st.floats(min_value=0.9, max_value=1.1), min_size=0, max_size=CENTRE_MIN - 1
+)
+
+
+@given(values, st.floats(min_value=0.2, max_value=5.0), short_histories)
 def test_swapping_base_and_head_swaps_regressed_and_improved(
     base: float, ratio: float, history: list[float]
 ) -> None:
+    # with a short history head is judged against the baseline's run alone, so
+    # the two runs play symmetric parts
     forward = judge_timing(RunValue(base), RunValue(base * ratio), history, 0.05)[0]
     backward = judge_timing(RunValue(base * ratio), RunValue(base), history, 0.05)[0]
     assert backward == FLIP.get(forward, forward)
@@ -80,3 +95,37 @@ def test_the_spread_of_a_minimum_is_bounded_by_its_gap(mins: list[float]) -> Non
     spread = min_spread(mins)
     first, second = sorted(mins)[:2]
     assert spread is not None and 0 <= spread <= math.log(second / first)
+
+
+@given(
+    st.lists(jitter, min_size=CENTRE_MIN, max_size=12),
+    st.floats(min_value=1.3, max_value=3.0),
+    st.booleans(),
+)
+def test_a_change_at_the_baseline_is_not_judged_again_at_head(
+    noise: list[float], step: float, slower: bool
+) -> None:
+    # the baseline's commit changed the speed; head is the same code: comparing
+    # head with the lineage's older runs would call the baseline's change again
+    factor = step if slower else 1 / step
+    history = [1.0 + n for n in noise]
+    base = history[-1] * factor
+    history[-1] = base
+    assert reference(base, history, 0.01) == (base, 1)
+    verdict, _ = judge_timing(RunValue(base), RunValue(base), history, 0.05)
+    assert verdict in ("unchanged", "inconclusive")
+
+
+@given(st.lists(jitter, min_size=CENTRE_MIN, max_size=12), st.floats(1.0, 1.3))
+def test_head_is_judged_against_the_median_of_the_newest_runs(
+    noise: list[float], ratio: float
+) -> None:
+    history = [1.0 + n for n in noise]
+    level, runs = reference(history[-1], history, 0.01)
+    assert runs == min(len(history), 5)
+    assert min(history[-runs:]) <= level <= max(history[-runs:])
+    head = RunValue(history[-1] * ratio)
+    _, evidence = judge_timing(RunValue(history[-1]), head, history, 0.05)
+    assert evidence is not None
+    assert evidence.reference in (history[-1], statistics.median(history[-5:]))
+    assert math.isclose(evidence.ratio, head.value / evidence.reference)
