@@ -23,6 +23,21 @@ def pytest_configure(config: pytest.Config) -> None:
         "all_engines: the test is the store's contract; run it on SQLite, DuckDB "
         "and PostgreSQL (the other engine tests run on the file engines)",
     )
+    # No wall-clock limit per example: tests never assert times, and hypothesis'
+    # default 200 ms deadline is one, which a loaded 2-core runner (a preempted
+    # worker, a full collection of its heap) can exceed with code that is fine.
+    with contextlib.suppress(ImportError):  # a dev extra; `pytest --help` needs none
+        from hypothesis import settings
+
+        settings.register_profile("xetrack", deadline=None)
+        settings.load_profile("xetrack")
+
+
+#: Inner pytest sessions never reorder their tests: their files are written to run
+#: in order (a test that blocks last, a reset before a check), and pytest-randomly,
+#: where a developer has it, would shuffle them too (``-p no:`` of a plugin that is
+#: not installed is a no-op).
+IN_ORDER = "-p no:randomly"
 
 
 def _parametrized_by_mark(metafunc: pytest.Metafunc, name: str) -> bool:
@@ -50,8 +65,9 @@ def pytester(
 ) -> pytest.Pytester:
     """Inner sessions run as where pytest-benchmark is not installed (the dev extra
     has it, for the drop-in's tests against its own code): blocked, so xetrack's
-    drop-in stands in. A coexistence test deletes PYTEST_ADDOPTS to let it load."""
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark")
+    drop-in stands in. A coexistence test sets PYTEST_ADDOPTS to IN_ORDER only, to
+    let it load."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"-p no:benchmark {IN_ORDER}")
     return pytester
 
 
@@ -61,7 +77,7 @@ def with_pytest_benchmark(
 ) -> None:
     """pytest-benchmark loads in the inner sessions, and times: it disables itself
     where PYTEST_XDIST_WORKER is set (this suite's own xdist workers set it)."""
-    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    monkeypatch.setenv("PYTEST_ADDOPTS", IN_ORDER)
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
 
 
@@ -104,6 +120,16 @@ def own_server(_restartable_server: Server) -> Server:
     if not _restartable_server.running():
         _restartable_server.start()
     return _restartable_server
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_output_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner's own environment does not reach the tests: FORCE_COLOR (set by
+    many CI setups) colours what the tests read as plain text, and inner sessions
+    would append their comparisons to a real GitHub Actions job summary. A test
+    that wants one of them sets it."""
+    for name in ("FORCE_COLOR", "NO_COLOR", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -101,11 +101,12 @@ def test_raises(benchmark):
 def test_each_tool_reads_the_others_saved_runs(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark")  # ours first
+    # ours first; in file order, as the pytester fixture runs inner sessions
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark -p no:randomly")
     pytester.makepyfile(TESTS)
     ours = ("--benchmark-max-time=0.01", "--benchmark-min-rounds=3", "-p", "no:xdist")
     pytester.runpytest(*ours, "--benchmark-save=ours").assert_outcomes(passed=4)
-    monkeypatch.delenv("PYTEST_ADDOPTS")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     theirs = pytester.runpytest(
         *THEIRS_FAST,
@@ -118,7 +119,7 @@ def test_each_tool_reads_the_others_saved_runs(
     assert "Failed to load" not in text and "0001_ours" in text
     assert "machine_info is different" not in text  # same machine, as it describes it
     assert "test_sum (0001_ours)" in text  # our run in their comparison table
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark")
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark -p no:randomly")
     back = pytester.runpytest(*ours, "--benchmark-compare=0002")
     back.assert_outcomes(passed=4)
     back.stdout.fnmatch_lines(["*compared with the saved run *0002_*"])

@@ -31,19 +31,28 @@ def test_fast():
 @track()
 def test_slow():
     time.sleep(0.004)
+
+@track(timer="thread_time")
+def test_fast_on_cpu_time():
+    sum(range(10))
 """
     )
     db = tmp_path / "b.db"
-    pytester.runpytest(f"--xetrack-db={db}").assert_outcomes(passed=2)
+    pytester.runpytest(f"--xetrack-db={db}").assert_outcomes(passed=3)
     rows = _rows(db)
     fast, slow = rows["test_fast"], rows["test_slow"]
-    for row in (fast, slow):
+    on_cpu = rows["test_fast_on_cpu_time"]
+    for row in (fast, slow, on_cpu):
         samples = json.loads(str(row["time_samples"]))
         assert row["rounds"] == len(samples) >= 5
         assert sum(json.loads(str(row["time_batches"]))) == len(samples)
-        assert row["timer"] == "perf_counter" and row["unstable"] in (0, 1)
-    assert int(fast["iterations"]) > 100 and slow["iterations"] == 1  # type: ignore[call-overload]
-    assert int(fast["warmup"]) >= 1  # type: ignore[call-overload]
+        assert row["unstable"] in (0, 1)
+    assert fast["timer"] == slow["timer"] == "perf_counter"  # the default
+    assert slow["iterations"] == 1 and int(fast["warmup"]) >= 1  # type: ignore[call-overload]
+    # Calibration grows the calls per round for fast work. Asserted on the CPU
+    # clock: on the wall clock, a busy machine preempting one of calibration's
+    # short rounds makes it look long enough, and calibration rightly stops there.
+    assert on_cpu["timer"] == "thread_time" and int(on_cpu["iterations"]) > 100  # type: ignore[call-overload]
 
 
 def test_timing_options_and_ini_keys_set_the_defaults(

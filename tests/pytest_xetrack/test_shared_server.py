@@ -12,18 +12,18 @@ from pathlib import Path
 
 import pytest
 from pg_server import Server
-from test_interrupts import _nice  # low priority beside the rest of the suite
+from test_interrupts import PATIENCE, _nice  # niced sessions, and their time bound
 
 from xetrack import Reader
 
 #: Each session waits in its conftest (loaded before the plugin opens the store)
 #: until every session is there: their first writes, which create the tables,
 #: the runs table, the indexes and the columns, race for real.
-BARRIER_CONFTEST = """
+BARRIER_CONFTEST = f"""
 import os, pathlib, time
 folder = pathlib.Path(os.environ["XT_BARRIER"])
 (folder / str(os.getpid())).touch()
-deadline = time.monotonic() + 120
+deadline = time.monotonic() + {PATIENCE}
 while len(list(folder.iterdir())) < int(os.environ["XT_SESSIONS"]):
     assert time.monotonic() < deadline, "the other sessions never started"
     time.sleep(0.01)
@@ -60,6 +60,8 @@ def _session(
             "no:xdist",
             "-p",
             "no:hypothesispytest",  # half a second of imports, 16 times
+            "-p",
+            "no:randomly",  # in file order: the outage suite's steps follow each other
             "-q",
             f"--xetrack-db={db}",
             *args,
@@ -97,7 +99,7 @@ def test_sixteen_sessions_at_once_into_one_store_lose_nothing(
         )
         for n in range(sessions)
     ]
-    outputs = [proc.communicate(timeout=600)[0] for proc in procs]
+    outputs = [proc.communicate(timeout=PATIENCE)[0] for proc in procs]
     for proc, output in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, output
         assert "5 passed" in output and "rror" not in output, output
@@ -118,22 +120,26 @@ def test_an_unreachable_server_is_a_usage_error_before_any_test(
 ) -> None:
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    db = f"postgresql://ci:hunter2-secret@127.0.0.1:{port}/bench"
     project = _project(
         tmp_path / "p", "def test_x(tracker):\n    tracker.log({'x': 1})\n"
     )
-    proc = _session(project, db)
-    output = proc.communicate(timeout=120)[0]
+    # bound and never listening for the whole session: connecting is refused, and
+    # no server started meanwhile (another worker's) can take the port
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        db = f"postgresql://ci:hunter2-secret@127.0.0.1:{port}/bench"
+        proc = _session(project, db)
+        output = proc.communicate(timeout=PATIENCE)[0]
     assert proc.returncode == 4, output  # pytest's usage error: no test ran
     assert "cannot connect to postgresql://ci:***@127.0.0.1" in output
     assert "hunter2-secret" not in output and "Traceback" not in output
     assert "passed" not in output
 
 
-RESTART_SUITE = """
+RESTART_SUITE = (
+    f"PATIENCE = {PATIENCE}\n"
+    + """
 import os, pathlib, time
 
 signal = pathlib.Path(os.environ["XT_SIGNAL"])
@@ -144,7 +150,7 @@ def test_before(tracker):
 def test_meanwhile_the_server_goes(tracker):
     tracker.log({"step": 1})
     (signal / "stop").touch()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE
     while not (signal / "down").exists():
         assert time.monotonic() < deadline
         time.sleep(0.01)
@@ -156,6 +162,7 @@ def test_during_the_outage(tracker):
 def test_after(tracker):
     tracker.log({"step": 7})
 """
+)
 
 
 def _run_with_an_outage(
@@ -171,7 +178,7 @@ def _run_with_an_outage(
         *args,
         env={"XT_SIGNAL": str(signal)},
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + PATIENCE
     while not (signal / "stop").exists():
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.01)
@@ -180,7 +187,7 @@ def _run_with_an_outage(
     if outage > 0:
         time.sleep(outage)  # the outage itself
         server.start()
-    output = proc.communicate(timeout=300)[0]
+    output = proc.communicate(timeout=PATIENCE)[0]
     assert proc.returncode == 0, output
     return output
 
@@ -214,7 +221,7 @@ def test_rows_written_while_the_server_is_away_are_pushed_by_the_next_session(
         ),
         db,
     )
-    assert nxt.wait(120) == 0
+    assert nxt.wait(PATIENCE) == 0
     with Reader(db) as reader:
         frame = reader.to_df()
         assert sorted(frame["step"]) == list(range(9))

@@ -232,7 +232,8 @@ def test_user_sql_binds_question_marks_and_keeps_percent_signs(
         tracker.log_batch([{"name": f"{i}%", "what?": i} for i in range(5)])
     with Reader(url) as reader:
         found = reader.sql(
-            'SELECT name FROM "default" WHERE name LIKE \'%\\%\' AND "what?" > ?',
+            'SELECT name FROM "default" WHERE name LIKE \'%\\%\' AND "what?" > ? '
+            'ORDER BY "what?"',
             [2],
         )
         assert found["name"].tolist() == ["3%", "4%"]

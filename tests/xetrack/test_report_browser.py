@@ -21,6 +21,9 @@ from xetrack.report import build
 
 CHROMIUM = os.environ.get("XETRACK_CHROMIUM", report_history.CHROMIUM)
 FLAGS = report_history.CHROMIUM_FLAGS
+#: how long a launch, a load or a wait for a chart may take: Playwright's 30 s
+#: default can run out for Chromium on a loaded 2-core CI runner
+SLOW_MACHINE_MS = 180_000
 
 
 def _browser_or_skip() -> None:
@@ -57,8 +60,10 @@ def test_the_report_opens_offline_in_chromium_with_a_chart_per_benchmark(
             headless=True,
             args=FLAGS,
             viewport={"width": 1400, "height": 900},
+            timeout=SLOW_MACHINE_MS,
         )
         try:
+            context.set_default_timeout(SLOW_MACHINE_MS)
             page = context.new_page()
             page.on("request", lambda r: requests.append(r.url))
             page.on(

@@ -25,8 +25,11 @@ def _spin(n: int) -> int:
 
 
 def test_calibration_picks_more_iterations_for_faster_work() -> None:
-    fast = measure(_spin, [1], config=TimingConfig(**QUICK))
-    slower = measure(_spin, [300], config=TimingConfig(**QUICK))
+    # CPU work on the thread's CPU clock: a busy machine that takes the CPU away
+    # mid-round would stretch a wall-clock calibration round and stop it early
+    on_cpu = TimingConfig(**QUICK, timer="thread_time")
+    fast = measure(_spin, [1], config=on_cpu)
+    slower = measure(_spin, [300], config=on_cpu)
     slow = measure(time.sleep, [0.003], config=TimingConfig(**QUICK))
     assert fast.iterations > slower.iterations > slow.iterations == 1
     assert fast.result == 0 and slower.result == _spin(300)
