@@ -213,7 +213,7 @@ _STRING_OPTIONS: Final = {
         parse_remeasure,
         "how a benchmark slower than its baseline is measured again before its "
         "verdict: process (default: in a fresh process after the last test, the "
-        "fastest stands), inline (in its own test after a pause) or off",
+        "faster stands), inline (in its own test after a pause) or off",
     ),
     "--xetrack-timeout": (
         "xetrack_timeout",

@@ -7,8 +7,7 @@ the interpreter, the heap and the code land in memory differs per process. A
 second reading in the same process keeps that layout, so a session that came out
 slow stays slow. So after the last test the suspects are timed again in a fresh
 ``python -m pytest`` of just them (the same interpreter, ini file, plugins and
-timing options), up to :data:`PROCESSES` times, and each row takes the fastest
-process's measurement: a real regression is slow in every process, an unlucky
+timing options), and each row takes the faster process's measurement: a real regression is slow in every process, an unlucky
 layout in one. ``--xetrack-remeasure=inline`` measures a suspect again in its own
 test after a pause instead (for tests that cannot run alone), ``off`` never.
 """
@@ -34,9 +33,12 @@ if TYPE_CHECKING:
 
 #: Where a fresh process writes its measurement (set only for that process).
 OUT_ENV: Final = "XETRACK_REMEASURE_OUT"
-#: Fresh processes tried at most for one suspect: the chance that every one is
-#: unlucky falls with each (two of a one-in-five layout: 4%, three: 0.8%).
-PROCESSES: Final = 2
+#: Fresh passes over the suspects still slow. One: measured on the verdict
+#: benchmark, a second pass mostly met the same slow spell of the machine as the
+#: first (tens of seconds long) and cost a session 0.53x pytest-benchmark's wall
+#: time instead of about 0.4x; an unlucky layout twice running is p**2 (4% of
+#: suspects for a one-in-five layout).
+PROCESSES: Final = 1
 #: Seconds to wait before measuring a suspect again in this process: long enough
 #: for a burst of other work on the machine to pass, short against a session.
 PAUSE: Final = 0.25
@@ -125,7 +127,7 @@ def note(session: Session, table: str, row: Mapping[str, object]) -> None:
 
 def remeasure_suspects(session: Session, config: pytest.Config) -> None:
     """After the last test, before the verdict: every suspect timed again in a fresh
-    ``python -m pytest`` of just the suspects, up to PROCESSES times; a suspect's row
+    ``python -m pytest`` of just the suspects (PROCESSES passes); a suspect's row
     takes the fastest process's measurement. One process for all suspects, so a
     session pays pytest's start-up once a pass, not once a suspect."""
     pending = dict(session.suspects)

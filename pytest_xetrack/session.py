@@ -587,7 +587,7 @@ def _open_cache(directory: str) -> Any:
 
 def _remeasure_how(mode: str) -> str:
     if mode == "process":
-        return "in a fresh process after the last test, the fastest stands"
+        return "in a fresh process after the last test, the faster stands"
     return "after a pause, the second measurement stands"
 
 
