@@ -499,11 +499,13 @@ class Threshold:
     def exceeded_by(self, row: Row) -> bool:
         if row.metric != self.metric or row.verdict != "regressed":
             return False
-        if row.base is None or row.head is None:
+        # judged against what the verdict was: the lineage's median when it was one
+        base = row.reference if row.reference is not None else row.base
+        if base is None or row.head is None:
             return False
-        change = abs(row.head - row.base)
+        change = abs(row.head - base)
         if self.relative:
-            return row.base != 0 and change / abs(row.base) > self.amount
+            return base != 0 and change / abs(base) > self.amount
         return change > self.amount
 
 

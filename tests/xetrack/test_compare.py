@@ -392,3 +392,16 @@ def test_a_base_timed_before_calibrated_rounds_is_said_so(tmp_path: Path) -> Non
     newer = _run(db, "sqlite", "c" * 40, {"t::x": _noise(1.0, seed=5)}, iterations=1)
     notes = compare(db, base=new, head=newer, repo=None).notes
     assert not any("older xetrack" in note for note in notes)
+
+
+def test_a_threshold_measures_the_change_the_verdict_judged() -> None:
+    from xetrack.compare import Threshold
+    from xetrack.comparison import Row
+
+    # 5% slower than the baseline's run, 11% slower than the lineage's median,
+    # which the verdict was judged against: the gate measures the same change
+    row = Row("t::x", "function_time", "min", base=64.0, head=67.2, verdict="regressed")
+    gate = Threshold("function_time", 0.08, relative=True)
+    assert not gate.exceeded_by(row)
+    row.reference, row.reference_runs = 60.5, 5
+    assert gate.exceeded_by(row)
