@@ -23,10 +23,15 @@ def pytest_configure(config: pytest.Config) -> None:
         "all_engines: the test is the store's contract; run it on SQLite, DuckDB "
         "and PostgreSQL (the other engine tests run on the file engines)",
     )
-    # No wall-clock limit per example: tests never assert times, and hypothesis'
-    # default 200 ms deadline is one, which a loaded 2-core runner (a preempted
-    # worker, a full collection of its heap) can exceed with code that is fine.
-    with contextlib.suppress(ImportError):  # a dev extra; `pytest --help` needs none
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """No wall-clock limit per hypothesis example: tests never assert times, and
+    hypothesis' default 200 ms deadline is one, which a loaded 2-core runner (a
+    preempted worker, a full collection of its heap) can exceed with code that is
+    fine. Loaded when a session starts, before any test module's ``@given`` reads
+    the default: at configure time it would cost ``pytest --help`` 0.7-0.9 s."""
+    with contextlib.suppress(ImportError):  # a dev extra
         from hypothesis import settings
 
         settings.register_profile("xetrack", deadline=None)

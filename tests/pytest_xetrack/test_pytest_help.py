@@ -64,8 +64,9 @@ def test_pytest_help_in_this_repository_loads_its_conftest_without_test_extras()
     None
 ):
     """A new user's `pytest --help` in a clone, after the demo's install (no dev
-    extra): the root conftest must load, so it imports no optional package and
-    nothing heavy before a session really starts."""
+    extra): the root conftest and the tests' conftest (loaded too, through
+    testpaths) must load, so they import no optional package and nothing heavy
+    before a session really starts."""
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "pytest", "--help"],
@@ -77,7 +78,7 @@ def test_pytest_help_in_this_repository_loads_its_conftest_without_test_extras()
     assert done.returncode == 0, done.stderr
     assert "could not load initial conftests" not in done.stdout + done.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
-    assert not {"scipy", "pandas", "duckdb"} & imported
+    assert not {"scipy", "pandas", "duckdb", "hypothesis"} & imported
 
 
 @pytest.mark.parametrize("blocked", [True, False], ids=["drop-in", "pytest-benchmark"])
