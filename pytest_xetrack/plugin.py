@@ -61,8 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         if info:
             session.expected = {
-                str(k): (float(v[0]), float(v[1]))
-                for k, v in dict(info.get("expected") or {}).items()
+                str(k): float(v) for k, v in dict(info.get("expected") or {}).items()
             }
         if info:
             from pytest_xetrack.xdist import WorkerOutbox

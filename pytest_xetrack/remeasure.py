@@ -33,19 +33,15 @@ if TYPE_CHECKING:
 
 #: Where a fresh process writes its measurement (set only for that process).
 OUT_ENV: Final = "XETRACK_REMEASURE_OUT"
-#: Fresh passes over the suspects still slow. One: measured on the verdict
-#: benchmark, a second pass mostly met the same slow spell of the machine as the
-#: first (tens of seconds long) and cost a session 0.53x pytest-benchmark's wall
-#: time instead of about 0.4x; an unlucky layout twice running is p**2 (4% of
-#: suspects for a one-in-five layout).
-PROCESSES: Final = 1
 #: Seconds to wait before measuring a suspect again in this process: long enough
 #: for a burst of other work on the machine to pass, short against a session.
 PAUSE: Final = 0.25
 MODES: Final = ("process", "inline", "off")
-#: Seconds a session spends on fresh processes before it starts no more (a pass
-#: that runs longer than twice that is stopped).
-PROCESS_BUDGET: Final = 60.0
+#: Seconds the fresh process may take before it is stopped. One pass only: on the
+#: verdict benchmark a second pass over the suspects still slow mostly met the
+#: same slow spell of the machine as the first (tens of seconds long) and cost a
+#: session 0.53x pytest-benchmark's wall time instead of about 0.44x.
+PROCESS_TIMEOUT: Final = 120.0
 #: Environment a fresh process must not inherit: an xdist worker's identity, and
 #: the CI summary file only the session that asked may write to.
 _NOT_INHERITED: Final = (
@@ -99,10 +95,10 @@ def is_suspect(session: Session, nodeid: str, fastest: float) -> bool:
     """Slower than its reference by more than the minimum effect (not only past the
     noise floor: an unlucky process that is not measured again stays in the history
     and widens every later floor). Compared as compare() does: the fastest call."""
-    expected = session.expected.get(nodeid)
-    if expected is None or expected[0] <= 0:
+    reference = session.expected.get(nodeid)
+    if reference is None or reference <= 0:
         return False
-    return fastest > expected[0] * (1 + session.options.min_effect)
+    return fastest > reference * (1 + session.options.min_effect)
 
 
 def note(session: Session, table: str, row: Mapping[str, object]) -> None:
@@ -126,40 +122,28 @@ def note(session: Session, table: str, row: Mapping[str, object]) -> None:
 
 
 def remeasure_suspects(session: Session, config: pytest.Config) -> None:
-    """After the last test, before the verdict: every suspect timed again in a fresh
-    ``python -m pytest`` of just the suspects (PROCESSES passes); a suspect's row
-    takes the fastest process's measurement. One process for all suspects, so a
-    session pays pytest's start-up once a pass, not once a suspect."""
-    pending = dict(session.suspects)
-    started = time.perf_counter()
-    for _ in range(PROCESSES):
-        if not pending or time.perf_counter() - started > PROCESS_BUDGET:
-            break
-        found = in_fresh_process(config, sorted(pending))
-        if found is None:
-            session.notes.append(
-                f"{len(pending)} suspected regressions could not be measured again in "
-                f"a fresh process (it failed or found none of them: a test that needs "
-                f"an option only this session was given?); their first measurement "
-                f"stands, or use --xetrack-remeasure=inline"
-            )
-            break
-        for nodeid, fresh in found.items():
-            suspect = pending.get(nodeid)
-            stats = fresh.stats()
-            if suspect is None or stats is None:
-                continue
-            suspect.again += 1
-            if stats.min < suspect.fastest:
-                suspect.fastest = stats.min
-                _store(session, suspect, fresh.columns())
-            else:
-                _store(session, suspect, {})
-            if not is_suspect(session, nodeid, stats.min):
-                del pending[nodeid]  # an unlucky process, not slower code
-        for nodeid in [n for n in pending if n not in found]:
-            del pending[nodeid]  # did not run there: no second process either
-    session.remeasured += sum(1 for s in session.suspects.values() if s.again)
+    """After the last test, before the verdict: every suspect timed again in one
+    fresh ``python -m pytest`` of just the suspects (one process for all: a session
+    pays pytest's start-up once, not once a suspect); a suspect's row takes the
+    faster process's measurement."""
+    suspects = session.suspects
+    found = in_fresh_process(config, sorted(suspects))
+    if found is None:
+        session.notes.append(
+            f"{len(suspects)} suspected regressions could not be measured again in "
+            f"a fresh process (it failed or found none of them: a test that needs "
+            f"an option only this session was given?); their first measurement "
+            f"stands, or use --xetrack-remeasure=inline"
+        )
+        return
+    for nodeid, fresh in found.items():
+        suspect, stats = suspects.get(nodeid), fresh.stats()
+        if suspect is None or stats is None:
+            continue
+        suspect.again = 1
+        faster = stats.min < suspect.fastest
+        _store(session, suspect, fresh.columns() if faster else {})
+        session.remeasured += 1
 
 
 def _store(session: Session, suspect: Suspect, columns: Mapping[str, object]) -> None:
@@ -203,7 +187,7 @@ def in_fresh_process(
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                timeout=PROCESS_BUDGET * 2,
+                timeout=PROCESS_TIMEOUT,
                 check=False,
             )
         except (OSError, subprocess.SubprocessError):

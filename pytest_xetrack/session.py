@@ -130,7 +130,7 @@ class Session:
     timed: int = 0
     #: test_nodeid -> (baseline value, smallest slowdown called a regression), when
     #: comparing: a benchmark past it is measured again before its row is written
-    expected: dict[str, tuple[float, float]] = field(default_factory=dict)
+    expected: dict[str, float] = field(default_factory=dict)
     #: benchmarks measured again as suspected regressions
     remeasured: int = 0
     #: benchmarks to measure again in a fresh process, by node id
@@ -199,13 +199,11 @@ class Session:
         return {
             "track_id": self.track_id,
             "context": dict(self.context),
-            "expected": {
-                k: [float(b), float(f)] for k, (b, f) in self.expected.items()
-            },
+            "expected": {k: float(v) for k, v in self.expected.items()},
         }
 
     def load_expected(self, rootdir: str) -> None:
-        """Before tests run, when comparing: each benchmark's baseline and noise floor."""
+        """Before tests run, when comparing: each benchmark's reference value."""
         from xetrack.compare import Run, expectations
 
         options = self.options

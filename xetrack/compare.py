@@ -426,11 +426,10 @@ def expectations(
     base: str | None = None,
     min_effect: float = 0.05,
     any_env: bool = False,
-) -> dict[str, tuple[float, float]]:
+) -> dict[str, float]:
     """Before a run is measured: each benchmark's reference value (the baseline's,
     or the median of the lineage's newest runs: what the verdict will compare
-    with) and the smallest relative slowdown that would be called a regression
-    against it.
+    with).
 
     ``head`` describes the run about to be made (its commit, branch and
     fingerprint; ``last`` later than any run). A session uses this to measure a
@@ -469,14 +468,14 @@ def expectations(
         return {}  # no table yet, a reference that matches nothing: no expectations
     finally:
         store.close()
-    out = {}
+    out: dict[str, float] = {}
     machine = pooled_noise(list(past.values()))
     for name, bench in loaded[base_run.track_id].items():
         samples = bench.samples.get(TIME)
         if samples:
             value = run_value(bench, samples)
             found = floor_for(value, None, past.get(name, []), min_effect, 0.0, machine)
-            out[name] = (found.reference, found.floor_ratio)
+            out[name] = found.reference
     return out
 
 
