@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from xetrack import Reader, Tracker
-from xetrack.errors import StoreLockedError
+from xetrack.errors import InvalidArgumentError, StoreLockedError
 
 #: the store contract: every engine, PostgreSQL included
 pytestmark = pytest.mark.all_engines
@@ -175,4 +175,57 @@ def test_new_columns_do_not_reread_the_schema(
     for k in range(50):
         tracker.log({"step": k, f"metric_{k}": 0.5})
     assert reads == []
+    tracker.close()
+
+
+def test_set_value_sees_columns_another_tracker_of_the_process_added(
+    engine: str, new_db: Any
+) -> None:
+    """Stores of one process share the file: a column one adds is known to the
+    other's next write, which neither adds it again nor loses the value."""
+    path = new_db("shared")
+    first = Tracker(path, engine=engine)
+    second = Tracker(path, engine=engine)
+    first.log({"step": 0})
+    second.log({"step": 1})
+    assert first.set_value("note", "a") == 1  # first adds the column
+    assert second.set_value("note", "b") == 1  # second has not read it yet
+    assert second.set_value("note", "c") == 1
+    first.log({"step": 2, "note": "d"})
+    frame = Reader(path, engine=engine).to_df()
+    assert sorted(frame["note"]) == ["a", "c", "d"]
+    first.close()
+    second.close()
+
+
+@pytest.mark.parametrize("change", ["drop", "add", "view"])
+def test_set_value_after_the_schema_changed_behind_the_store(
+    engine: str, new_db: Any, change: str
+) -> None:
+    """A schema changed through the raw connection, which the store's cache cannot
+    see: the write is retried on a schema read again, or fails with a clear error."""
+    if engine == "postgres":
+        pytest.skip("the raw connection of a server store is not the store's session")
+    path = new_db("behind")
+    tracker = Tracker(path, engine=engine)
+    tracker.log({"step": 0, "note": "x"})
+    assert tracker.set_value("note", "y") == 1  # the cache knows note and the table
+    table = '"default"'
+    if change == "drop":
+        tracker.conn.execute(f"ALTER TABLE {table} DROP COLUMN note")
+        assert tracker.set_value("note", "z") == 1
+        tracker.log({"step": 1, "note": "w"})
+        assert list(tracker.to_df()["note"]) == ["z", "w"]
+    elif change == "add":
+        tracker.conn.execute(f"ALTER TABLE {table} ADD COLUMN extra BIGINT")
+        assert tracker.set_value("extra", 3) == 1
+        tracker.log({"step": 1, "extra": 4})
+        assert list(tracker.to_df()["extra"]) == [3, 4]
+    else:
+        tracker.conn.execute(f"ALTER TABLE {table} RENAME TO events")
+        tracker.conn.execute(f"CREATE VIEW {table} AS SELECT * FROM events")
+        with pytest.raises(InvalidArgumentError, match="is a view, not a table"):
+            tracker.set_value("note", "z")
+        tracker.conn.execute(f"DROP VIEW {table}")
+        tracker.conn.execute(f"ALTER TABLE events RENAME TO {table}")
     tracker.close()

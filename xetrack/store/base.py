@@ -169,6 +169,9 @@ class SqlStore(ABC):
     ROW_ID_COLUMN: ClassVar[str] = ""
     #: whether ``SELECT *`` would show that column: reads then name their columns
     EXPLICIT_COLUMNS: ClassVar[bool] = False
+    #: whether only this process writes the file (DuckDB's lock): a statement that
+    #: changes no schema then runs on its own, with no transaction around its check
+    ONE_WRITING_PROCESS: ClassVar[bool] = False
 
     def __init__(self, path: str, read_only: bool) -> None:
         self.path = path
@@ -177,6 +180,8 @@ class SqlStore(ABC):
         self._schemas: dict[str, Schema] = {}
         #: the engine's schema version when a cached schema was last known current
         self._tokens: dict[str, object] = {}
+        #: the schema version when a table was last seen to be a table, not a view
+        self._base_tables: dict[str, object] = {}
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
         #: event tables a writer has indexed and given run records (see runs.prepare)
         self.prepared: set[str] = set()
@@ -424,6 +429,7 @@ class SqlStore(ABC):
     def _forget(self, table: str) -> None:
         self._schemas.pop(table, None)
         self._tokens.pop(table, None)
+        self._base_tables.pop(table, None)
         self._forget_plans(table)
 
     def _forget_plans(self, table: str) -> None:
@@ -637,34 +643,56 @@ class SqlStore(ABC):
         """Set ``values`` on the rows matching every ``column = value`` in ``where``
         (see :func:`where_clause`); columns are added or widened as by ``insert``."""
         with self._lock, self._driver("updating rows of"):
-            schema = self.require_table(table)
-            self._check_where(table, schema, where)
-            self._check_base_table(table, "set values")
-            clause, params = where_clause(where)
-            with self._schema_transaction():
-                schema = self._current(table)
-                prepared = prepare(schema, [values], retype=self.can_retype)
-                try:
-                    self._apply(table, schema, prepared)
-                    if prepared.columns:
-                        sets = ", ".join(
-                            f"{quote_ident(c)} = ?" for c in prepared.columns
-                        )
-                        cursor = self._execute(
-                            f"UPDATE {quote_ident(table)} SET {sets}{clause}",
-                            [*prepared.tuples[0], *params],
-                        )
-                        count = _rowcount(cursor)
-                    else:  # only NULLs for columns that do not exist: already true
-                        cursor = self._execute(
-                            f"SELECT COUNT(*) FROM {quote_ident(table)}{clause}", params
-                        )
-                        count = int(cursor.fetchall()[0][0])
-                except BaseException:
-                    self._forget(table)  # rolled back: the cached columns may not exist
+            try:
+                return self._update_once(table, values, where)
+            except Exception as exc:
+                if not self._is_schema_error(exc):
                     raise
-            self._after_change(table, prepared)
-            return count
+                # The table changed since we cached its schema (a column dropped, a
+                # view in its place, by another connection): read it again, retry once.
+                self._forget(table)
+                return self._update_once(table, values, where)
+
+    def _update_once(
+        self, table: str, values: Mapping[str, object], where: Mapping[str, object]
+    ) -> int:
+        schema = self.require_table(table)
+        self._check_where(table, schema, where)
+        self._check_base_table(table, "set values")
+        clause, params = where_clause(where)
+        if self.ONE_WRITING_PROCESS:
+            # No other process can change the table between the check and the
+            # statement, and one UPDATE commits or fails whole on its own.
+            prepared = prepare(self._current(table), [values], retype=self.can_retype)
+            if prepared.columns and not prepared.changes_schema:
+                return self._update_rows(table, prepared, clause, params)
+        with self._schema_transaction():
+            schema = self._current(table)
+            prepared = prepare(schema, [values], retype=self.can_retype)
+            try:
+                self._apply(table, schema, prepared)
+                if prepared.columns:
+                    count = self._update_rows(table, prepared, clause, params)
+                else:  # only NULLs for columns that do not exist: already true
+                    cursor = self._execute(
+                        f"SELECT COUNT(*) FROM {quote_ident(table)}{clause}", params
+                    )
+                    count = int(cursor.fetchall()[0][0])
+            except BaseException:
+                self._forget(table)  # rolled back: the cached columns may not exist
+                raise
+        self._after_change(table, prepared)
+        return count
+
+    def _update_rows(
+        self, table: str, prepared: Prepared, clause: str, params: Sequence[object]
+    ) -> int:
+        sets = ", ".join(f"{quote_ident(c)} = ?" for c in prepared.columns)
+        cursor = self._execute(
+            f"UPDATE {quote_ident(table)} SET {sets}{clause}",
+            [*prepared.tuples[0], *params],
+        )
+        return _rowcount(cursor)
 
     def delete(self, table: str, where: Mapping[str, object]) -> int:
         with self._lock, self._driver("deleting rows of"):
@@ -679,11 +707,16 @@ class SqlStore(ABC):
                 return _rowcount(cursor)
 
     def _check_base_table(self, table: str, action: str) -> None:
+        token = self._schema_token(table)
+        if token is not None and self._base_tables.get(table) == token:
+            return  # seen to be a table at this schema version
         if table not in self.tables():
             raise InvalidArgumentError(
                 f"{table!r} in {self.path} is a view, not a table: cannot {action} "
                 f"there; change the table it selects from"
             )
+        if token is not None:
+            self._base_tables[table] = token
 
     def _check_where(
         self, table: str, schema: Schema, where: Mapping[str, object]

@@ -9,6 +9,7 @@ nothing reaches the network; a read-only one cannot touch any file but its own.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import secrets
 import threading
@@ -75,6 +76,15 @@ _READING_STATEMENTS: Final = frozenset({"SELECT", "EXPLAIN"})
 _registry_lock = threading.Lock()
 #: resolved path -> (connection, opened read-only, number of stores using it)
 _registry: dict[str, tuple[Any, bool, int]] = {}
+#: resolved path -> a number that moves whenever a statement that may change tables
+#: or columns runs or commits through any store of this process, the one process
+#: that can write the file (the schema version a catalog query would cost 0.5 ms for)
+_versions: dict[str, int] = {}
+_version_numbers = itertools.count(1)
+#: first words of statements that change no table or column
+_DATA_STATEMENTS: Final = frozenset(
+    {"SELECT", "INSERT", "UPDATE", "DELETE", "BEGIN", "COMMIT", "ROLLBACK"}
+)
 
 
 def _import_duckdb() -> Any:
@@ -165,6 +175,7 @@ class DuckDBStore(SqlStore):
     #: would also forbid ALTER COLUMN TYPE, which widening int -> float needs.
     INDEXES = False
     NATURAL_ORDER = True
+    ONE_WRITING_PROCESS = True
     SQL_TYPES: ClassVar[Mapping[str, str]] = {
         INTEGER: "BIGINT",
         FLOAT: "DOUBLE",
@@ -184,6 +195,11 @@ class DuckDBStore(SqlStore):
         self._cursor: Any = self._root.cursor()
         self._closed = False
         self._depth = 0
+        self._key = (
+            str(Path(path).resolve()) if path != ":memory:" else f":memory:{id(self)}"
+        )
+        #: a statement of the open transaction may have changed the schema
+        self._changed_schema = False
 
     @property
     def conn(self) -> Any:
@@ -228,15 +244,21 @@ class DuckDBStore(SqlStore):
         return _LOGICAL.get(sql_type.upper())
 
     def _schema_token(self, table: str) -> object:
-        # One process writes a DuckDB file; other stores of this process may add
-        # columns (a widened type changes no count, and re-widening is harmless).
-        # fetchall: a result left half-read blocks the next statement (DuckDB 2)
-        found = self.conn.execute(
-            "SELECT column_count FROM duckdb_tables() WHERE table_name = ? AND "
-            "database_name = current_database() AND schema_name = current_schema()",
-            [table],
-        ).fetchall()
-        return found[0][0] if found else None
+        # Only this process writes the file, and its stores move the version when
+        # they change a schema. A change through a connection of the user's own is
+        # not seen here: the statement it breaks fails with a schema error, and the
+        # write is retried once on a schema read again.
+        return _versions.get(self._key, 0)
+
+    def _schema_moved(self, carry: bool = False) -> None:
+        with _registry_lock:
+            before = _versions.get(self._key, 0)
+            after = _versions[self._key] = next(_version_numbers)
+        if carry:  # what this store knew at the last version it knows at this one
+            for known in (self._tokens, self._base_tables):
+                for table, token in known.items():
+                    if token == before:
+                        known[table] = after
 
     def _index_exists(self, name: str) -> bool:
         rows = self.conn.execute(
@@ -256,6 +278,7 @@ class DuckDBStore(SqlStore):
             return
         conn.execute("BEGIN TRANSACTION")
         self._depth = 1
+        committed = False
         try:
             yield
         except BaseException:
@@ -266,11 +289,21 @@ class DuckDBStore(SqlStore):
             raise
         else:
             conn.execute("COMMIT")
+            committed = True
         finally:
             self._depth = 0
+            if self._changed_schema:  # other cursors see the change (or its undoing)
+                self._changed_schema = False
+                self._schema_moved(carry=committed)
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> Any:
-        return self.conn.execute(sql, list(params))
+        cursor = self.conn.execute(sql, list(params))
+        first = sql.lstrip()[:9].split(None, 1)
+        if not first or first[0].upper() not in _DATA_STATEMENTS:
+            self._schema_moved()
+            if self._depth:
+                self._changed_schema = True
+        return cursor
 
     def _executemany(self, sql: str, rows: list[tuple[object, ...]]) -> None:
         if len(rows) < _FRAME_BATCH:
