@@ -47,6 +47,7 @@ def test_fast_on_cpu_time():
         assert row["rounds"] == len(samples) >= 5
         assert sum(json.loads(str(row["time_batches"]))) == len(samples)
         assert row["unstable"] in (0, 1)
+        assert float(row["time_probe"]) > 0  # type: ignore[arg-type]
     assert fast["timer"] == slow["timer"] == "perf_counter"  # the default
     assert slow["iterations"] == 1 and int(fast["warmup"]) >= 1  # type: ignore[call-overload]
     # Calibration grows the calls per round for fast work. Asserted on the CPU

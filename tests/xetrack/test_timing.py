@@ -165,11 +165,26 @@ def test_timers_by_name_and_unknown_ones_listed() -> None:
         ({"min_time": math.nan}, "min_time=nan must be a number"),
         ({"min_time": 2.0, "max_time": 1.0}, "max_time=1.0 is below min_time=2.0"),
         ({"setup": 3}, "setup=3 is not callable"),
+        ({"probe_time": -0.1}, "probe_time=-0.1 must be a number of seconds >= 0"),
     ],
 )
 def test_bad_settings_are_named(settings: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         TimingConfig(**settings)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timer", ["perf_counter", "thread_time"])
+def test_the_probe_loop_is_timed_before_every_batch(timer: str) -> None:
+    """Its fastest call, on the benchmark's own timer, is the row's time_probe;
+    no probe is timed or stored with probe_time=0."""
+    m = measure(_spin, [20], config=TimingConfig(**QUICK, timer=timer))
+    assert len(m.probes) == len(m.batches) >= 1
+    assert all(p > 0 for p in m.probes)
+    assert m.columns()["time_probe"] == min(m.probes)
+    fixed = measure(_spin, [20], config=TimingConfig(rounds=3, batches=3))
+    assert len(fixed.probes) == len(fixed.batches) >= 2
+    off = measure(_spin, [20], config=TimingConfig(**QUICK, probe_time=0))
+    assert off.probes == [] and "time_probe" not in off.columns()
 
 
 def test_the_first_exception_stops_and_keeps_finished_rounds() -> None:

@@ -77,6 +77,9 @@ class TimingConfig:
     batches: int = 5
     timer: str = "perf_counter"
     disable_gc: bool = False
+    #: seconds of the probe loop timed before each batch (0: none); see
+    #: :func:`xetrack.timing.loops.probe`
+    probe_time: float = 0.002
     setup: Setup | None = None
     teardown: Teardown | None = None
 
@@ -93,6 +96,7 @@ class TimingConfig:
         _seconds("min_time", self.min_time)
         _seconds("max_time", self.max_time)
         _seconds("min_round_time", self.min_round_time, optional=True)
+        _seconds("probe_time", self.probe_time)
         if self.max_time < self.min_time:
             raise InvalidArgumentError(
                 f"max_time={self.max_time!r} is below min_time={self.min_time!r}; "

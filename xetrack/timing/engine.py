@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from xetrack.errors import InvalidArgumentError
 from xetrack.timing.config import TimingConfig
-from xetrack.timing.loops import Clock, clock, make_round
+from xetrack.timing.loops import Clock, clock, make_round, probe
 from xetrack.timing.stats import Stats
 
 _WALL = time.perf_counter
@@ -40,6 +40,7 @@ TIMING_COLUMNS: Final = frozenset(
         "warmup",
         "time_samples",
         "time_batches",
+        "time_probe",
         "timer",
         "unstable",
         "unstable_reason",
@@ -57,6 +58,8 @@ class Measurement:
     iterations: int = 1
     #: sizes of the consecutive batches the samples were timed in
     batches: list[int] = field(default_factory=list)
+    #: the probe loop's fastest call just before each batch, seconds
+    probes: list[float] = field(default_factory=list)
     #: untimed rounds before timing (calibration and warmup) and the calls they made
     warmup_rounds: int = 0
     warmup_calls: int = 0
@@ -94,6 +97,8 @@ class Measurement:
             row["unstable_reason"] = reason
             row["time_samples"] = self.samples
             row["time_batches"] = self.batches
+        if self.probes:
+            row["time_probe"] = min(self.probes)
         row["warmup"] = self.warmup_rounds
         row["timer"] = self.config.timer
         return row
@@ -296,6 +301,8 @@ class _Run:
         out, samples = self.out, self.out.samples
         if out.batches:  # between batches: collect what the last one left
             _collect()
+        if self.config.probe_time:  # the machine's speed right now, untimed
+            out.probes.append(probe(self.config.timer, self.config.probe_time))
         done = 0
         try:
             for _ in range(size):

@@ -171,3 +171,52 @@ def _calibrate(name: str) -> Clock:
 
 def _nothing() -> None:
     return None
+
+
+# -- the probe --------------------------------------------------------------------------
+#: Steps of the probe's loop: about a microsecond of plain bytecode a call.
+PROBE_STEPS: Final = 40
+
+
+def _probe(steps: int) -> int:
+    """The probe: a loop of integer arithmetic, code no benchmark can change.
+
+    One process of the same code can run a tight bytecode loop 10-20% slower than
+    the next for its whole life (where the interpreter lands in memory), and the
+    machine's speed moves for seconds at a time; both move the probe with a
+    benchmark of interpreted code, so a benchmark's time over the probe's is
+    steadier from run to run than its time alone (benchmarks/bench_verdicts.py).
+    Native code (a C sort) does not move with it: the verdict only uses the ratio
+    where a benchmark's history shows it steadier.
+    """
+    x = 1
+    for i in range(steps):
+        x = (x * 3 + i) & 0xFFFF
+    return x
+
+
+_PROBES: dict[str, Callable[[int, Callable[[], float]], tuple[float, Any]]] = {}
+_PROBE_CALLS: dict[str, int] = {}
+
+
+def probe(timer_name: str, seconds: float) -> float:
+    """The probe's fastest call (seconds, by the timer) over rounds filling about
+    ``seconds`` of wall time, at least three rounds; each round lasts at least
+    the clock's floor, so the timer's resolution does not show."""
+    run = _PROBES.get(timer_name)
+    if run is None:
+        run = _PROBES[timer_name] = make_round(_probe, (PROBE_STEPS,), {})
+    timer, wall = TIMERS[timer_name], time.perf_counter
+    calls = _PROBE_CALLS.get(timer_name)
+    if calls is None:
+        floor, calls = clock(timer_name).floor(1), 8
+        took = run(calls, timer)[0]
+        while took < floor and calls < 1_000_000:
+            calls *= 2
+            took = run(calls, timer)[0]
+        _PROBE_CALLS[timer_name] = calls
+    fastest, rounds, deadline = float("inf"), 0, wall() + seconds
+    while rounds < 3 or wall() < deadline:
+        fastest = min(fastest, run(calls, timer)[0])
+        rounds += 1
+    return fastest / calls
