@@ -415,8 +415,8 @@ def record(bench: Bench, commits: int) -> None:
 # -- judging ----------------------------------------------------------------------------
 @dataclass
 class Verdicts:
-    #: (workload, variant, had history) -> verdicts
-    found: dict[tuple[str, str, bool], list[str]] = field(
+    #: (workload, variant, how much history: see _tier) -> verdicts
+    found: dict[tuple[str, str, int], list[str]] = field(
         default_factory=lambda: defaultdict(list)
     )
     #: workload -> per-session medians of A/A sessions, by variant
@@ -425,6 +425,10 @@ class Verdicts:
     )
     #: the same for the fastest call (what xetrack's verdicts compare)
     fastest: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    #: and for the fastest call over the probe loop's (see xetrack.verdict)
+    over_probe: dict[str, dict[str, list[float]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )
 
@@ -444,13 +448,15 @@ def judge_ours(bench: Bench) -> Verdicts:
 
     reader = Reader(bench.db)
     try:
+        probe = "time_probe" if "time_probe" in reader.columns else "NULL AS time_probe"
         rows = reader.sql(
-            'SELECT track_id, test_nodeid, function_time, time_min FROM "default"'
+            f"SELECT track_id, test_nodeid, function_time, time_min, {probe} "
+            f'FROM "default"'
         )
     finally:
         reader.close()
     stored = {
-        (r.track_id, r.test_nodeid): (r.function_time, r.time_min)
+        (r.track_id, r.test_nodeid): (r.function_time, r.time_min, r.time_probe)
         for r in rows.itertuples()
     }
     out = Verdicts()
@@ -463,13 +469,15 @@ def judge_ours(bench: Bench) -> Verdicts:
                 continue
             workload, variant = case
             if session.kind == "aa" and (session.run, row.benchmark) in stored:
-                median, fastest = stored[(session.run, row.benchmark)]
+                median, fastest, probe = stored[(session.run, row.benchmark)]
                 out.readings[workload][variant].append(median)
                 out.fastest[workload][variant].append(fastest)
+                if probe and probe > 0:  # NaN, from a store without probes, is not
+                    out.over_probe[workload][variant].append(fastest / probe)
             if result.base is None or row.base is None:
                 continue
             slowed = session.kind == "slow" and variant != "aa"
-            key = (workload, variant if slowed else "aa", history >= 2)
+            key = (workload, variant if slowed else "aa", _tier(history))
             out.found[key].append(row.verdict)
     return out
 
@@ -500,7 +508,7 @@ def judge_theirs(bench: Bench) -> Verdicts:
             verdict = (
                 "regressed" if median - base[name] > 0.05 * base[name] else "unchanged"
             )
-            key = (workload, variant if slowed else "aa", history >= 2)
+            key = (workload, variant if slowed else "aa", _tier(history))
             out.found[key].append(verdict)
     return out
 
@@ -535,11 +543,17 @@ def _cv(readings: dict[str, list[float]]) -> float | None:
     return statistics.fmean(cvs) if cvs else None
 
 
+def _tier(history: int) -> int:
+    """0: a first comparison (under 2 earlier runs); 1: 2-5 earlier runs; 2: 6 or
+    more, enough history for the verdict to judge over the probe loop."""
+    return 0 if history < 2 else 1 if history < 6 else 2
+
+
 def _pool(
-    found: dict[tuple[str, str, bool], list[str]],
+    found: dict[tuple[str, str, int], list[str]],
     workload: str,
     variant: str,
-    history: bool | None = None,
+    history: int | None = None,
 ) -> list[str]:
     out: list[str] = []
     for (w, v, h), verdicts in found.items():
@@ -565,8 +579,9 @@ def tables(
     workloads = [*TARGETS]
     lines = [
         "| workload | reference | xetrack median (bias) | pytest-benchmark median (bias) "
-        "| CV across sessions: xetrack / pytest-benchmark | xetrack fastest call: bias, CV |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| CV across sessions: xetrack / pytest-benchmark | xetrack fastest call: bias, CV "
+        "| CV of the fastest call over the probe's |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for w in [*workloads, "empty"]:
         ref = reference.get("empty" if w == "empty" else f"{w}-aa")
@@ -581,7 +596,8 @@ def tables(
         lines.append(
             f"| {w} | {_time(ref)} | {cells[0]} | {cells[1]} | "
             f"{_pct(_cv(ours.readings[w]))} / {_pct(_cv(theirs.readings[w]))} | "
-            f"{_pct(low_bias, True)}, {_pct(_cv(ours.fastest[w]))} |"
+            f"{_pct(low_bias, True)}, {_pct(_cv(ours.fastest[w]))} | "
+            f"{_pct(_cv(ours.over_probe[w]))} |"
         )
     lines += [
         "",
@@ -612,8 +628,9 @@ def tables(
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for history, label in (
-        (False, "first comparison (no history)"),
-        (True, "with history (>= 2 earlier runs)"),
+        (0, "first comparison (no history)"),
+        (1, "2-5 earlier runs"),
+        (2, "6 or more earlier runs (the probe may judge)"),
     ):
         aa = [x for w in workloads for x in _pool(ours.found, w, "aa", history)]
         p10 = [x for w in workloads[1:5] for x in _pool(ours.found, w, "p10", history)]

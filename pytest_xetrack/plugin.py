@@ -60,8 +60,11 @@ def pytest_configure(config: pytest.Config) -> None:
             worker=True,
         )
         if info:
+            from xetrack.compare import Expected
+
             session.expected = {
-                str(k): float(v) for k, v in dict(info.get("expected") or {}).items()
+                str(k): Expected(float(v[0]), bool(v[1]))
+                for k, v in dict(info.get("expected") or {}).items()
             }
         if info:
             from pytest_xetrack.xdist import WorkerOutbox

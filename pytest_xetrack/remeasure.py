@@ -61,6 +61,8 @@ class Suspect:
     #: its fastest call and median as first measured
     fastest: float
     median: float | None
+    #: the probe loop's fastest call in that measurement
+    probe: float | None = None
     #: extra measurements taken
     again: int = 0
 
@@ -82,7 +84,7 @@ def confirmed(
     stats = measured.stats()
     if measured.error is not None or stats is None:
         return measured, None, 0
-    if not is_suspect(session, item.nodeid, stats.min):
+    if not is_suspect(session, item.nodeid, stats.min, _probe(measured)):
         return measured, None, 0
     import gc
 
@@ -91,14 +93,32 @@ def confirmed(
     return again(), stats.median, 1
 
 
-def is_suspect(session: Session, nodeid: str, fastest: float) -> bool:
+def is_suspect(
+    session: Session, nodeid: str, fastest: float, probe: float | None
+) -> bool:
     """Slower than its reference by more than the minimum effect (not only past the
     noise floor: an unlucky process that is not measured again stays in the history
-    and widens every later floor). Compared as compare() does: the fastest call."""
-    reference = session.expected.get(nodeid)
-    if reference is None or reference <= 0:
+    and widens every later floor). Compared as compare() does: the fastest call,
+    over the probe's where the verdict will use that."""
+    expected = session.expected.get(nodeid)
+    if expected is None:
         return False
-    return fastest > reference * (1 + session.options.min_effect)
+    return expected.exceeded(fastest, probe, session.options.min_effect)
+
+
+def _probe(measured: Measurement) -> float | None:
+    return min(measured.probes) if measured.probes else None
+
+
+def _reading(
+    session: Session, nodeid: str, fastest: float, probe: float | None
+) -> float:
+    """A measurement as its verdict reads it: the fastest call, over the probe's
+    where the verdict uses that (of two readings, the lower one is kept)."""
+    expected = session.expected.get(nodeid)
+    if expected is not None and expected.over_probe and probe:
+        return fastest / probe
+    return fastest
 
 
 def note(session: Session, table: str, row: Mapping[str, object]) -> None:
@@ -109,15 +129,18 @@ def note(session: Session, table: str, row: Mapping[str, object]) -> None:
     if row.get("measured_by"):  # pytest-benchmark's own fixture: not ours to redo
         return
     fastest, median = row.get("time_min"), row.get("function_time")
+    probe = row.get("time_probe")
+    probe = float(probe) if isinstance(probe, (int, float)) and probe > 0 else None
     nodeid = str(row.get("test_nodeid") or "")
     if not isinstance(fastest, (int, float)) or not nodeid:
         return
-    if is_suspect(session, nodeid, float(fastest)):
+    if is_suspect(session, nodeid, float(fastest), probe):
         session.suspects[nodeid] = Suspect(
             nodeid,
             table,
             float(fastest),
             float(median) if isinstance(median, (int, float)) else None,
+            probe,
         )
 
 
@@ -141,7 +164,9 @@ def remeasure_suspects(session: Session, config: pytest.Config) -> None:
         if suspect is None or stats is None:
             continue
         suspect.again = 1
-        faster = stats.min < suspect.fastest
+        faster = _reading(session, nodeid, stats.min, _probe(fresh)) < _reading(
+            session, nodeid, suspect.fastest, suspect.probe
+        )
         _store(session, suspect, fresh.columns() if faster else {})
         session.remeasured += 1
 
@@ -198,6 +223,7 @@ def in_fresh_process(
                 data = json.loads(path.read_text())
                 samples = [float(s) for s in data["samples"]]
                 batches = [int(b) for b in data["batches"]]
+                probes = [p for p in map(float, data.get("probes", [])) if 0 < p < 1]
                 iterations = int(data["iterations"])
                 timer = str(data["timer"])
                 nodeid = str(data["nodeid"])
@@ -212,6 +238,7 @@ def in_fresh_process(
                 iterations=iterations,
                 batches=batches,
                 warmup_rounds=int(data.get("warmup_rounds", 0)),
+                probes=probes,
             )
     if done.returncode not in (0, 1) or not found:
         return None  # 1: some test failed there; what it measured still counts
@@ -286,6 +313,7 @@ def write_out(nodeid: str, measured: Measurement) -> None:
                 "batches": measured.batches,
                 "iterations": measured.iterations,
                 "warmup_rounds": measured.warmup_rounds,
+                "probes": measured.probes,
                 "timer": measured.config.timer,
             }
         )

@@ -15,6 +15,7 @@ from pytest_xetrack.options import Options
 
 if TYPE_CHECKING:
     from xetrack import Tracker
+    from xetrack.compare import Expected
     from xetrack.timing import Measurement
 
 # platform, hashlib, inspect and the timing statistics are imported where they are
@@ -128,9 +129,9 @@ class Session:
     unstable: list[tuple[str, str]] = field(default_factory=list)
     #: benchmarks timed in this session (rows with a function_time)
     timed: int = 0
-    #: test_nodeid -> (baseline value, smallest slowdown called a regression), when
-    #: comparing: a benchmark past it is measured again before its row is written
-    expected: dict[str, float] = field(default_factory=dict)
+    #: test_nodeid -> what the verdict will compare it with, when comparing: a
+    #: benchmark slower than that by the minimum effect is measured again
+    expected: dict[str, Expected] = field(default_factory=dict)
     #: benchmarks measured again as suspected regressions
     remeasured: int = 0
     #: benchmarks to measure again in a fresh process, by node id
@@ -199,7 +200,10 @@ class Session:
         return {
             "track_id": self.track_id,
             "context": dict(self.context),
-            "expected": {k: float(v) for k, v in self.expected.items()},
+            "expected": {
+                k: [float(v.value), bool(v.over_probe)]
+                for k, v in self.expected.items()
+            },
         }
 
     def load_expected(self, rootdir: str) -> None:

@@ -46,12 +46,13 @@ from xetrack.runs import RunRecord, on_commits, recent, records, selection_text
 from xetrack.selection import Selection
 from xetrack.store import open_store
 from xetrack.store.schema import quote_ident
-from xetrack.verdict import floor_for, pooled_noise
+from xetrack.verdict import RunValue, floor_for, over_probe, pooled_noise
 
 __all__ = [
     "TIME",
     "VERDICTS",
     "Comparison",
+    "Expected",
     "NoRunError",
     "Row",
     "Run",
@@ -388,7 +389,9 @@ def compare(
     notes.extend(worker_notes(workers[base_run.track_id], workers[head_run.track_id]))
     base_rows, head_rows = loaded[base_run.track_id], loaded[head_run.track_id]
     notes.extend(harness_notes(base_rows, head_rows))
-    rows = judged_rows(base_rows, head_rows, asked, min_effect, past)
+    rows = judged_rows(
+        base_rows, head_rows, asked, min_effect, past.plain, past.over_probe
+    )
     rows, unselected = selected_rows(rows, selection)
     notes.extend(common_mode_notes(rows, min_effect))
     rows.sort(
@@ -418,6 +421,26 @@ def selected_rows(
     return kept, sorted(set(left_out))
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What a benchmark of the coming run will be compared with."""
+
+    #: the reference: seconds, or (``over_probe``) a time over the probe's
+    value: float
+    over_probe: bool = False
+
+    def exceeded(self, fastest: float, probe: float | None, min_effect: float) -> bool:
+        """Whether a run's fastest call (and its probe's) reads slower than the
+        reference by more than ``min_effect``; False when it cannot be told."""
+        if self.value <= 0:
+            return False
+        if self.over_probe:
+            if probe is None or probe <= 0:
+                return False
+            fastest /= probe
+        return fastest > self.value * (1 + min_effect)
+
+
 def expectations(
     db: str | Path,
     head: Run,
@@ -426,10 +449,10 @@ def expectations(
     base: str | None = None,
     min_effect: float = 0.05,
     any_env: bool = False,
-) -> dict[str, float]:
+) -> dict[str, Expected]:
     """Before a run is measured: each benchmark's reference value (the baseline's,
     or the median of the lineage's newest runs: what the verdict will compare
-    with).
+    with), and whether it is a time over the probe loop's.
 
     ``head`` describes the run about to be made (its commit, branch and
     fingerprint; ``last`` later than any run). A session uses this to measure a
@@ -468,14 +491,19 @@ def expectations(
         return {}  # no table yet, a reference that matches nothing: no expectations
     finally:
         store.close()
-    out: dict[str, float] = {}
-    machine = pooled_noise(list(past.values()))
+    out: dict[str, Expected] = {}
+    machine = pooled_noise(list(past.plain.values()))
     for name, bench in loaded[base_run.track_id].items():
         samples = bench.samples.get(TIME)
         if samples:
-            value = run_value(bench, samples)
-            found = floor_for(value, None, past.get(name, []), min_effect, 0.0, machine)
-            out[name] = found.reference
+            value, history = run_value(bench, samples), past.plain.get(name, [])
+            over = past.over_probe.get(name)
+            probed = bench.probe is not None and over_probe(history, over)
+            if probed:
+                assert over is not None and bench.probe is not None
+                value, history = RunValue(value.value / bench.probe), over
+            found = floor_for(value, None, history, min_effect, 0.0, machine)
+            out[name] = Expected(found.reference, probed)
     return out
 
 

@@ -22,8 +22,10 @@ from xetrack.verdict import (
     LOOKBACK,
     Evidence,
     RunValue,
+    across_noise,
     judge_timing,
     min_spread,
+    over_probe,
     pooled_noise,
 )
 
@@ -70,6 +72,8 @@ class _Bench:
     first: float | None = None
     #: timed by the calibrated engine (its rows say how many iterations a round had)
     calibrated: bool = False
+    #: the probe loop's fastest call in the run (``time_probe``), when timed
+    probe: float | None = None
 
 
 def _ident(types: Mapping[str, object], table: str) -> str:
@@ -119,6 +123,7 @@ _RUN_COLUMNS: Final = (
     "time_samples",
     TIME,
     "time_batches",
+    "time_probe",
     "iterations",
     "first_function_time",
     "unstable",
@@ -178,7 +183,7 @@ def load_runs(
     )
     sampled, batched = "time_samples" in has, "time_batches" in has
     iterated, remeasured = "iterations" in has, "first_function_time" in has
-    flagged = "unstable" in has
+    flagged, probed = "unstable" in has, "time_probe" in has
     for raw in rows:
         row = dict(zip(names, raw, strict=True))
         if row[ident] is None:
@@ -209,6 +214,9 @@ def load_runs(
                 bench.batch_mins.append(min(samples))
         if iterated and is_number(row["iterations"]):
             bench.calibrated = True
+        if probed and _positive(row["time_probe"]):
+            probe = float(row["time_probe"])
+            bench.probe = probe if bench.probe is None else min(bench.probe, probe)
         if remeasured and is_number(row["first_function_time"]):
             bench.first = float(row["first_function_time"])
         if flagged and row["unstable"] and not bench.unstable:
@@ -235,6 +243,17 @@ def _directions(text: str) -> dict[str, str]:
 
 def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _timed(bench: _Bench) -> bool:
+    samples = bench.samples.get(TIME) or []
+    return bool(samples) and min(samples) > 0
+
+
+def _positive(value: object) -> bool:
+    if value.__class__ is float:
+        return 0 < value < math.inf
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 # -- the lineage: earlier runs whose values tell a benchmark's noise -------------------------
@@ -271,51 +290,90 @@ def lineage_filled(
     return chosen, filled
 
 
-def lineage_values(
-    store: SqlStore, table: str, earlier: Sequence[Run]
-) -> dict[str, list[float]]:
+@dataclass
+class Histories:
+    """Each benchmark's values in earlier runs, oldest first: its fastest call, and
+    (for the runs that timed the probe) that call over the probe's fastest."""
+
+    plain: dict[str, list[float]] = field(default_factory=dict)
+    over_probe: dict[str, list[float]] = field(default_factory=dict)
+
+
+def lineage_values(store: SqlStore, table: str, earlier: Sequence[Run]) -> Histories:
     """Each benchmark's value (its fastest call: ``time_min``, or ``function_time``
     of rows without one) in each earlier run, in the runs' order; one query."""
     if not earlier:
-        return {}
+        return Histories()
     types = store.schema(table).types
     if TIME not in types:
-        return {}
+        return Histories()
     ident = quote_ident(_ident(types, table))
-    fastest = quote_ident("time_min") if "time_min" in types else "NULL"
+    reading = quote_ident(TIME)
+    if "time_min" in types:
+        reading = f"COALESCE({quote_ident('time_min')}, {reading})"
+    probed = "time_probe" in types
+    probe = f", MIN({quote_ident('time_probe')})" if probed else ""
     marks = ", ".join("?" * len(earlier))
-    # one value per run and benchmark, aggregated by the engine
+    # one value per run and benchmark, aggregated by the engine (only the columns
+    # the table has: each one more costs every aggregated row)
     _, rows = store.query(
-        f"SELECT track_id, {ident}, MIN(COALESCE({fastest}, {quote_ident(TIME)})) "
-        f"FROM {quote_ident(table)} WHERE track_id IN ({marks}) AND {ident} IS NOT NULL "
-        f"GROUP BY track_id, {ident}",
+        f"SELECT track_id, {ident}, MIN({reading}){probe} FROM {quote_ident(table)} "
+        f"WHERE track_id IN ({marks}) GROUP BY track_id, {ident}",
         [r.track_id for r in earlier],
     )
     position = {r.track_id: i for i, r in enumerate(earlier)}
-    # each benchmark's value per run, in the runs' order: one slot per run
-    slots: dict[str, list[float | None]] = {}
-    for track_id, name, value in rows:
-        if is_number(value) and math.isfinite(value):
-            key = str(name)
-            values = slots.get(key)
-            if values is None:
-                values = slots[key] = [None] * len(earlier)
-            if values[position[track_id]] is not None:
-                return _sorted_values(rows, position)  # two names read as one
-            values[position[track_id]] = float(value)
-    return {
-        name: [v for v in values if v is not None] for name, values in slots.items()
-    }
+    # each benchmark's value, and that over the probe's, per run: one slot a run
+    count = len(earlier)
+    plain: dict[str, list[float | None]] = {}
+    over: dict[str, list[float | None]] = {}
+    for row in rows:
+        track_id, name, value = row[0], row[1], row[2]
+        if not (value.__class__ is float or is_number(value)) or not math.isfinite(
+            value
+        ):
+            continue
+        if name is None:
+            continue
+        key = name if name.__class__ is str else str(name)
+        values = plain.get(key)
+        if values is None:
+            values = plain[key] = [None] * count
+            over[key] = [None] * count
+        at = position[track_id]
+        if values[at] is not None:
+            return _sorted_histories(rows, position)  # two names read as one
+        values[at] = float(value)
+        if probed and _positive(row[3]):
+            over[key][at] = value / row[3]
+    out = Histories()
+    for key, values in plain.items():
+        out.plain[key] = [v for v in values if v is not None]
+        found = [v for v in over[key] if v is not None]
+        if found:
+            out.over_probe[key] = found
+    return out
 
 
-def _sorted_values(
+def _sorted_histories(
     rows: Sequence[tuple[Any, ...]], position: Mapping[str, int]
-) -> dict[str, list[float]]:
-    found: dict[str, list[tuple[int, float]]] = {}
-    for track_id, name, value in rows:
-        if is_number(value) and math.isfinite(value):
-            found.setdefault(str(name), []).append((position[track_id], float(value)))
-    return {name: [v for _, v in sorted(pairs)] for name, pairs in found.items()}
+) -> Histories:
+    found: dict[str, list[tuple[int, float, float | None]]] = {}
+    for row in rows:
+        track_id, name, value = row[0], row[1], row[2]
+        timed: Any = row[3] if len(row) > 3 else None
+        if name is not None and is_number(value) and math.isfinite(value):
+            probe = float(timed) if _positive(timed) else None
+            found.setdefault(str(name), []).append(
+                (position[track_id], float(value), probe)
+            )
+    out = Histories()
+    for name, points in found.items():
+        points.sort(key=lambda p: p[0])
+        out.plain[name] = [value for _, value, _ in points]
+        over = [value / probe for _, value, probe in points if probe is not None]
+        if over:
+            out.over_probe[name] = over
+    return out
 
 
 def common_mode_notes(rows: Sequence[Row], min_effect: float) -> list[str]:
@@ -382,9 +440,23 @@ def judged_rows(
     asked: Sequence[str],
     min_effect: float,
     past: Mapping[str, Sequence[float]],
+    past_over_probe: Mapping[str, Sequence[float]] | None = None,
 ) -> list[Row]:
+    """The rows of a comparison of ``head`` with ``base``; ``past`` holds each
+    benchmark's fastest call in the lineage's runs, ``past_over_probe`` the same
+    over the probe's (see :func:`xetrack.verdict.over_probe`)."""
     rows: list[Row] = []
     machine = pooled_noise(list(past.values()))
+    spread = across_noise(
+        [
+            math.log(min(h.samples[TIME]) / min(b.samples[TIME]))
+            for name, h in head.items()
+            if (b := base.get(name)) is not None
+            and _timed(b)
+            and _timed(h)
+            and not (b.failed or h.failed)
+        ]
+    )
     for name in sorted(set(base) | set(head)):
         b, h = base.get(name), head.get(name)
         directions = {**(b.directions if b else {}), **(h.directions if h else {})}
@@ -425,15 +497,14 @@ def judged_rows(
             elif direction is None:
                 row.verdict = "-"  # shown, not judged: nobody said which way is better
             elif metric == TIME and b is not None and h is not None:
+                values, history, probed = timing_values(
+                    b, h, base_samples, head_samples, past, past_over_probe, name
+                )
                 verdict, found = judge_timing(
-                    run_value(b, base_samples),
-                    run_value(h, head_samples),
-                    past.get(name, []),
-                    min_effect,
-                    machine,
+                    *values, history, min_effect, machine, spread
                 )
                 row.verdict = verdict
-                _with_evidence(row, found)
+                _with_evidence(row, found, probed)
             else:
                 row.verdict = judge(base_samples, head_samples, direction, min_effect)
             rows.append(row)
@@ -444,15 +515,55 @@ def run_value(bench: _Bench, samples: Sequence[float]) -> RunValue:
     return RunValue(min(samples), min_spread(bench.batch_mins))
 
 
-def _with_evidence(row: Row, found: Evidence | None) -> None:
+def timing_values(
+    base: _Bench,
+    head: _Bench,
+    base_samples: Sequence[float],
+    head_samples: Sequence[float],
+    past: Mapping[str, Sequence[float]],
+    past_over_probe: Mapping[str, Sequence[float]] | None,
+    name: str,
+) -> tuple[tuple[RunValue, RunValue], Sequence[float], bool]:
+    """What a timing verdict compares: (base, head), the history, and whether these
+    are times over the probe's (when both runs timed it and its history is the
+    steadier, :func:`xetrack.verdict.over_probe`) rather than plain times."""
+    plain = past.get(name, [])
+    base_value, head_value = (
+        run_value(base, base_samples),
+        run_value(head, head_samples),
+    )
+    over = (past_over_probe or {}).get(name)
+    if base.probe is None or head.probe is None or over is None:
+        return (base_value, head_value), plain, False
+    if not over_probe(plain, over):
+        return (base_value, head_value), plain, False
+    return (
+        (
+            RunValue(base_value.value / base.probe, base_value.within),
+            RunValue(head_value.value / head.probe, head_value.within),
+        ),
+        over,
+        True,
+    )
+
+
+def _with_evidence(row: Row, found: Evidence | None, probed: bool = False) -> None:
     if found is None:
         return
     row.interval = found.interval
     row.noise_floor = found.floor_ratio
     row.noise_source = found.source
     row.history = found.history
+    if found.runs > 1 or probed:
+        # what head was judged against, in head's seconds (its time over the
+        # probe's was compared with the reference's: the same ratio)
+        row.reference = row.head / found.ratio if row.head is not None else None
+        row.reference_runs = found.runs
+    if probed:
+        row.noise_source += "; over the probe loop"
     if found.runs > 1:
-        row.reference, row.reference_runs = found.reference, found.runs
         row.noise_source += (
             f"; against the median of the last {found.runs} runs, x{found.ratio:.3f}"
         )
+    elif probed:
+        row.noise_source += f", x{found.ratio:.3f}"

@@ -239,6 +239,7 @@ def _judged(
     asked = list(metrics or [])
     found: dict[tuple[str, str], Series] = {}
     past: dict[str, list[float]] = {}  # each benchmark's fastest call, run by run
+    over: dict[str, list[float]] = {}  # the same over the probe's, where timed
     previous: dict[str, Any] = {}
     for index, track_id in enumerate(ids):
         benches = {
@@ -252,6 +253,7 @@ def _judged(
             asked,
             min_effect,
             {k: v[-LOOKBACK:] for k, v in past.items()},
+            {k: v[-LOOKBACK:] for k, v in over.items()},
         )
         for row in rows:
             key = (row.benchmark, row.metric)
@@ -279,6 +281,8 @@ def _judged(
             samples = bench.samples.get(TIME)
             if samples:
                 past.setdefault(name, []).append(min(samples))
+                if bench.probe is not None:
+                    over.setdefault(name, []).append(min(samples) / bench.probe)
         previous = benches
     return sorted(
         found.values(), key=lambda s: (s.metric != TIME, s.benchmark, s.metric)

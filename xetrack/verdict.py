@@ -12,6 +12,13 @@ the like) pseudo-replicates and calls ordinary drift "significant". So:
   2-core machine: run-to-run noise of the minimum 0.7-1.5% from 0.2 us to
   2 ms, against 1.2-3.6% for the median); ``function_time`` on the rows stays
   the median;
+- where a benchmark's history shows it steadier, the value is its fastest call
+  over the probe loop's (a fixed bytecode loop the engine times before each
+  batch, :func:`xetrack.timing.loops.probe`): one process can run interpreted
+  code 10-20% slower than the next for its whole life, and the machine's speed
+  moves for seconds; the probe moves with interpreted code and cancels both.
+  Native code does not move with it, so the ratio is used only when its history
+  noise is below PROBE_GAIN of the plain value's (:func:`over_probe`);
 - its noise is estimated from what is independent of it: the same benchmark's
   earlier runs on this lineage (ancestor commits, the baseline's, earlier runs of
   this commit, same environment), as the median of the absolute log-ratios of
@@ -28,7 +35,6 @@ Everything here is pure arithmetic on numbers; :mod:`xetrack.compare` loads them
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import math
@@ -40,13 +46,16 @@ from typing import Final
 from xetrack.timing.stats import batch_noise
 
 __all__ = [
+    "PROBE_GAIN",
     "Evidence",
     "RunValue",
+    "across_noise",
     "batch_noise",
     "floor_for",
     "history_noise",
     "judge_timing",
     "min_spread",
+    "over_probe",
     "pooled_noise",
 ]
 
@@ -81,6 +90,12 @@ CENTRE_MIN: Final = 3
 #: The variance of the median of n normal values, in units of one value's variance.
 _MEDIAN_VARIANCE: Final = {1: 1.0, 2: 0.5, 3: 0.449, 4: 0.361, 5: 0.287}
 _MAD: Final = 1.4826  # the MAD of a normal sample, in standard deviations
+#: The fewest benchmarks of a comparison whose spread of changes says its noise.
+ACROSS_MIN: Final = 5
+#: A benchmark is judged by its time over the probe's when that series' history
+#: noise is below this share of its plain time's: a clear gain, not a coin flip
+#: between two estimates of the same noise (which would understate it).
+PROBE_GAIN: Final = 0.8
 
 
 @dataclass(frozen=True)
@@ -182,6 +197,7 @@ def noise(
     head: RunValue | None,
     history: Sequence[float],
     pooled: float | None = None,
+    across: float | None = None,
 ) -> tuple[float | None, str, int]:
     """(noise of one run's value, where it came from, history runs used).
 
@@ -189,8 +205,9 @@ def noise(
     With at least HISTORY_MIN successive ratios the history alone speaks: it is the
     run-to-run noise of the very statistic compared. With less, the largest of
     what is known: the short history, ``pooled`` (the typical history noise of the
-    other benchmarks in the comparison: the machine's noise) and the spread of the
-    runs' own batches.
+    other benchmarks in the comparison: the machine's noise), ``across`` (how far
+    the comparison's benchmarks moved apart, :func:`across_noise`) and the spread of
+    the runs' own batches.
     """
     steps = max(len([v for v in history if v > 0]) - 1, 0)
     own = history_noise(history)
@@ -206,6 +223,7 @@ def noise(
         for value, label in (
             (own, f"a short history of {steps + 1} runs"),
             (pooled, "the other benchmarks' history"),
+            (across, "the spread of all benchmarks' changes"),
             (max(within) if within else None, "its batches"),
         )
         if value is not None
@@ -221,6 +239,47 @@ def noise(
     return value, label, steps + 1 if steps else 0
 
 
+def over_probe(plain: Sequence[float], over: Sequence[float] | None) -> bool:
+    """Whether to judge a benchmark by its time over the probe's: both series
+    have HISTORY_MIN successive ratios, and the one over the probe is steadier by
+    PROBE_GAIN (interpreted code usually is; native code, which the probe does
+    not follow, usually is not).
+
+    >>> plain = [1.0, 1.15, 0.98, 1.12, 1.0, 1.16]  # whole processes slower
+    >>> probe = [1.0, 1.14, 1.0, 1.1, 1.01, 1.15]   # and the probe with them
+    >>> over_probe(plain, [p / q for p, q in zip(plain, probe)])
+    True
+    >>> over_probe(plain[:3], [p / q for p, q in zip(plain, probe)][:3])  # too few
+    False
+    """
+    if over is None or min(len(plain), len(over)) < HISTORY_MIN + 1:
+        return False
+    noise_plain, noise_over = history_noise(plain), history_noise(over)
+    if noise_plain is None or noise_over is None:
+        return False
+    return noise_over < PROBE_GAIN * noise_plain
+
+
+def across_noise(changes: Sequence[float]) -> float | None:
+    """Run-to-run noise of one run's value from one comparison alone: the changes
+    (log-ratios head/base) of all its benchmarks scatter around their typical change
+    by the noise of two runs, while a real change moves a few of them. 1.4826 x the
+    median absolute deviation from the median change, over sqrt(2); None for fewer
+    than ACROSS_MIN benchmarks. It tells a first comparison what its machine's
+    noise is, where nothing else does (a quiet machine's benchmarks agree to 1%,
+    a shared one's by 10%).
+
+    >>> round(across_noise([0.01, -0.01, 0.0, 0.02, -0.02, 0.7]), 4)  # one real change
+    0.0157
+    >>> across_noise([0.01, 0.02]) is None
+    True
+    """
+    if len(changes) < ACROSS_MIN:
+        return None
+    centre = statistics.median(changes)
+    return _MAD * statistics.median(abs(c - centre) for c in changes) / math.sqrt(2)
+
+
 def pooled_noise(histories: Sequence[Sequence[float]]) -> float | None:
     """The machine's run-to-run noise: the median of the history noise of the
     benchmarks that have any history (None when none has)."""
@@ -234,6 +293,7 @@ def judge_timing(
     history: Sequence[float],
     min_effect: float,
     pooled: float | None = None,
+    across: float | None = None,
 ) -> tuple[str, Evidence | None]:
     """The verdict on a timing (lower is better) and its evidence.
 
@@ -247,10 +307,8 @@ def judge_timing(
     """
     if base.value <= 0 or head.value <= 0:
         return ("unchanged" if base.value == head.value else "inconclusive"), None
-    evidence = floor_for(base, head, history, min_effect, pooled=pooled)
-    effect = math.log(head.value / evidence.reference)
-    evidence = dataclasses.replace(evidence, effect=effect)
-    minimum = math.log1p(min_effect)
+    evidence = floor_for(base, head, history, min_effect, pooled=pooled, across=across)
+    effect, minimum = evidence.effect, math.log1p(min_effect)
     if abs(effect) >= evidence.floor:
         return ("regressed" if effect > 0 else "improved"), evidence
     if abs(effect) < minimum and evidence.floor <= UNCHANGED_FLOOR * minimum:
@@ -267,16 +325,20 @@ def floor_for(
     min_effect: float,
     effect: float = 0.0,
     pooled: float | None = None,
+    across: float | None = None,
 ) -> Evidence:
     """The noise floor for a comparison with ``base`` (``head`` may not be measured
-    yet: a session asks before timing, to measure a suspect twice)."""
-    sigma, source, used = noise(base, head, history, pooled)
+    yet: a session asks before timing, to measure a suspect twice); with ``head``,
+    the effect is ln(head / the reference), else ``effect``."""
+    sigma, source, used = noise(base, head, history, pooled, across)
     if sigma is None:
         sigma, source = UNKNOWN_NOISE, f"assumed {UNKNOWN_NOISE:.0%} ({source})"
     value, runs = reference(base.value, history, sigma)
-    found = Evidence(effect, sigma, 0.0, source, used, value, runs)
-    floor = max(math.log1p(min_effect), Z * found.width)
-    return dataclasses.replace(found, floor=floor)
+    if head is not None and head.value > 0 and value > 0:
+        effect = math.log(head.value / value)
+    width = sigma * math.sqrt(1 + _MEDIAN_VARIANCE[runs])
+    floor = max(math.log1p(min_effect), Z * width)
+    return Evidence(effect, sigma, floor, source, used, value, runs)
 
 
 def reference(base: float, history: Sequence[float], sigma: float) -> tuple[float, int]:

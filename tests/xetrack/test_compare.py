@@ -405,3 +405,120 @@ def test_a_threshold_measures_the_change_the_verdict_judged() -> None:
     assert not gate.exceeded_by(row)
     row.reference, row.reference_runs = 60.5, 5
     assert gate.exceeded_by(row)
+
+
+def _probed_db(
+    db: Any,
+    engine: str,
+    speeds: Sequence[float],
+    work: Sequence[float],
+    probe_speeds: Sequence[float] | None,
+) -> list[str]:
+    """A run per commit: its process ran at ``speeds[i]`` (1.15: 15% slow), its code
+    did ``work[i]``; the probe loop, when timed, ran at ``probe_speeds[i]``."""
+    ids = []
+    for index, (speed, amount) in enumerate(zip(speeds, work, strict=True)):
+        extra: dict[str, object] = {}
+        if probe_speeds is not None:
+            extra["time_probe"] = 2e-6 * probe_speeds[index]
+        samples = _noise(speed * amount, seed=index, spread=0.002)
+        extra["time_min"] = min(samples)
+        ids.append(_run(db, engine, f"{index:040x}", {"t::x": samples}, **extra))
+    return ids
+
+
+#: whole processes slower or faster by up to 16%, as on a shared machine
+SPEEDS = [1.0, 1.15, 0.97, 1.12, 1.0, 1.16, 1.02, 0.97]
+
+
+def test_interpreted_code_is_judged_over_the_probe_loop(
+    engine: str, new_db: Any
+) -> None:
+    """The probe moved with every process: over it, the history is steady and a
+    20% slowdown of the code shows through a fast head process; without a probe
+    the same runs are too noisy to tell."""
+    work = [1.0] * 7 + [1.2]
+    probed = _probed_db(new_db("p"), engine, SPEEDS, work, SPEEDS)
+    (row,) = compare(new_db("p"), base=probed[-2], head=probed[-1], repo=None).rows
+    assert row.verdict == "regressed", row.evidence()
+    assert "over the probe loop" in row.noise_source
+    assert row.ratio == pytest.approx(1.2 * 0.97 / 1.02, rel=0.01)  # what was timed
+    assert row.interval is not None and row.interval[0] < 1.2 < row.interval[1]
+    assert row.reference is not None and row.head / row.reference == pytest.approx(
+        1.2, rel=0.02
+    )
+    plain = _probed_db(new_db("n"), engine, SPEEDS, work, None)
+    (row,) = compare(new_db("n"), base=plain[-2], head=plain[-1], repo=None).rows
+    assert row.verdict == "inconclusive" and "probe" not in row.noise_source
+
+
+def test_native_code_the_probe_does_not_follow_is_judged_plain(
+    engine: str, new_db: Any
+) -> None:
+    """Steady times and a probe that wandered (native code, a C sort): the
+    plain times are the steadier series, so the verdict uses them."""
+    steady = [1.0] * 8
+    ids = _probed_db(new_db("c"), engine, steady, [1.0] * 7 + [1.1], SPEEDS)
+    (row,) = compare(new_db("c"), base=ids[-2], head=ids[-1], repo=None).rows
+    assert row.verdict == "regressed" and "probe" not in row.noise_source
+    assert row.ratio == pytest.approx(1.1, rel=0.01)
+
+
+def test_a_first_comparison_learns_the_noise_from_all_its_benchmarks(
+    engine: str, new_db: Any
+) -> None:
+    """No history yet: on a machine where every benchmark moved by up to 12%
+    between the two runs, a 12% move is not called a regression; where they
+    agree to 0.5%, a 20% slowdown of one benchmark is."""
+    rng = random.Random(7)
+    names = [f"t::b{i}" for i in range(10)]
+    noisy = new_db("noisy")
+    base = _run(
+        noisy, engine, "a" * 40, {n: _noise(1.0, seed=i) for i, n in enumerate(names)}
+    )
+    moves = [rng.choice([-1, 1]) * rng.uniform(0.04, 0.12) for _ in names]
+    head = _run(
+        noisy,
+        engine,
+        "b" * 40,
+        {
+            n: _noise(1.0 + m, seed=50 + i)
+            for i, (n, m) in enumerate(zip(names, moves, strict=True))
+        },
+    )
+    rows = compare(noisy, base=base, head=head, repo=None).rows
+    assert [r.verdict for r in rows if r.verdict in ("regressed", "improved")] == []
+    assert all("spread of all benchmarks' changes" in r.noise_source for r in rows)
+    quiet = new_db("quiet")
+    base = _run(
+        quiet, engine, "a" * 40, {n: _noise(1.0, seed=i) for i, n in enumerate(names)}
+    )
+    head = _run(
+        quiet,
+        engine,
+        "b" * 40,
+        {
+            n: _noise(1.2 if i == 0 else 1.0 + rng.uniform(-0.005, 0.005), seed=50 + i)
+            for i, n in enumerate(names)
+        },
+    )
+    verdicts = {
+        r.benchmark: r.verdict
+        for r in compare(quiet, base=base, head=head, repo=None).rows
+    }
+    assert verdicts.pop("t::b0") == "regressed"
+    assert set(verdicts.values()) <= {"unchanged"}
+
+
+def test_a_session_suspects_what_the_verdict_will_compare() -> None:
+    """A suspect is slower than the reference by the minimum effect, in the
+    verdict's own terms: the fastest call, or that call over the probe's."""
+    from xetrack.compare import Expected
+
+    plain = Expected(1.0)
+    assert plain.exceeded(1.06, None, 0.05) and not plain.exceeded(1.04, 9.0, 0.05)
+    over = Expected(0.5, over_probe=True)
+    assert over.exceeded(1.1, 2.0, 0.05)  # 0.55 over 0.5
+    assert not over.exceeded(1.1, 2.5, 0.05)  # a slow process: 0.44
+    assert not over.exceeded(1.1, None, 0.05)  # no probe: cannot be told
+    assert not Expected(0.0).exceeded(1.0, None, 0.05)

@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 from xetrack.verdict import (
     CENTRE_MIN,
     RunValue,
+    across_noise,
     history_noise,
     judge_timing,
     min_spread,
+    over_probe,
     reference,
 )
 
@@ -136,3 +138,48 @@ def test_head_is_judged_against_the_median_of_the_newest_runs(
     assert evidence is not None
     assert evidence.reference in (history[-1], statistics.median(history[-5:]))
     assert math.isclose(evidence.ratio, head.value / evidence.reference)
+
+
+speeds = st.lists(st.floats(min_value=0.85, max_value=1.2), min_size=7, max_size=15)
+
+
+@given(speeds, st.lists(st.floats(-0.003, 0.003), min_size=15, max_size=15))
+def test_the_probe_is_used_where_it_follows_the_benchmark(
+    speed: list[float], jitter: list[float]
+) -> None:
+    # whole processes faster or slower, the probe with them to within 0.3%: over
+    # the probe the history is steadier, unless the processes hardly moved at all
+    plain = list(speed)
+    over = [s / (s * (1 + j)) for s, j in zip(speed, jitter, strict=False)]
+    noise = history_noise(plain)
+    assert noise is not None
+    if noise > 0.01:
+        assert over_probe(plain, over)
+
+
+@given(speeds, st.lists(st.floats(-0.002, 0.002), min_size=15, max_size=15))
+def test_the_probe_is_not_used_where_it_wanders_alone(
+    speed: list[float], jitter: list[float]
+) -> None:
+    # native code, steady to 0.2%; the probe moved with the process: dividing by
+    # it would add the process's noise, so the plain times are kept
+    plain = [1 + j for j in jitter[: len(speed)]]
+    over = [p / s for p, s in zip(plain, speed, strict=True)]
+    moved = history_noise(speed)
+    assert moved is not None
+    if moved > 0.01:
+        assert not over_probe(plain, over)
+    assert not over_probe(plain[:5], over[:5])  # too short a history: plain
+
+
+@given(
+    st.lists(st.floats(-0.01, 0.01), min_size=8, max_size=30),
+    st.lists(st.floats(0.2, 3.0), min_size=0, max_size=3),
+)
+def test_a_few_real_changes_do_not_inflate_the_spread_of_a_comparison(
+    noise: list[float], changes: list[float]
+) -> None:
+    # every benchmark within 1% of the typical change but for up to three that
+    # really moved (and fewer than a third): the spread stays that of the noise
+    found = across_noise([*noise, *changes[: len(noise) // 3]])
+    assert found is not None and found <= 1.4826 * 0.02 / math.sqrt(2) + 1e-12
