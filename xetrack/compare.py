@@ -497,10 +497,10 @@ def expectations(
         samples = bench.samples.get(TIME)
         if samples:
             value, history = run_value(bench, samples), past.plain.get(name, [])
-            over = past.over_probe.get(name)
+            over = past.over_probe.get(name, [])
             probed = bench.probe is not None and over_probe(history, over)
             if probed:
-                assert over is not None and bench.probe is not None
+                assert bench.probe is not None
                 value, history = RunValue(value.value / bench.probe), over
             found = floor_for(value, None, history, min_effect, 0.0, machine)
             out[name] = Expected(found.reference, probed)

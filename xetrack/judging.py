@@ -447,14 +447,23 @@ def judged_rows(
     over the probe's (see :func:`xetrack.verdict.over_probe`)."""
     rows: list[Row] = []
     machine = pooled_noise(list(past.values()))
+    machine_over = pooled_noise(list((past_over_probe or {}).values()))
+    pairs = [
+        (b, h)
+        for name, h in head.items()
+        if (b := base.get(name)) is not None
+        and _timed(b)
+        and _timed(h)
+        and not (b.failed or h.failed)
+    ]
     spread = across_noise(
+        [math.log(min(h.samples[TIME]) / min(b.samples[TIME])) for b, h in pairs]
+    )
+    spread_over = across_noise(
         [
-            math.log(min(h.samples[TIME]) / min(b.samples[TIME]))
-            for name, h in head.items()
-            if (b := base.get(name)) is not None
-            and _timed(b)
-            and _timed(h)
-            and not (b.failed or h.failed)
+            math.log(min(h.samples[TIME]) / h.probe * b.probe / min(b.samples[TIME]))
+            for b, h in pairs
+            if b.probe is not None and h.probe is not None
         ]
     )
     for name in sorted(set(base) | set(head)):
@@ -501,7 +510,11 @@ def judged_rows(
                     b, h, base_samples, head_samples, past, past_over_probe, name
                 )
                 verdict, found = judge_timing(
-                    *values, history, min_effect, machine, spread
+                    *values,
+                    history,
+                    min_effect,
+                    machine_over if probed else machine,
+                    spread_over if probed else spread,
                 )
                 row.verdict = verdict
                 _with_evidence(row, found, probed)
@@ -532,10 +545,8 @@ def timing_values(
         run_value(base, base_samples),
         run_value(head, head_samples),
     )
-    over = (past_over_probe or {}).get(name)
-    if base.probe is None or head.probe is None or over is None:
-        return (base_value, head_value), plain, False
-    if not over_probe(plain, over):
+    over = (past_over_probe or {}).get(name, [])
+    if base.probe is None or head.probe is None or not over_probe(plain, over):
         return (base_value, head_value), plain, False
     return (
         (

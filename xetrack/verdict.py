@@ -96,6 +96,9 @@ ACROSS_MIN: Final = 5
 #: noise is below this share of its plain time's: a clear gain, not a coin flip
 #: between two estimates of the same noise (which would understate it).
 PROBE_GAIN: Final = 0.8
+#: With too little history to tell which series is steadier: judge over the probe
+#: (True) or by the plain time (False).
+PROBE_FIRST: bool = False
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,9 @@ def over_probe(plain: Sequence[float], over: Sequence[float] | None) -> bool:
     >>> over_probe(plain[:3], [p / q for p, q in zip(plain, probe)][:3])  # too few
     False
     """
+    if over is not None and PROBE_FIRST and len(over) >= len(plain):
+        if min(len(plain), len(over)) < HISTORY_MIN + 1:
+            return True
     if over is None or min(len(plain), len(over)) < HISTORY_MIN + 1:
         return False
     noise_plain, noise_over = history_noise(plain), history_noise(over)
