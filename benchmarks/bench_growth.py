@@ -21,7 +21,9 @@ queries on a connection kept open, whose caches stay warm, for reference.
 
 Each operation runs in a fresh process (``_growth_child.py``) that reports its best
 time and the peak memory its first run added, so operations never pollute each
-other. Our side works on a copy of a store an older xetrack wrote (no index, no
+other; an operation quicker than 0.1 s runs in three processes a side, taking
+turns, and each side's best counts (one process can run the same Python 10-20%
+slower than another for its whole life). Our side works on a copy of a store an older xetrack wrote (no index, no
 runs table) and upgrades it on the first open by a writer, which is timed too.
 """
 
@@ -79,6 +81,11 @@ def _engines() -> list[str]:
     return os.environ.get("XETRACK_GROWTH_ENGINES", "sqlite,duckdb").split(",")
 
 
+#: Operations quicker than this (seconds) are measured in PROCESSES processes a side.
+PROCESSES_UNDER = 0.1
+PROCESSES = 3
+
+
 def _child(**args: object) -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, str(CHILD), json.dumps(args)],
@@ -132,6 +139,15 @@ def bench_size(report: Report, rows: int, engine: str, folder: Path) -> None:
         if "skipped" in ours:
             continue
         raw = _child(side="raw", db=str(raw_db), **common)
+        if max(ours["best_s"], raw["best_s"]) < PROCESSES_UNDER:
+            # One process of the same code can run 10-20% slower than the next
+            # for its whole life, and a quick operation's best time carries that:
+            # more processes per side, taking turns, and the best of each side.
+            for _ in range(PROCESSES - 1):
+                again = _child(side="ours", db=str(ours_db), **common)
+                ours = min(ours, again, key=lambda r: r["best_s"])
+                again = _child(side="raw", db=str(raw_db), **common)
+                raw = min(raw, again, key=lambda r: r["best_s"])
         if op == "to_df_all":
             frame = ours["frame_bytes"] or 1
             report.add(
