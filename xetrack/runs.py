@@ -335,7 +335,11 @@ def selection_text(store: SqlStore, track_id: str, table: str) -> str | None:
     """The selection recorded for ``track_id`` in ``table`` (None: everything)."""
     if not _has_runs_table(store):
         return None
-    if SELECTION not in store.schema(RUNS_TABLE, refresh=True).types:
+    # the schema just read (a store a comparison opened) or read again: a writer
+    # may have added the column since this store cached it
+    if SELECTION not in store.schema(RUNS_TABLE).types and (
+        SELECTION not in store.schema(RUNS_TABLE, refresh=True).types
+    ):
         return None
     _, found = store.query(
         f"SELECT {quote_ident(SELECTION)} FROM {_Q} WHERE track_id = ? AND "

@@ -135,7 +135,7 @@ def min_spread(batch_mins: Sequence[float]) -> float | None:
     return math.log(second / first) * (count - 1) / count
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a comparison makes one per benchmark
 class Evidence:
     """What a timing verdict rests on (log-ratios are relative changes, roughly)."""
 
@@ -367,10 +367,12 @@ def reference(base: float, history: Sequence[float], sigma: float) -> tuple[floa
     >>> reference(1.0, [1.0], 0.02)
     (1.0, 1)
     """
-    recent = [v for v in history if v > 0][-CENTRE_RUNS:]
-    if len(recent) < CENTRE_MIN:
+    recent = sorted([v for v in history if v > 0][-CENTRE_RUNS:])
+    count = len(recent)
+    if count < CENTRE_MIN:
         return base, 1
-    level = statistics.median(recent)
+    half = count // 2
+    level = recent[half] if count % 2 else (recent[half - 1] + recent[half]) / 2
     allowed = Z * sigma * math.sqrt(1 + _MEDIAN_VARIANCE[len(recent)])
     if abs(math.log(base / level)) > allowed:
         return base, 1
