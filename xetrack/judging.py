@@ -18,6 +18,7 @@ from xetrack.comparison import TIME, Row
 from xetrack.errors import InvalidArgumentError
 from xetrack.git import ancestors as git_ancestors
 from xetrack.store.schema import quote_ident
+from xetrack.timing.stats import quantile
 from xetrack.verdict import (
     LOOKBACK,
     Evidence,
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 def _iqr(values: Sequence[float]) -> float:
     if len(values) < 2:
         return 0.0
-    q1, _, q3 = statistics.quantiles(sorted(values), n=4, method="inclusive")
-    return q3 - q1
+    ordered = sorted(values)
+    return quantile(ordered, 0.75) - quantile(ordered, 0.25)
 
 
 def judge(

@@ -33,7 +33,7 @@ def batch_noise(medians: Sequence[float]) -> float | None:
     return _MAD * statistics.median(abs(x - centre) for x in logs)
 
 
-def _quantile(ordered: Sequence[float], p: float) -> float:
+def quantile(ordered: Sequence[float], p: float) -> float:
     """Linear interpolation between closest ranks (``statistics.quantiles``'
     "inclusive" method, numpy's default), on an already sorted sequence: plain
     float arithmetic, since a row's statistics are computed for every test."""
@@ -100,7 +100,7 @@ class Stats:
             raise ValueError("no samples: a benchmark needs at least one round")
         ordered = sorted(samples)
         low, high = ordered[0], ordered[-1]
-        q1, q3 = _quantile(ordered, 0.25), _quantile(ordered, 0.75)
+        q1, q3 = quantile(ordered, 0.25), quantile(ordered, 0.75)
         # fsum-based, then kept inside [min, max] against the last bit of rounding
         mean = min(max(math.fsum(ordered) / len(ordered), low), high)
         stddev = _stddev(ordered, mean)
@@ -117,7 +117,7 @@ class Stats:
             min=low,
             max=high,
             mean=mean,
-            median=_quantile(ordered, 0.5),
+            median=quantile(ordered, 0.5),
             stddev=stddev,
             q1=q1,
             q3=q3,
