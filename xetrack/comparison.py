@@ -89,6 +89,12 @@ class Row:
         if self.ratio is None:
             return f"n={self.base_n}/{self.head_n}"
         parts = [f"x{self.ratio:.3f}"]
+        if self.reference and self.head is not None:
+            # judged against another value than the baseline's run (the lineage's
+            # median, or over the probe loop): the interval is of that ratio
+            parts = [
+                f"x{self.ratio:.3f} of the baseline, judged x{self.head / self.reference:.3f}"
+            ]
         if self.interval is not None:
             parts.append(f"[{self.interval[0]:.3f}, {self.interval[1]:.3f}]")
         if self.noise_floor is not None:
