@@ -52,6 +52,7 @@ __all__ = [
     "across_noise",
     "batch_noise",
     "floor_for",
+    "history_decides",
     "history_noise",
     "judge_timing",
     "min_spread",
@@ -96,11 +97,10 @@ ACROSS_MIN: Final = 5
 #: noise is below this share of its plain time's: a clear gain, not a coin flip
 #: between two estimates of the same noise (which would understate it).
 PROBE_GAIN: Final = 0.8
-#: With too little history to tell which series is steadier, judge over the probe:
-#: most benchmarked Python is interpreted code, which the probe follows (the
-#: verdict benchmark's first comparisons: 3% of A/A pairs regressed plainly, 0%
-#: over the probe); native code then gets the wider floor its noisier ratio
-#: earns, until its history shows the plain time steadier.
+#: With too little history to tell which series is steadier, judge over the probe
+#: (most benchmarked Python is interpreted code, which the probe follows); the
+#: verdict must then agree with the plain one (``xetrack.judging``), since a sleep,
+#: native code or I/O does not follow the probe.
 PROBE_FIRST: bool = True
 
 
@@ -263,12 +263,19 @@ def over_probe(plain: Sequence[float], over: Sequence[float] | None) -> bool:
     """
     if over is None:
         return False
-    if min(len(plain), len(over)) < HISTORY_MIN + 1:
+    if not history_decides(plain, over):
         return PROBE_FIRST and len(over) >= len(plain)
     noise_plain, noise_over = history_noise(plain), history_noise(over)
     if noise_plain is None or noise_over is None:
         return False
     return noise_over < PROBE_GAIN * noise_plain
+
+
+def history_decides(plain: Sequence[float], over: Sequence[float]) -> bool:
+    """Whether both series are long enough for their histories to choose between
+    them (:func:`over_probe`); until then a verdict over the probe must agree
+    with the plain one (``xetrack.judging``)."""
+    return min(len(plain), len(over)) >= HISTORY_MIN + 1
 
 
 def across_noise(changes: Sequence[float]) -> float | None:
