@@ -72,14 +72,19 @@ def _start(project: Path, db: Path, tmpdir: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, as a terminal's job is
-        preexec_fn=_nice,
+        preexec_fn=_as_a_terminal_job,
     )
 
 
-def _nice() -> None:
+def _as_a_terminal_job() -> None:
     """Low priority for these sessions and their workers: on a 2-core CI runner
-    they must not starve the timing-sensitive tests running beside them."""
+    they must not starve the timing-sensitive tests running beside them. And
+    SIGINT delivered, as to a terminal's job: a suite started in the background
+    of a non-interactive shell (``.ci/run &``) inherits SIGINT ignored, and a
+    Python started so never turns Ctrl-C into KeyboardInterrupt (the session
+    would wait out PATIENCE)."""
     os.nice(19)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_until(condition: object, what: str, proc: subprocess.Popen[bytes]) -> None:
@@ -176,7 +181,7 @@ def test_interrupted_xdist_session_keeps_every_finished_test(
         env={**os.environ, "TMPDIR": str(tmpdir)},
         capture_output=True,
         text=True,
-        preexec_fn=_nice,
+        preexec_fn=_as_a_terminal_job,
     )
     assert done.returncode == 0, done.stdout
     with Reader(db) as reader:
