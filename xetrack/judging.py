@@ -24,7 +24,6 @@ from xetrack.verdict import (
     Evidence,
     RunValue,
     across_noise,
-    history_decides,
     judge_timing,
     min_spread,
     over_probe,
@@ -518,27 +517,8 @@ def judged_rows(
                     machine_over if probed else machine,
                     spread_over if probed else spread,
                 )
-                plain = past.get(name, [])
-                disagree = ""
-                if probed and not history_decides(plain, history):
-                    # Too little history to know the probe follows this benchmark
-                    # (a sleep, native code, I/O do not): the plain reading must
-                    # say the same, or neither is trusted.
-                    alone, evidence = judge_timing(
-                        run_value(b, base_samples),
-                        run_value(h, head_samples),
-                        plain,
-                        min_effect,
-                        machine,
-                        spread,
-                    )
-                    if alone != verdict:
-                        verdict = "inconclusive"
-                        ratio = evidence.ratio if evidence is not None else math.nan
-                        disagree = f"; plainly {alone}, x{ratio:.3f}"
                 row.verdict = verdict
                 _with_evidence(row, found, probed)
-                row.noise_source += disagree
             else:
                 row.verdict = judge(base_samples, head_samples, direction, min_effect)
             rows.append(row)

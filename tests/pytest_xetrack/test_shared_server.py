@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 from pg_server import Server
-from test_interrupts import PATIENCE, _nice  # niced sessions, and their time bound
+from test_interrupts import (  # niced sessions, and their time bound
+    PATIENCE,
+    _as_a_terminal_job,
+)
 
 from xetrack import Reader
 
@@ -71,7 +74,7 @@ def _session(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        preexec_fn=_nice,
+        preexec_fn=_as_a_terminal_job,
     )
 
 

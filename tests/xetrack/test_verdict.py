@@ -169,8 +169,7 @@ def test_the_probe_is_not_used_where_it_wanders_alone(
     assert moved is not None
     if moved > 0.01:
         assert not over_probe(plain, over)
-    # too short a history to tell: over the probe, unless earlier runs lack it
-    assert over_probe(plain[:5], over[:5]) and not over_probe(plain[:5], over[:4])
+    assert not over_probe(plain[:5], over[:5])  # too short a history: plain
 
 
 @given(
