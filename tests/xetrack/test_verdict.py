@@ -173,7 +173,7 @@ def test_the_probe_is_not_used_where_it_wanders_alone(
 
 
 @given(
-    st.lists(st.floats(-0.01, 0.01), min_size=8, max_size=30),
+    st.lists(st.floats(-0.01, 0.01), min_size=10, max_size=30),
     st.lists(st.floats(0.2, 3.0), min_size=0, max_size=3),
 )
 def test_a_few_real_changes_do_not_inflate_the_spread_of_a_comparison(
