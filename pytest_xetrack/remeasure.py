@@ -84,7 +84,7 @@ def confirmed(
     stats = measured.stats()
     if measured.error is not None or stats is None:
         return measured, None, 0
-    if not is_suspect(session, item.nodeid, stats.min, _probe(measured)):
+    if not is_suspect(session, item.nodeid, stats.min, measured.probe):
         return measured, None, 0
     import gc
 
@@ -104,10 +104,6 @@ def is_suspect(
     if expected is None:
         return False
     return expected.exceeded(fastest, probe, session.options.min_effect)
-
-
-def _probe(measured: Measurement) -> float | None:
-    return min(measured.probes) if measured.probes else None
 
 
 def _reading(
@@ -164,7 +160,7 @@ def remeasure_suspects(session: Session, config: pytest.Config) -> None:
         if suspect is None or stats is None:
             continue
         suspect.again = 1
-        faster = _reading(session, nodeid, stats.min, _probe(fresh)) < _reading(
+        faster = _reading(session, nodeid, stats.min, fresh.probe) < _reading(
             session, nodeid, suspect.fastest, suspect.probe
         )
         _store(session, suspect, fresh.columns() if faster else {})

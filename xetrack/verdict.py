@@ -52,7 +52,6 @@ __all__ = [
     "across_noise",
     "batch_noise",
     "floor_for",
-    "history_decides",
     "history_noise",
     "judge_timing",
     "min_spread",
@@ -99,11 +98,6 @@ ACROSS_MIN: Final = 10
 #: noise is below this share of its plain time's: a clear gain, not a coin flip
 #: between two estimates of the same noise (which would understate it).
 PROBE_GAIN: Final = 0.8
-#: With too little history to tell which series is steadier: judge over the probe
-#: (True) or plainly (False). Plainly: a sleep, native code or I/O does not follow
-#: the probe, and over it an A/A pair of a sleep read x1.405 (plainly x1.004) and
-#: failed a gate; the history decides once it can (HISTORY_MIN).
-PROBE_FIRST: Final = False
 
 
 @dataclass(frozen=True)
@@ -249,10 +243,11 @@ def noise(
 
 def over_probe(plain: Sequence[float], over: Sequence[float] | None) -> bool:
     """Whether to judge a benchmark by its time over the probe's: when both series
-    have HISTORY_MIN successive ratios, if the one over the probe is steadier by
+    have HISTORY_MIN successive ratios and the one over the probe is steadier by
     PROBE_GAIN (interpreted code usually is; native code, which the probe does
-    not follow, usually is not); with less history, PROBE_FIRST, when every run
-    of the plain series timed the probe too.
+    not follow, usually is not). With less history, no: a sleep, native code or
+    I/O does not follow the probe, and over it an A/A pair of a sleep read x1.405
+    (plainly x1.004) and failed a gate.
 
     >>> plain = [1.0, 1.15, 0.98, 1.12, 1.0, 1.16]  # whole processes slower
     >>> probe = [1.0, 1.14, 1.0, 1.1, 1.01, 1.15]   # and the probe with them
@@ -261,20 +256,12 @@ def over_probe(plain: Sequence[float], over: Sequence[float] | None) -> bool:
     >>> over_probe(plain[:3], [p / q for p, q in zip(plain, probe)][:3])  # too few
     False
     """
-    if over is None:
+    if over is None or min(len(plain), len(over)) < HISTORY_MIN + 1:
         return False
-    if not history_decides(plain, over):
-        return PROBE_FIRST and len(over) >= len(plain)
     noise_plain, noise_over = history_noise(plain), history_noise(over)
     if noise_plain is None or noise_over is None:
         return False
     return noise_over < PROBE_GAIN * noise_plain
-
-
-def history_decides(plain: Sequence[float], over: Sequence[float]) -> bool:
-    """Whether both series are long enough for their histories to choose between
-    them (:func:`over_probe`); until then PROBE_FIRST decides."""
-    return min(len(plain), len(over)) >= HISTORY_MIN + 1
 
 
 def across_noise(changes: Sequence[float]) -> float | None:

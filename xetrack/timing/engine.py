@@ -74,6 +74,11 @@ class Measurement:
     error: BaseException | None = None
 
     @property
+    def probe(self) -> float | None:
+        """The probe loop's fastest call over the measurement (None: not timed)."""
+        return min(self.probes) if self.probes else None
+
+    @property
     def calls(self) -> int:
         """Every call of the function, warmup included."""
         return self.warmup_calls + len(self.samples) * self.iterations
@@ -98,7 +103,7 @@ class Measurement:
             row["time_samples"] = self.samples
             row["time_batches"] = self.batches
         if self.probes:
-            row["time_probe"] = min(self.probes)
+            row["time_probe"] = self.probe
         row["warmup"] = self.warmup_rounds
         row["timer"] = self.config.timer
         return row
