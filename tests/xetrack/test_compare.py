@@ -540,3 +540,57 @@ def test_with_little_history_a_benchmark_is_judged_plainly(
     ids = _probed_db(slow, engine, [1.0, 1.0], [1.0, 2.0], [1.0, 1.0])
     (row,) = compare(slow, base=ids[0], head=ids[1], repo=None).rows
     assert row.verdict == "regressed", row.evidence()
+
+
+def test_a_lineage_read_as_rows_or_aggregated_gives_the_same_values(
+    engine: str, new_db: Any
+) -> None:
+    """A lineage's values read row by row (one row a benchmark and run, as the
+    plugin writes) and aggregated by the engine (several rows a benchmark) are the
+    same: each run's fastest call (time_min, else function_time) and fastest probe,
+    in the runs' order, whichever way the comparison chose to read them."""
+    from xetrack.compare import _recent_runs, open_store
+    from xetrack.judging import lineage_values
+
+    db = new_db("lineage")
+    rng = random.Random(7)
+    for k in range(6):
+        tracker = Tracker(db, engine=engine, params={"git_commit": f"c{k}"})
+        for name in ("a", "b", "c"):
+            for _ in range(1 + (k + len(name)) % 3):  # several rows, some runs
+                row: dict[str, object] = {
+                    "test_nodeid": name,
+                    "function_time": rng.uniform(1, 2),
+                    "time_probe": rng.uniform(0.5, 1.0),
+                }
+                if rng.random() < 0.5:
+                    row["time_min"] = rng.uniform(0.5, 1)
+                if name == "c" and k == 2:
+                    row["time_probe"] = None  # a run that did not time the probe
+                tracker.log(row)
+        tracker.close()
+    store = open_store(db, None, read_only=True)
+    try:
+        runs, _ = _recent_runs(store, "default", 24)
+        earlier = sorted(runs, key=lambda r: r.last)
+        assert len({r.rows for r in earlier}) > 1  # some runs wrote more rows
+        aggregated = lineage_values(store, "default", earlier)
+        as_rows = lineage_values(store, "default", earlier, benchmarks=10**6)
+        frame = store.query_df('SELECT * FROM "default"')
+    finally:
+        store.close()
+    assert as_rows == aggregated
+    frame["fastest"] = frame["time_min"].fillna(frame["function_time"])
+    order = {r.track_id: i for i, r in enumerate(earlier)}
+    for name in ("a", "b", "c"):
+        mine = frame[frame.test_nodeid == name].groupby("track_id")
+        runs_in_order = sorted(mine.groups, key=order.__getitem__)
+        fastest = mine["fastest"].min()
+        probe = mine["time_probe"].min()
+        assert aggregated.plain[name] == pytest.approx(
+            [fastest[t] for t in runs_in_order]
+        )
+        assert aggregated.over_probe[name] == pytest.approx(
+            [fastest[t] / probe[t] for t in runs_in_order if probe[t] == probe[t]]
+        )
+    assert len(aggregated.over_probe["c"]) == len(aggregated.plain["c"]) - 1
