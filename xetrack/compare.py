@@ -89,6 +89,7 @@ class Run:
     branch: str | None
     fingerprint: str | None
     last: str
+    rows: int | None = None  # as its record counts them (None: still running)
 
     def label(self) -> str:
         if self.commit:
@@ -99,11 +100,14 @@ class Run:
 
 
 # -- choosing runs ------------------------------------------------------------------------
-#: How many of the newest runs a comparison reads first. It reads every run of the
-#: table only when these cannot answer exactly as all of them would: a reference
-#: to an older run, a lineage with fewer than LOOKBACK runs among them, or a note
-#: that counts runs.
-RECENT = 64
+#: How many of the newest runs a comparison reads first: the lineage's LOOKBACK
+#: runs, head and the baseline, and a few to spare. When these cannot answer
+#: exactly as all runs would (a reference to an older run, a lineage with fewer
+#: than LOOKBACK runs among them: other branches' or environments' runs between
+#: them, a note that counts runs), it reads RECENT_MORE times as many, then every
+#: run of the table.
+RECENT = 24
+RECENT_MORE = 8
 
 
 def _runs(store: SqlStore, table: str) -> list[Run]:
@@ -113,11 +117,11 @@ def _runs(store: SqlStore, table: str) -> list[Run]:
     return _newest_first(records(store, table, with_rows=True))
 
 
-def _recent_runs(store: SqlStore, table: str) -> tuple[list[Run], bool]:
-    """The newest runs of the table (at least the RECENT newest, see
+def _recent_runs(store: SqlStore, table: str, count: int) -> tuple[list[Run], bool]:
+    """The newest runs of the table (at least the ``count`` newest, see
     :func:`xetrack.runs.recent`), newest first, and whether they are all of them."""
     store.require_table(table)
-    found = recent(store, table, RECENT)
+    found = recent(store, table, count)
     if found is None:
         return _newest_first(records(store, table, with_rows=True)), True
     return _newest_first(found[0]), found[1]
@@ -127,7 +131,14 @@ def _newest_first(found: Sequence[RunRecord]) -> list[Run]:
     ordered = sorted(found, key=lambda r: r.track_id)
     ordered.sort(key=lambda r: r.last or "", reverse=True)
     return [
-        Run(r.track_id, r.git_commit, r.git_branch, r.env_fingerprint, r.last or "")
+        Run(
+            r.track_id,
+            r.git_commit,
+            r.git_branch,
+            r.env_fingerprint,
+            r.last or "",
+            r.rows,
+        )
         for r in ordered
     ]
 
@@ -260,13 +271,17 @@ T = TypeVar("T")
 def _with_recent(
     store: SqlStore, table: str, choose: Callable[[list[Run], bool], T]
 ) -> T:
-    """``choose(runs, complete)`` on the newest runs, or on every run when it
-    raises :class:`_Undecided` (``complete``: the runs are all of them)."""
-    runs, complete = _recent_runs(store, table)
-    try:
-        return choose(runs, complete)
-    except _Undecided:
-        return choose(_runs(store, table), True)
+    """``choose(runs, complete)`` on the newest runs, on more of them and at last
+    on every run while it raises :class:`_Undecided` (``complete``: the runs are
+    all of them)."""
+    for count in (RECENT, RECENT * RECENT_MORE):
+        runs, complete = _recent_runs(store, table, count)
+        try:
+            return choose(runs, complete)
+        except _Undecided:
+            if complete:
+                raise
+    return choose(_runs(store, table), True)
 
 
 def _find(
@@ -382,7 +397,9 @@ def compare(
         loaded, workers = load_runs(
             store, table, [base_run.track_id, head_run.track_id], asked
         )
-        past = lineage_values(store, table, chosen.earlier)
+        past = lineage_values(
+            store, table, chosen.earlier, len(loaded[head_run.track_id])
+        )
         selection = Selection.from_json(selection_text(store, head_run.track_id, table))
     finally:
         store.close()
@@ -486,7 +503,7 @@ def expectations(
             return {}
         base_run, earlier = chosen
         loaded, _ = load_runs(store, table, [base_run.track_id], [])
-        past = lineage_values(store, table, earlier)
+        past = lineage_values(store, table, earlier, len(loaded[base_run.track_id]))
     except XetrackError:
         return {}  # no table yet, a reference that matches nothing: no expectations
     finally:

@@ -182,14 +182,21 @@ def test_the_newest_runs_answer_without_reading_every_run(
     store: History, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Comparing the latest run, or a session's own run, with its default baseline
-    reads only the newest runs when head's lineage is among them."""
+    reads only the newest runs when head's lineage is among them; a reference the
+    newest cannot settle reads RECENT_MORE times as many, then every run."""
     monkeypatch.setattr(comparing, "RECENT", 30)
     every: list[object] = []
-    full = comparing._runs
+    asked: list[int] = []
+    full, newest = comparing._runs, comparing._recent_runs
     monkeypatch.setattr(
         comparing,
         "_runs",
         lambda *a: every.append(a) or full(*a),  # type: ignore[func-returns-value]
+    )
+    monkeypatch.setattr(
+        comparing,
+        "_recent_runs",
+        lambda s, t, n: asked.append(n) or newest(s, t, n),  # type: ignore[func-returns-value]
     )
     head = store.runs["running"]
     assert compare(store.db, repo=store.repo).base is not None
@@ -197,11 +204,17 @@ def test_the_newest_runs_answer_without_reading_every_run(
     ahead = Run("next", store.main[29], None, "e1", "\uffff")
     assert expectations(store.db, ahead, repo=store.repo)
     recent = history(store.db, last=10)
-    assert every == []
+    assert every == [] and set(asked) == {30}
     # the early run on a late commit counts in its commit's history
     assert set(recent[recent.commit_id == store.main[27][:7]]["rows"]) == {2}
     assert len(set(recent.commit_id)) == 10
-    compare(store.db, head=store.main[7][:8], repo=store.repo)  # a commit prefix
+    asked.clear()
+    prefix = compare(store.db, head=store.main[7][:8], repo=store.repo)
+    assert asked == [30, 30 * comparing.RECENT_MORE] and every == []
+    monkeypatch.setattr(comparing, "RECENT_MORE", 1)
+    assert repr(compare(store.db, head=store.main[7][:8], repo=store.repo)) == repr(
+        prefix
+    )
     assert len(every) == 1
 
 
