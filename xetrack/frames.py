@@ -14,6 +14,7 @@ then ``from_records`` holds every row as Python tuples next to the finished fram
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 CHUNK_ROWS: Final = 20_000
 _INTS = frozenset({int, type(None)})
 _BOOLS = frozenset({bool, type(None)})
+#: The dtypes pandas gives a column of ints or bools with a missing cell.
+_FLOAT, _OBJECT = "float64", "object"
 
 
 def frame_from_rows(names: list[str], rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
@@ -45,9 +48,20 @@ def frame_from_chunks(
     column is joined once with the dtype one pass over all its values would give."""
     import pandas as pd
 
+    chunks = iter(chunks)
+    first = next(chunks, None)
+    second = next(chunks, None) if first is not None else None
+    if second is None:  # one chunk (most reads: a run, a selection): as it is
+        if not first:
+            return pd.DataFrame.from_records(
+                [], columns=list(names), coerce_float=False
+            )
+        whole = frame_from_rows(list(range(len(names))), first)  # type: ignore[arg-type]
+        whole.columns = pd.Index(list(names))  # names may repeat
+        return whole
     parts: list[list[pd.Series[Any]]] = [[] for _ in names]
     positions = range(len(names))
-    for chunk in chunks:
+    for chunk in itertools.chain([first, second], chunks):
         frame = frame_from_rows(list(positions), chunk)  # type: ignore[arg-type]
         for index in positions:
             parts[index].append(frame[index].copy())
@@ -107,13 +121,19 @@ def frame_from_records(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 def _make_exact(frame: pd.DataFrame, raw: Callable[[int], list[object]]) -> None:
     """Turn float64/object columns with a missing cell back into exact ints or
     bools when the raw values (``raw(column index)``) are exactly that."""
+    import numpy as np
     import pandas as pd
 
-    for index in range(len(frame.columns)):
-        series = frame.iloc[:, index]
-        kind = series.dtype.kind
-        if kind not in "fO" or not series.isna().any():
-            continue
+    dtypes = list(frame.dtypes)
+    floats = [i for i, d in enumerate(dtypes) if d == _FLOAT]
+    objects = [i for i, d in enumerate(dtypes) if d == _OBJECT]
+    missing: dict[int, bool] = {}
+    if floats:  # one pass over the float columns together
+        empty = np.isnan(frame.iloc[:, floats].to_numpy(dtype=float)).any(axis=0)
+        missing.update(zip(floats, empty.tolist(), strict=True))
+    for index in objects:
+        missing[index] = bool(frame.iloc[:, index].isna().any())
+    for index in sorted(i for i, empty in missing.items() if empty):
         values: Any = raw(index)  # exactly ints or bools (and None), checked here
         found = set(map(type, values))
         if found <= _INTS and int in found:

@@ -125,3 +125,11 @@ def test_chunks_of_nulls_take_the_type_of_the_column() -> None:
     pd.testing.assert_frame_equal(frame, whole)
     assert frame["big"].tolist()[0] == 2**60 + 1  # exact, not a float
     assert frame_from_chunks(["a"], []).columns.tolist() == ["a"]
+    # one chunk (a run's rows) is read as it is, names repeated or not
+    for chunk in chunks:
+        pd.testing.assert_frame_equal(
+            frame_from_chunks(names, [chunk]), frame_from_rows(names, chunk)
+        )
+    twice = frame_from_chunks(["a", "a"], [[(None, 1), (2, None)]])
+    assert twice.columns.tolist() == ["a", "a"]
+    assert [twice.iloc[:, i].tolist() for i in (0, 1)] == [[pd.NA, 2], [1, pd.NA]]
