@@ -181,9 +181,11 @@ def store(rows: int, engine: str, kind: str) -> Path:
     return indexed
 
 
-def working_copy(rows: int, engine: str, folder: Path) -> Path:
-    """A fresh copy of the base store for one run of the benchmark to upgrade."""
-    source = store(rows, engine, "base")
+def working_copy(rows: int, engine: str, folder: Path, kind: str = "base") -> Path:
+    """A fresh copy of the cached ``kind`` store for one run of the benchmark: ours
+    upgrades the base store, and both sides write (``set_value``, ``log``), which
+    must not reach the cache the next run copies."""
+    source = store(rows, engine, kind)
     target = folder / source.name
     shutil.copyfile(source, target)
     return target

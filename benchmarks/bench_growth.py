@@ -39,7 +39,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from _growth_store import RUNS, middle_run, store, working_copy
+from _growth_store import RUNS, middle_run, working_copy
 from _harness import Report, race, user_env
 
 CHILD = Path(__file__).with_name("_growth_child.py")
@@ -110,7 +110,7 @@ def _mb(kb: float) -> str:
 
 def bench_size(report: Report, rows: int, engine: str, folder: Path) -> None:
     ours_db = working_copy(rows, engine, folder)
-    raw_db = store(rows, engine, "indexed")
+    raw_db = working_copy(rows, engine, folder, "indexed")
     tid = middle_run(rows)
     label = f"{rows:,} rows, {engine}"
     opened = _child(
