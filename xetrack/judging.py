@@ -24,6 +24,7 @@ from xetrack.verdict import (
     Evidence,
     RunValue,
     across_noise,
+    floor_for,
     judge_timing,
     min_spread,
     over_probe,
@@ -515,6 +516,7 @@ def judged_rows(
             elif direction is None:
                 row.verdict = "-"  # shown, not judged: nobody said which way is better
             elif metric == TIME and b is not None and h is not None:
+                disagrees = ""
                 values, history, probed = timing_values(
                     b, h, base_samples, head_samples, past, past_over_probe, name
                 )
@@ -525,12 +527,38 @@ def judged_rows(
                     machine_over if probed else machine,
                     spread_over if probed else spread,
                 )
+                if probed and verdict in ("regressed", "improved"):
+                    plain = floor_for(
+                        run_value(b, base_samples),
+                        run_value(h, head_samples),
+                        past.get(name, []),
+                        min_effect,
+                        pooled=machine,
+                        across=spread,
+                    )
+                    if not _agrees(verdict, plain.effect, min_effect):
+                        disagrees = (
+                            f"; {verdict} over the probe only: plainly "
+                            f"x{plain.ratio:.3f} of its reference"
+                        )
+                        verdict = "inconclusive"
                 row.verdict = verdict
                 _with_evidence(row, found, probed)
+                row.noise_source += disagrees
             else:
                 row.verdict = judge(base_samples, head_samples, direction, min_effect)
             rows.append(row)
     return rows
+
+
+def _agrees(verdict: str, plain_effect: float, min_effect: float) -> bool:
+    """Whether a change judged over the probe shows in the plain time too: slower
+    (or faster) than its plain reference by the minimum effect. A probe timed in
+    another moment of the machine than its benchmark misreads both ways: on the
+    verdict benchmark a 20% slowdown read x1.18 plainly and x0.79 over its probe
+    ("improved"), and an A/A pair x0.95 plainly and x1.23 over the probe."""
+    needed = math.log1p(min_effect)
+    return plain_effect >= needed if verdict == "regressed" else plain_effect <= -needed
 
 
 def run_value(bench: _Bench, samples: Sequence[float]) -> RunValue:

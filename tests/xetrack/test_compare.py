@@ -594,3 +594,38 @@ def test_a_lineage_read_as_rows_or_aggregated_gives_the_same_values(
             [fastest[t] / probe[t] for t in runs_in_order if probe[t] == probe[t]]
         )
     assert len(aggregated.over_probe["c"]) == len(aggregated.plain["c"]) - 1
+
+
+@pytest.mark.parametrize(
+    ("speed", "work", "probe", "over_probe"),
+    [
+        (
+            1.0,
+            1.18,
+            1.5,
+            "improved",
+        ),  # a real slowdown, its probe timed in a slow spell
+        (0.95, 1.0, 0.77, "regressed"),  # no change, its probe timed in a fast one
+    ],
+)
+def test_a_change_seen_over_the_probe_only_is_inconclusive(
+    engine: str, new_db: Any, speed: float, work: float, probe: float, over_probe: str
+) -> None:
+    """Judged over the probe, a verdict must show in the plain time too: a probe
+    that caught another moment of the machine than its benchmark reads a slowdown
+    as an improvement, or no change as a regression. Such a pair says
+    inconclusive, and why."""
+    speeds = [*SPEEDS[:-1], speed]
+    ids = _probed_db(
+        new_db("d"), engine, speeds, [1.0] * 7 + [work], [*SPEEDS[:-1], probe]
+    )
+    (row,) = compare(new_db("d"), base=ids[-2], head=ids[-1], repo=None).rows
+    assert row.verdict == "inconclusive", row.evidence()
+    assert f"{over_probe} over the probe only" in row.noise_source
+    assert "over the probe loop" in row.noise_source
+    # where the plain time agrees, the probe's verdict stands
+    agreeing = _probed_db(
+        new_db("a"), engine, SPEEDS, [1.0] * 7 + [1.2], [*SPEEDS[:-1], 0.97]
+    )
+    (row,) = compare(new_db("a"), base=agreeing[-2], head=agreeing[-1], repo=None).rows
+    assert row.verdict == "regressed" and "only" not in row.noise_source
