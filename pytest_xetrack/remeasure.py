@@ -164,6 +164,8 @@ def remeasure_suspects(session: Session, config: pytest.Config) -> None:
             session, nodeid, suspect.fastest, suspect.probe
         )
         _store(session, suspect, fresh.columns() if faster else {})
+        if faster:
+            session.kept_again[nodeid] = fresh
         session.remeasured += 1
 
 

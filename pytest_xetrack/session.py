@@ -136,6 +136,8 @@ class Session:
     remeasured: int = 0
     #: benchmarks to measure again in a fresh process, by node id
     suspects: dict[str, remeasure.Suspect] = field(default_factory=dict)
+    #: node id -> the fresh process's measurement, where it stands (faster)
+    kept_again: dict[str, Measurement] = field(default_factory=dict)
     #: how the run ends in the store's runs table: status and error
     ending: tuple[str, str | None] = ("finished", None)
     #: node ids of recording tests that -k, -m, --lf... deselected (xdist: from

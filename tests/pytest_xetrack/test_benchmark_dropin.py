@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from suspects import steady_baseline, two_commits
 
 from xetrack import Reader
 
@@ -407,3 +409,36 @@ def test_whose(benchmark):
     pytester.makeconftest("pytest_plugins = ['stand_in']")
     pytester.syspathinsert()
     pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1)
+
+
+def test_a_suspect_measured_again_reads_the_same_in_the_json_as_in_the_store(
+    pytester: pytest.Pytester, tmp_path: Path, git: Any
+) -> None:
+    """The drop-in's benchmark was slow in the session's process and fast in the
+    fresh one that measured it again: the store keeps the fresh measurement, and so
+    do pytest-benchmark's JSON and table, not the first one."""
+    pytester.makepyfile(
+        test_layout="""
+import os
+SLOW = "XETRACK_REMEASURE_OUT" not in os.environ
+
+def test_bench(benchmark):
+    benchmark.pedantic(sum, (range(200_000 if SLOW else 10),), rounds=10)
+"""
+    )
+    db, out = tmp_path / "p.db", tmp_path / "out.json"
+    steady_baseline(db, two_commits(pytester, git), "test_layout.py::test_bench", 1e-3)
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        f"--xetrack-db={db}",
+        "--xetrack-compare",
+        f"--benchmark-json={out}",
+    )
+    assert result.ret == 0, result.stdout.str()
+    row = Reader(db).latest().iloc[0]
+    assert row["remeasured"] == 1 and row["first_function_time"] > 1.05e-3
+    (stats,) = [b["stats"] for b in json.loads(out.read_text())["benchmarks"]]
+    assert stats["min"] == pytest.approx(row["time_min"]) and stats["min"] < 1e-3
+    assert stats["median"] == pytest.approx(row["function_time"])
+    assert max(stats["data"]) < 1e-3  # the fresh process's rounds, every one

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from suspects import steady_baseline, two_commits
 
 from xetrack import Reader
 
@@ -314,27 +315,6 @@ def test_bench():
     result.stdout.no_fnmatch_line("*REGRESSION*")
 
 
-def _steady_baseline(
-    db: Path, commit: str, nodeid: str, seconds: float, workers: int = 0
-) -> None:
-    from pytest_xetrack.session import environment
-    from xetrack import Tracker
-
-    base = Tracker(
-        db,
-        params={
-            "git_commit": commit,
-            "env_fingerprint": environment(workers)["env_fingerprint"],
-            "test_nodeid": nodeid,
-        },
-    )
-    samples = [seconds] * 20
-    base.log(
-        {"function_time": seconds, "time_samples": samples, "time_batches": [4] * 5}
-    )
-    base.close()
-
-
 #: slow (about 2 ms a call) in the session's processes, fast in the fresh one that
 #: measures a suspect again: what an unlucky process looks like, made certain. (Not
 #: "the first process to import it": under -n 2 both workers import the file, and
@@ -350,15 +330,6 @@ def test_bench():
 """
 
 
-def _two_commits(pytester: pytest.Pytester, git: Callable[..., str]) -> str:
-    git(pytester.path, "init", "-q", "-b", "main")
-    git(pytester.path, "commit", "-q", "--allow-empty", "-m", "A")
-    first = git(pytester.path, "rev-parse", "HEAD")
-    git(pytester.path, "add", "-A")
-    git(pytester.path, "commit", "-q", "-m", "B")
-    return first
-
-
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_a_suspect_is_measured_again_in_a_fresh_process_and_the_fastest_stands(
     pytester: pytest.Pytester,
@@ -368,8 +339,8 @@ def test_a_suspect_is_measured_again_in_a_fresh_process_and_the_fastest_stands(
 ) -> None:
     pytester.makepyfile(test_layout=FIRST_PROCESS_SLOW)
     db = tmp_path / "p.db"
-    commit = _two_commits(pytester, git)
-    _steady_baseline(db, commit, "test_layout.py::test_bench", 1e-3, len(workers) and 2)
+    commit = two_commits(pytester, git)
+    steady_baseline(db, commit, "test_layout.py::test_bench", 1e-3, len(workers) and 2)
     result = pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
@@ -401,7 +372,7 @@ def test_bench():
 """
     )
     db = tmp_path / "s.db"
-    _steady_baseline(db, _two_commits(pytester, git), "test_slow.py::test_bench", 1e-5)
+    steady_baseline(db, two_commits(pytester, git), "test_slow.py::test_bench", 1e-5)
     result = pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
@@ -438,7 +409,7 @@ def test_bench(request):
 """
     )
     db = tmp_path / "n.db"
-    _steady_baseline(db, _two_commits(pytester, git), "test_needs.py::test_bench", 1e-5)
+    steady_baseline(db, two_commits(pytester, git), "test_needs.py::test_bench", 1e-5)
     result = pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
