@@ -89,7 +89,7 @@ class Run:
     branch: str | None
     fingerprint: str | None
     last: str
-    rows: int | None = None  # as its record counts them (None: still running)
+    rows: int | None = None  # as its run record counts them (None: not known)
 
     def label(self) -> str:
         if self.commit:
