@@ -47,7 +47,7 @@ def test_dict_build(size: int) -> None:
         {i: str(i) for i in range(size * 5)}
 
 
-@track(rounds=5, metrics={"accuracy": "max"})
+@track(metrics={"accuracy": "max"})
 def test_classifier() -> dict[str, float]:
     rng = random.Random(1)
     points = [(rng.random(), rng.random()) for _ in range(2_000)]
