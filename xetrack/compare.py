@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -89,7 +89,13 @@ class Run:
     branch: str | None
     fingerprint: str | None
     last: str
-    rows: int | None = None  # as its run record counts them (None: not known)
+    #: the rows its run record counts (None: not known), which chooses how its
+    #: lineage is read; not part of what a comparison says of the run
+    rows: int | None = field(default=None, compare=False, repr=False)
+
+    def as_dict(self) -> dict[str, object]:
+        """The run as a comparison's JSON document gives it."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
 
     def label(self) -> str:
         if self.commit:

@@ -139,8 +139,8 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "base": asdict(self.base) if self.base else None,
-            "head": asdict(self.head) if self.head else None,
+            "base": self.base.as_dict() if self.base else None,
+            "head": self.head.as_dict() if self.head else None,
             "summary": self.summary(),
             "counts": self.counts(),
             "notes": list(self.notes),

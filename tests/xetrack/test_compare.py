@@ -355,6 +355,7 @@ def test_render_formats_parse(tmp_path: Path) -> None:
         "regressed": 1
     }
     assert data["rows"][0]["noise_floor"] == pytest.approx(FIRST_FLOOR)
+    assert set(data["head"]) == {"track_id", "commit", "branch", "fingerprint", "last"}
     markdown = render(result, "markdown").splitlines()
     table = [line for line in markdown if line.startswith("|")]
     assert [c.strip() for c in table[0].split("|")[1:-1]] == [
