@@ -106,15 +106,18 @@ def is_suspect(
     return expected.exceeded(fastest, probe, session.options.min_effect)
 
 
-def _reading(
-    session: Session, nodeid: str, fastest: float, probe: float | None
-) -> float:
-    """A measurement as its verdict reads it: the fastest call, over the probe's
-    where the verdict uses that (of two readings, the lower one is kept)."""
-    expected = session.expected.get(nodeid)
-    if expected is not None and expected.over_probe and probe:
-        return fastest / probe
-    return fastest
+def _faster(
+    session: Session, suspect: Suspect, fastest: float, probe: float | None
+) -> bool:
+    """Whether a second measurement reads faster than the suspect's first, as the
+    verdict reads both: over their probes' where it uses that."""
+    expected = session.expected.get(suspect.nodeid)
+    if expected is not None:
+        again = expected.reading(fastest, probe)
+        first = expected.reading(suspect.fastest, suspect.probe)
+        if again is not None and first is not None:
+            return again < first
+    return fastest < suspect.fastest
 
 
 def note(session: Session, table: str, row: Mapping[str, object]) -> None:
@@ -160,9 +163,7 @@ def remeasure_suspects(session: Session, config: pytest.Config) -> None:
         if suspect is None or stats is None:
             continue
         suspect.again = 1
-        faster = _reading(session, nodeid, stats.min, fresh.probe) < _reading(
-            session, nodeid, suspect.fastest, suspect.probe
-        )
+        faster = _faster(session, suspect, stats.min, fresh.probe)
         _store(session, suspect, fresh.columns() if faster else {})
         if faster:
             session.kept_again[nodeid] = fresh

@@ -452,16 +452,20 @@ class Expected:
     value: float
     over_probe: bool = False
 
+    def reading(self, fastest: float, probe: float | None) -> float | None:
+        """A run's fastest call as the verdict will read it: over its probe's when
+        the reference is (None without a probe to divide by)."""
+        if not self.over_probe:
+            return fastest
+        return fastest / probe if probe is not None and probe > 0 else None
+
     def exceeded(self, fastest: float, probe: float | None, min_effect: float) -> bool:
         """Whether a run's fastest call (and its probe's) reads slower than the
         reference by more than ``min_effect``; False when it cannot be told."""
-        if self.value <= 0:
+        value = self.reading(fastest, probe)
+        if self.value <= 0 or value is None:
             return False
-        if self.over_probe:
-            if probe is None or probe <= 0:
-                return False
-            fastest /= probe
-        return fastest > self.value * (1 + min_effect)
+        return value > self.value * (1 + min_effect)
 
 
 def expectations(
