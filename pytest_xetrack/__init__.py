@@ -32,6 +32,7 @@ def track(
     disable_gc: bool | None = None,
     setup: Callable[[], Any] | None = None,
     teardown: Callable[..., Any] | None = None,
+    spread: bool | None = None,
 ) -> Any:
     """Mark a test as a benchmark or experiment: the same as ``@pytest.mark.track``.
 
@@ -53,6 +54,11 @@ def track(
     and parameters already ran is served from the cache instead of running, as long as
     the project modules its test module imports are unchanged too, and what
     ``depends`` names: files (by content) and strings such as a data version.
+
+    On the time budget, a test called only with parametrize values has its first
+    batch timed in the test and the others after the last test, one batch of each
+    such benchmark in turn, so a slow spell of the machine hits one batch, not all
+    of them; ``spread=False`` keeps every batch in the test.
 
     >>> @track(rounds=5, warmup=1, metrics={"accuracy": "max"})
     ... def test_model():
@@ -79,5 +85,6 @@ def track(
         "disable_gc": disable_gc,
         "setup": setup,
         "teardown": teardown,
+        "spread": spread,
     }
     return pytest.mark.track(**{k: v for k, v in given.items() if v is not None})

@@ -21,6 +21,7 @@ MARK_ARGS: Final = (
     "cache",
     "params",
     "metrics",
+    "spread",
     *TIMING_ARGS,  # how the timing engine measures
 )
 #: What else a cached result depends on: files (by content) and version strings.
@@ -170,6 +171,8 @@ class Options:
     report: str | None = None
     #: how a suspected regression is measured again (pytest_xetrack.remeasure)
     remeasure: str = "process"
+    #: spread benchmarks' batches over the session (pytest_xetrack.spread)
+    spread: bool = True
 
 
 _STRING_OPTIONS: Final = {
@@ -273,6 +276,11 @@ _FLAG_OPTIONS: Final = {
     "--xetrack-disable-gc": (
         "xetrack_disable_gc",
         "turn the garbage collector off while a benchmark's rounds run",
+    ),
+    "--xetrack-no-spread": (
+        "xetrack_no_spread",
+        "time each benchmark's batches in its own test, back to back, instead of "
+        "one batch of each benchmark in turn after the last test",
     ),
 }
 
@@ -422,6 +430,7 @@ def read_options(config: pytest.Config) -> Options:
         timing=timing,
         markdown=outputs["markdown"],
         report=outputs["report"],
+        spread=not flags["xetrack_no_spread"],
     )
 
 
@@ -437,6 +446,8 @@ def timing_flags(config: pytest.Config) -> list[str]:
             )
     if config.getoption("xetrack_disable_gc"):
         flags.append("--xetrack-disable-gc")
+    if config.getoption("xetrack_no_spread"):
+        flags.append("--xetrack-no-spread")
     return flags
 
 
@@ -539,6 +550,9 @@ def check_mark(
         not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0
     ):
         return f"{nodeid}: @track(warmup={warmup!r}) must be an int >= 0"
+    spread = kwargs.get("spread")
+    if spread is not None and not isinstance(spread, bool):
+        return f"{nodeid}: @track(spread={spread!r}) must be True or False"
     from pytest_xetrack.timing import timing_problem
 
     problem = timing_problem(kwargs)

@@ -241,6 +241,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             if workeroutput is not None:
                 workeroutput[SENT_KEY] = state.outbox.sent
         return
+    if state.deferred:
+        from pytest_xetrack.spread import finish
+
+        finish(state, interrupted=session.exitstatus == pytest.ExitCode.INTERRUPTED)
     if state.recording and state.suspects and state.options.compare is not None:
         from pytest_xetrack.remeasure import remeasure_suspects
 

@@ -69,7 +69,7 @@ class Suspect:
 
 def confirmed(
     session: Session,
-    item: pytest.Function,
+    nodeid: str,
     measured: Measurement,
     again: Callable[[], Measurement],
 ) -> tuple[Measurement, float | None, int]:
@@ -84,7 +84,7 @@ def confirmed(
     stats = measured.stats()
     if measured.error is not None or stats is None:
         return measured, None, 0
-    if not is_suspect(session, item.nodeid, stats.min, measured.probe):
+    if not is_suspect(session, nodeid, stats.min, measured.probe):
         return measured, None, 0
     import gc
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_xetrack import remeasure
+from pytest_xetrack import remeasure, spread
 from pytest_xetrack.options import Options
 
 if TYPE_CHECKING:
@@ -138,6 +138,8 @@ class Session:
     suspects: dict[str, remeasure.Suspect] = field(default_factory=dict)
     #: node id -> the fresh process's measurement, where it stands (faster)
     kept_again: dict[str, Measurement] = field(default_factory=dict)
+    #: benchmarks with batches still to take after the last test (spread.py)
+    deferred: list[spread.Deferred] = field(default_factory=list)
     #: how the run ends in the store's runs table: status and error
     ending: tuple[str, str | None] = ("finished", None)
     #: node ids of recording tests that -k, -m, --lf... deselected (xdist: from
@@ -505,7 +507,7 @@ def run_tracked(
     """Run a @track test: rounds, statistics, metrics, cache; write its row."""
     from pytest_xetrack.timing import timing_config
     from xetrack.errors import XetrackError
-    from xetrack.timing import measure
+    from xetrack.timing import Spread, measure
 
     testargs = {arg: item.funcargs[arg] for arg in item._fixtureinfo.argnames}
     metrics = dict(kwargs.get("metrics") or {})
@@ -537,14 +539,27 @@ def run_tracked(
         except XetrackError as exc:  # the marker against the session's options
             pytest.fail(f"{item.nodeid}: @track: {exc}", pytrace=False)
         given = {} if config.setup is not None else testargs
-        measured = measure(item.obj, (), given, config)
-        remeasure.write_out(item.nodeid, measured)  # for the session that asked
-        measured, first, again = remeasure.confirmed(
-            session, item, measured, lambda: measure(item.obj, (), given, config)
-        )
+
+        def again() -> Measurement:
+            return measure(item.obj, (), given, config)
+
+        spreading = None
+        if spread.eligible(session, item, kwargs, config, cache is not None):
+            spreading = Spread(item.obj, (), given, config)
+            measured = spreading.start()  # the first batch; the others later
+            if spreading.done or measured.error is not None:
+                spreading = None
+        else:
+            measured = again()
+        first, more = None, 0
+        if spreading is None:
+            remeasure.write_out(item.nodeid, measured)  # for the session that asked
+            measured, first, more = remeasure.confirmed(
+                session, item.nodeid, measured, again
+            )
         row = _row(measured, metrics)
         if first is not None:
-            row["remeasured"], row["first_function_time"] = again, first
+            row["remeasured"], row["first_function_time"] = more, first
         if measured.error is None:
             _warn_missing_metrics(item, metrics, row)
         if cache is not None:
@@ -553,8 +568,14 @@ def run_tracked(
             measured.error, pytest.skip.Exception
         )
         if measured.error is None or failed:
-            tracker.log(row)
-            if not session.worker:
+            stored = tracker.log(row)
+            if spreading is not None:
+                session.deferred.append(
+                    spread.Deferred(
+                        item.nodeid, tracker.table_name, stored, spreading, again
+                    )
+                )
+            elif not session.worker:
                 session.note_timing(
                     {**row, "test_nodeid": item.nodeid}, tracker.table_name
                 )

@@ -172,7 +172,7 @@ def _confirming(session: Session, item: pytest.Function) -> Any:
 
     def confirm(measured: Any, again: Any) -> Any:
         remeasure.write_out(item.nodeid, measured)  # for the session that asked
-        kept, first, _ = remeasure.confirmed(session, item, measured, again)
+        kept, first, _ = remeasure.confirmed(session, item.nodeid, measured, again)
         return kept, first
 
     return confirm

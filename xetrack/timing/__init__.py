@@ -9,7 +9,13 @@
 from __future__ import annotations
 
 from xetrack.timing.config import TIMERS, TimingConfig, timer_name
-from xetrack.timing.engine import TIMING_COLUMNS, Measurement, measure
+from xetrack.timing.engine import (
+    TIMING_COLUMNS,
+    Measurement,
+    Spread,
+    measure,
+    spread_out,
+)
 from xetrack.timing.loops import Clock, clock
 from xetrack.timing.stats import Stats
 
@@ -18,9 +24,11 @@ __all__ = [
     "TIMING_COLUMNS",
     "Clock",
     "Measurement",
+    "Spread",
     "Stats",
     "TimingConfig",
     "clock",
     "measure",
+    "spread_out",
     "timer_name",
 ]

@@ -12,7 +12,7 @@ import gc
 import itertools
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -44,6 +44,7 @@ TIMING_COLUMNS: Final = frozenset(
         "timer",
         "unstable",
         "unstable_reason",
+        "time_span",
     }
 )
 
@@ -65,8 +66,11 @@ class Measurement:
     warmup_calls: int = 0
     #: the shortest round the calibration aimed for, seconds
     round_target: float = 0.0
-    #: wall time of the whole measurement, seconds
+    #: wall time spent measuring (calibration, warmup, rounds), seconds
     elapsed: float = 0.0
+    #: wall seconds from the first timed batch's start to the last one's end: the
+    #: stretch of time the batches sampled (more than ``elapsed`` when spread)
+    span: float = 0.0
     #: max_time stopped the rounds before min_rounds and min_time were reached
     capped: bool = False
     result: Any = None
@@ -104,6 +108,8 @@ class Measurement:
             row["time_batches"] = self.batches
         if self.probes:
             row["time_probe"] = self.probe
+        if self.span:
+            row["time_span"] = self.span
         row["warmup"] = self.warmup_rounds
         row["timer"] = self.config.timer
         return row
@@ -134,6 +140,71 @@ def measure(
     return _Run(fn, tuple(args), dict(kwargs or {}), config).go()
 
 
+class Spread:
+    """A measurement whose batches are spread over time: :meth:`start` calibrates,
+    warms up and times the first batch; each :meth:`resume` times one more batch,
+    later. Interference on a shared machine comes in spells of a fraction of a
+    second to seconds, so batches taken back to back often share one spell, and
+    batches seconds apart do not: their fastest call is far more repeatable from
+    run to run (benchmarks/bench_verdicts.py). A session takes one batch of every
+    benchmark in turn, :func:`spread_out`.
+
+    With ``config.rounds`` given the counts are exact and the batches run at once,
+    as :func:`measure` runs them; so does a measurement stopped by an exception.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        config: TimingConfig | None = None,
+    ) -> None:
+        config = config or TimingConfig()
+        if config.setup is not None and (args or kwargs):
+            raise InvalidArgumentError(
+                "arguments and setup both given: with setup, each round's arguments "
+                "come from its return value; pass one or the other"
+            )
+        self._run = _Run(fn, tuple(args), dict(kwargs or {}), config)
+        self.done = False
+        #: the exception a later batch raised (the batches before it are kept)
+        self.late_error: BaseException | None = None
+
+    @property
+    def measurement(self) -> Measurement:
+        return self._run.out
+
+    def start(self) -> Measurement:
+        """Calibrate, warm up, time the first batch; the measurement so far."""
+        run = self._run
+        if run.config.fixed:
+            self.done = True
+            return run.go()
+        run.go(first_only=True)
+        self.done = run.out.error is not None or run.finished
+        return run.out
+
+    def resume(self) -> bool:
+        """Time the next batch; False once the measurement has all it planned (or
+        a call raised, then ``late_error`` holds it)."""
+        if self.done:
+            return False
+        run = self._run
+        error = run.resume()
+        if error is not None:
+            self.late_error = error
+        self.done = error is not None or run.finished
+        return not self.done
+
+
+def spread_out(measurements: Sequence[Spread]) -> None:
+    """Take one batch of each measurement in turn until all are complete."""
+    pending = [m for m in measurements if not m.done]
+    while pending:
+        pending = [m for m in pending if m.resume()]
+
+
 class _Run:
     """One measurement in progress."""
 
@@ -158,6 +229,12 @@ class _Run:
         self.pending = 0
         #: the duration of the latest round, for planning the next ones
         self.last = 0.0
+        #: the batch sizes still to run (planned, then more of the same size)
+        self.sizes: Iterator[int] = iter(())
+        #: no batch is left to run: enough, capped, or cut short by max_time
+        self.finished = False
+        #: when the first timed batch started (wall clock)
+        self.first_batch: float | None = None
 
     # -- one round ---------------------------------------------------------------------
     def round(self, n: int) -> float:
@@ -183,21 +260,49 @@ class _Run:
         return _WALL() - self.start
 
     # -- the phases ----------------------------------------------------------------------
-    def go(self) -> Measurement:
+    def go(self, first_only: bool = False) -> Measurement:
+        """Measure; with ``first_only``, stop after the first timed batch (and
+        :meth:`resume` runs the others)."""
         out, config = self.out, self.config
         if config.disable_gc:
             gc.disable()
         try:
             first = self.warm(self.calibrate())
             _collect()
-            self.timed(first)
+            self.timed(first, first_only)
         except _Stop:
-            pass
+            self.finished = True
         finally:
             if config.disable_gc and self.gc_was_enabled:
                 gc.enable()
             out.elapsed = self.elapsed()
         return out
+
+    def resume(self) -> BaseException | None:
+        """One more batch, some time after the last: the exception a call raised,
+        else None. The time budget counts only the time spent measuring."""
+        out, config = self.out, self.config
+        self.start = _WALL() - out.elapsed
+        self.gc_was_enabled = gc.isenabled()
+        if config.disable_gc:
+            gc.disable()
+        try:
+            if self.last <= config.warmup_time:
+                # the caches other tests used meanwhile: one round untimed, when a
+                # round costs no more than the warmup the benchmark was given
+                self.round(out.iterations)
+                self._untimed(out.iterations)
+            self._next_batch()
+        except _Stop:
+            self.finished = True
+            error, out.error = out.error, None
+            return error
+        finally:
+            if config.disable_gc and self.gc_was_enabled:
+                gc.enable()
+            out.elapsed = self.elapsed()
+            self._close_batch(0)
+        return None
 
     def calibrate(self) -> float:
         """Choose iterations per round; the duration of the last round, which ran at
@@ -265,7 +370,7 @@ class _Run:
         self.out.warmup_rounds += 1
         self.out.warmup_calls += n
 
-    def timed(self, carry: float | None) -> None:
+    def timed(self, carry: float | None, first_only: bool = False) -> None:
         out, config, n = self.out, self.config, self.out.iterations
         samples = out.samples
         if carry is not None:
@@ -277,22 +382,34 @@ class _Run:
             for size in _even(config.rounds - len(samples), config.batches):
                 self._batch(n, size, None)
             self._close_batch(0)
+            self.finished = True
             return
         planned = max(config.min_rounds, math.ceil(config.min_time / per_round))
         plan = _even(planned - len(samples), config.batches)
         # the planned batches, then more of the same size while the budget is short
         # (the first rounds estimated the time per round from too few calls)
-        more = itertools.repeat(max(plan, default=1))
-        for size in itertools.chain(plan, more):
-            if self._enough():
-                break
-            if self.elapsed() >= config.max_time and samples:
-                out.capped = True
-                break
-            if not self._batch(n, size, config.max_time):
-                out.capped = not self._enough()
-                break
+        self.sizes = itertools.chain(plan, itertools.repeat(max(plan, default=1)))
+        while self._next_batch() and not first_only:
+            pass
         self._close_batch(0)
+
+    def _next_batch(self) -> bool:
+        """Time the next batch of the plan; False once none is left to run."""
+        out, config = self.out, self.config
+        if self.finished or self._enough():
+            self.finished = True
+            return False
+        if self.elapsed() >= config.max_time and out.samples:
+            out.capped = self.finished = True
+            return False
+        if not self._batch(out.iterations, next(self.sizes), config.max_time):
+            out.capped = not self._enough()
+            self.finished = True
+            return False
+        if self._enough():
+            self.finished = True
+            return False
+        return True
 
     def _enough(self) -> bool:
         config, samples = self.config, self.out.samples
@@ -308,6 +425,9 @@ class _Run:
             _collect()
         if self.config.probe_time:  # the machine's speed right now, untimed
             out.probes.append(probe(self.config.timer, self.config.probe_time))
+        begun = _WALL()
+        if self.first_batch is None:
+            self.first_batch = begun
         done = 0
         try:
             for _ in range(size):
@@ -319,6 +439,7 @@ class _Run:
             return True
         finally:
             self._close_batch(done)
+            out.span = _WALL() - (self.first_batch or begun)
 
     def _close_batch(self, done: int) -> None:
         if done + self.pending:
