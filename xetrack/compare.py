@@ -40,6 +40,7 @@ from xetrack.judging import (
     lineage_values,
     load_runs,
     run_value,
+    spread_notes,
     worker_notes,
 )
 from xetrack.runs import RunRecord, on_commits, recent, records, selection_text
@@ -412,6 +413,7 @@ def compare(
     notes.extend(worker_notes(workers[base_run.track_id], workers[head_run.track_id]))
     base_rows, head_rows = loaded[base_run.track_id], loaded[head_run.track_id]
     notes.extend(harness_notes(base_rows, head_rows))
+    notes.extend(spread_notes(base_rows, head_rows))
     rows = judged_rows(
         base_rows, head_rows, asked, min_effect, past.plain, past.over_probe
     )

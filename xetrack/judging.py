@@ -76,6 +76,9 @@ class _Bench:
     calibrated: bool = False
     #: the probe loop's fastest call in the run (``time_probe``), when timed
     probe: float | None = None
+    #: its batches sampled a stretch of the session well beyond their own time
+    #: (``time_span``: spread over it, :mod:`pytest_xetrack.spread`)
+    spread: bool = False
 
 
 def _ident(types: Mapping[str, object], table: str) -> str:
@@ -130,6 +133,7 @@ _RUN_COLUMNS: Final = (
     "first_function_time",
     "unstable",
     "unstable_reason",
+    "time_span",
 )
 
 
@@ -186,6 +190,7 @@ def load_runs(
     sampled, batched = "time_samples" in has, "time_batches" in has
     iterated, remeasured = "iterations" in has, "first_function_time" in has
     flagged, probed = "unstable" in has, "time_probe" in has
+    spanned = "time_span" in has
     for raw in rows:
         row = dict(zip(names, raw, strict=True))
         if row[ident] is None:
@@ -216,6 +221,9 @@ def load_runs(
                 bench.batch_mins.append(min(samples))
         if iterated and is_number(row["iterations"]):
             bench.calibrated = True
+            if spanned and samples and _positive(row["time_span"]):
+                work = math.fsum(samples) * float(row["iterations"])
+                bench.spread = float(row["time_span"]) > SPREAD * work + 0.05
         if probed and _positive(row["time_probe"]):
             probe = float(row["time_probe"])
             bench.probe = probe if bench.probe is None else min(bench.probe, probe)
@@ -425,6 +433,29 @@ def harness_notes(base: Mapping[str, _Bench], head: Mapping[str, _Bench]) -> lis
     ]
 
 
+#: A benchmark's batches were spread when they spanned more than this many times
+#: their own timed work (and 50 ms): back to back they span it plus the probes.
+SPREAD: Final = 1.5
+
+
+def spread_notes(base: Mapping[str, _Bench], head: Mapping[str, _Bench]) -> list[str]:
+    """A note when benchmarks were timed in batches spread over the session on one
+    side and back to back on the other: back-to-back batches can share one slow
+    spell of the machine, so their fastest call reads a few percent slower."""
+    timed = [(b, h) for name, h in head.items() if (b := base.get(name)) is not None]
+    differ = sum(1 for b, h in timed if b.calibrated and b.spread != h.spread)
+    if not differ:
+        return []
+    spread_head = sum(1 for b, h in timed if h.spread and not b.spread)
+    sides = ("head", "base") if spread_head * 2 >= differ else ("base", "head")
+    return [
+        f"{differ} benchmarks had their batches spread over the session in "
+        f"{sides[0]} and back to back in {sides[1]} (an older xetrack, "
+        f"--xetrack-no-spread, spread=False or pytest-xdist): back-to-back batches can "
+        f"share one slow spell of the machine and read slower for that reason alone"
+    ]
+
+
 def worker_notes(base: set[int], head: set[int]) -> list[str]:
     def how(counts: set[int]) -> str:
         n = max(counts, default=0)
@@ -562,7 +593,7 @@ def _agrees(verdict: str, plain_effect: float, min_effect: float) -> bool:
 
 
 def run_value(bench: _Bench, samples: Sequence[float]) -> RunValue:
-    return RunValue(min(samples), min_spread(bench.batch_mins))
+    return RunValue(min(samples), min_spread(bench.batch_mins), bench.spread)
 
 
 def timing_values(
@@ -587,8 +618,8 @@ def timing_values(
         return (base_value, head_value), plain, False
     return (
         (
-            RunValue(base_value.value / base.probe, base_value.within),
-            RunValue(head_value.value / head.probe, head_value.within),
+            RunValue(base_value.value / base.probe, base_value.within, base.spread),
+            RunValue(head_value.value / head.probe, head_value.within, head.spread),
         ),
         over,
         True,

@@ -76,9 +76,15 @@ UNCHANGED_FLOOR: Final = 4.0
 PRIOR_NOISE: Final = 0.02
 #: The noise assumed when nothing at all is known: one sample a run, no history.
 UNKNOWN_NOISE: Final = 0.05
-#: A run's own batches see only the noise of its second or so; run-to-run noise
-#: was several times that on a shared machine (benchmarks/bench_verdicts.py).
+#: A run's own batches, taken back to back, see only the noise of its second or so;
+#: run-to-run noise was several times that on a shared machine
+#: (benchmarks/bench_verdicts.py).
 WITHIN_INFLATION: Final = 2.0
+#: Batches spread over the session (:mod:`pytest_xetrack.spread`) see the machine's
+#: slow spells themselves: on the verdict benchmark the session-to-session spread
+#: of their fastest call was about their own jackknife error (median ratio 1.07 over
+#: 25 benchmarks, 10 sessions), so that error is taken as it is.
+WITHIN_INFLATION_SPREAD: Final = 1.0
 #: The most history runs looked at (a lookback window, like Conbench's).
 LOOKBACK: Final = 20
 #: Head is compared with the median of the newest this many runs of the lineage
@@ -108,6 +114,16 @@ class RunValue:
     value: float
     #: the within-run uncertainty of ``value`` as a log-ratio (None: unknown)
     within: float | None = None
+    #: its batches were spread over the session rather than taken back to back
+    spread: bool = False
+
+    @property
+    def within_noise(self) -> float | None:
+        """``within`` as an estimate of run-to-run noise (None: unknown)."""
+        if self.within is None:
+            return None
+        inflation = WITHIN_INFLATION_SPREAD if self.spread else WITHIN_INFLATION
+        return self.within * inflation
 
     @classmethod
     def of(cls, batch_mins: Sequence[float]) -> RunValue:
@@ -208,7 +224,10 @@ def noise(
     run-to-run noise of the very statistic compared. With less, the largest of
     what is known: the short history, ``pooled`` (the typical history noise of the
     other benchmarks in the comparison: the machine's noise), ``across`` (how far
-    the comparison's benchmarks moved apart, :func:`across_noise`) and the spread of
+    the comparison's benchmarks moved apart, :func:`across_noise`; only without
+    ``pooled``, since a commit that changes most benchmarks widens it: on the
+    verdict benchmark, where a slowed commit changes 18 of 25, it read 12-20%
+    floors against 7-9% from the other benchmarks' history) and the spread of
     the runs' own batches.
     """
     steps = max(len([v for v in history if v > 0]) - 1, 0)
@@ -216,16 +235,19 @@ def noise(
     if own is not None and steps >= HISTORY_MIN:
         return own, f"history of {steps + 1} runs", steps + 1
     within = [
-        r.within * WITHIN_INFLATION
-        for r in (base, head)
-        if r is not None and r.within is not None
+        w for r in (base, head) if r is not None and (w := r.within_noise) is not None
     ]
     known = [
         (value, label)
         for value, label in (
             (own, f"a short history of {steps + 1} runs"),
             (pooled, "the other benchmarks' history"),
-            (across, "the spread of all benchmarks' changes"),
+            # this comparison's own spread only when no history says the machine's
+            # noise: a commit that changes most benchmarks widens it
+            (
+                across if pooled is None else None,
+                "the spread of all benchmarks' changes",
+            ),
             (max(within) if within else None, "its batches"),
         )
         if value is not None

@@ -395,6 +395,35 @@ def test_a_base_timed_before_calibrated_rounds_is_said_so(tmp_path: Path) -> Non
     assert not any("older xetrack" in note for note in notes)
 
 
+def test_batches_spread_on_one_side_and_back_to_back_on_the_other_are_said_so(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "s.db"
+    # 20 rounds of about 1 s of work a call: back to back they span about 20 s
+    before = _run(db, "sqlite", "a" * 40, {"t::x": _noise(1.0)}, iterations=1)
+    spread = {"iterations": 1, "time_span": 90.0}  # spread over a 90 s session
+    new = _run(db, "sqlite", "b" * 40, {"t::x": _noise(1.0, seed=2)}, **spread)
+    notes = compare(db, base=before, head=new, repo=None).notes
+    (note,) = [n for n in notes if "spread over the session" in n]
+    assert note.startswith(
+        "1 benchmarks had their batches spread over the session in head"
+    )
+    back = _run(
+        db,
+        "sqlite",
+        "c" * 40,
+        {"t::x": _noise(1.0, seed=3)},
+        iterations=1,
+        time_span=21.0,
+    )
+    notes = compare(db, base=new, head=back, repo=None).notes
+    assert any("session in base and back to back in head" in n for n in notes)
+    # both spread: no such note
+    again = _run(db, "sqlite", "d" * 40, {"t::x": _noise(1.0, seed=4)}, **spread)
+    notes = compare(db, base=new, head=again, repo=None).notes
+    assert not any("spread over the session" in n for n in notes)
+
+
 def test_a_threshold_measures_the_change_the_verdict_judged() -> None:
     from xetrack.compare import Threshold
     from xetrack.comparison import Row

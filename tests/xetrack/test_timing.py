@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import time
 
@@ -11,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xetrack.errors import InvalidArgumentError
-from xetrack.timing import Stats, TimingConfig, clock, measure
+from xetrack.timing import Spread, Stats, TimingConfig, clock, measure, spread_out
 from xetrack.timing.loops import make_round, positional, round_function
 
 QUICK = {"min_time": 0.01, "max_time": 0.2, "warmup_time": 0.0}
@@ -294,3 +295,85 @@ def test_a_positional_only_parameter_given_by_keyword_still_fails() -> None:
     assert positional(f, (), {"a": 1, "b": 2}) == ((), {"a": 1, "b": 2})
     with pytest.raises(TypeError, match="positional-only"):
         make_round(f, (), {"a": 1, "b": 2})(1, time.perf_counter)
+
+
+# -- batches spread over time ------------------------------------------------------------
+def test_a_spread_measurement_takes_one_batch_then_one_each_resume() -> None:
+    config = TimingConfig(min_time=0.02, max_time=1.0, warmup_time=0.0, batches=4)
+    spread = Spread(_spin, [50], config=config)
+    first = spread.start()
+    assert len(first.batches) == 1 and not spread.done
+    taken = 1
+    while spread.resume():
+        taken += 1
+        assert len(spread.measurement.batches) == taken
+    m = spread.measurement
+    assert spread.done and not spread.resume()  # complete: nothing more is taken
+    assert len(m.batches) >= 2 and sum(m.batches) == len(m.samples)
+    assert len(m.probes) == len(m.batches)  # the machine's speed before each batch
+    assert math.fsum(m.samples) * m.iterations >= config.min_time
+
+
+def test_time_between_batches_is_not_spent_from_the_budget() -> None:
+    """max_time caps the time spent measuring, not the session's time in between;
+    time_span says how long a stretch the batches sampled."""
+    config = TimingConfig(min_time=0.02, max_time=0.5, warmup_time=0.0, batches=3)
+    spread = Spread(_spin, [50], config=config)
+    spread.start()
+    while True:
+        time.sleep(0.3)  # other tests run
+        if not spread.resume():
+            break
+    m = spread.measurement
+    assert not m.capped and len(m.batches) >= 2
+    assert m.elapsed < config.max_time < m.span
+    assert m.columns()["time_span"] == m.span
+
+
+def test_fixed_rounds_are_not_spread() -> None:
+    calls: list[int] = []
+    spread = Spread(calls.append, [1], config=TimingConfig(rounds=6, batches=3))
+    m = spread.start()
+    assert spread.done and len(m.samples) == 6 and len(calls) == 6
+    assert not spread.resume() and len(calls) == 6
+
+
+def test_an_exception_in_a_later_batch_keeps_the_batches_before_it() -> None:
+    broken: list[bool] = []
+
+    def work() -> int:
+        if broken:
+            raise RuntimeError("state changed")
+        return _spin(50)
+
+    config = TimingConfig(min_time=0.02, max_time=1.0, warmup_time=0.0, batches=4)
+    spread = Spread(work, config=config)
+    first = len(spread.start().samples)
+    broken.append(True)
+    assert not spread.resume() and spread.done
+    m = spread.measurement
+    assert isinstance(spread.late_error, RuntimeError) and m.error is None
+    assert len(m.samples) == first and m.stats() is not None
+
+
+def test_spread_out_takes_one_batch_of_each_in_turn() -> None:
+    order: list[str] = []
+
+    def named(name: str) -> None:
+        order.append(name)
+        _spin(20)
+
+    # six rounds in three batches, whatever the machine's speed: two resumes each
+    config = TimingConfig(
+        min_rounds=6, min_time=0.0, max_time=10.0, warmup_time=0.0, batches=3
+    )
+    spreads = [Spread(named, [name], config=config) for name in "ab"]
+    for spread in spreads:
+        spread.start()
+    order.clear()
+    spread_out(spreads)
+    assert all(s.done for s in spreads)
+    # the calls after the first batches alternate between the two benchmarks
+    switches = sum(1 for x, y in itertools.pairwise(order) if x != y)
+    assert switches == 3 and order[0] == "a" and order[-1] == "b"
+    assert all(len(s.measurement.batches) == 3 for s in spreads)

@@ -183,3 +183,31 @@ def test_a_few_real_changes_do_not_inflate_the_spread_of_a_comparison(
     # really moved (and fewer than a third): the spread stays that of the noise
     found = across_noise([*noise, *changes[: len(noise) // 3]])
     assert found is not None and found <= 1.4826 * 0.02 / math.sqrt(2) + 1e-12
+
+
+def test_batches_spread_over_the_session_count_their_own_spread_as_it_is() -> None:
+    """Back to back, a run's batches see a second of the machine and their spread is
+    inflated; spread over the session they saw its spells themselves."""
+    mins = [1.0, 1.03, 1.1, 1.2, 1.05]
+    back_to_back = RunValue(1.0, min_spread(mins))
+    spread = RunValue(1.0, min_spread(mins), spread=True)
+    assert back_to_back.within_noise == 2 * spread.within_noise  # type: ignore[operator]
+    # a first comparison: the batches are all that is known
+    _, wide = judge_timing(back_to_back, RunValue(1.08), [], 0.05)
+    _, narrow = judge_timing(spread, RunValue(1.08, spread=True), [], 0.05)
+    assert wide is not None and narrow is not None
+    assert narrow.noise == spread.within_noise < wide.noise
+    assert "its batches" in narrow.source
+
+
+def test_a_comparison_s_own_spread_counts_only_without_any_history() -> None:
+    """How far this comparison's benchmarks moved apart says the machine's noise
+    only when no history does: a commit that changes most of them widens it."""
+    short = [1.0, 1.01, 0.99]
+    _, with_pool = judge_timing(
+        RunValue(1.0), RunValue(1.3), short, 0.05, pooled=0.01, across=0.2
+    )
+    assert with_pool is not None and with_pool.noise < 0.2
+    _, alone = judge_timing(RunValue(1.0), RunValue(1.3), [1.0], 0.05, across=0.2)
+    assert alone is not None and alone.noise == 0.2
+    assert "spread of all benchmarks' changes" in alone.source
