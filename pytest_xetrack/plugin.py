@@ -244,7 +244,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state.deferred:
         from pytest_xetrack.spread import finish
 
-        finish(state, interrupted=session.exitstatus == pytest.ExitCode.INTERRUPTED)
+        if finish(state, session.exitstatus == pytest.ExitCode.INTERRUPTED):
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            state.suspects.clear()  # measuring again is not what Ctrl-C asked for
     if state.recording and state.suspects and state.options.compare is not None:
         from pytest_xetrack.remeasure import remeasure_suspects
 

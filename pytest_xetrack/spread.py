@@ -81,22 +81,31 @@ def only_parameters(item: pytest.Function) -> bool:
     return True
 
 
-def finish(session: Session, interrupted: bool) -> None:
+def finish(session: Session, interrupted: bool) -> bool:
     """After the last test: the remaining batches of every deferred benchmark, in
-    turns; then each row takes the timing of all its batches."""
+    turns; then each row takes the timing of all its batches. Returns True when
+    Ctrl-C stopped the batches (the rows keep those taken so far)."""
     from pytest_xetrack import remeasure
     from xetrack.timing import spread_out
 
     deferred, session.deferred = session.deferred, []
     if not deferred:
-        return
+        return False
+    stopped = False
     if interrupted:
         session.notes.append(
             f"the session was interrupted: {len(deferred)} benchmarks keep the "
             f"timing of their first batch only"
         )
     else:
-        spread_out([d.spread for d in deferred])
+        try:
+            spread_out([d.spread for d in deferred])
+        except KeyboardInterrupt:
+            stopped = True
+            session.notes.append(
+                f"interrupted while taking the later batches: {len(deferred)} "
+                f"benchmarks keep the batches taken so far"
+            )
     for entry in deferred:
         measured = entry.spread.measurement
         late = entry.spread.late_error
@@ -107,9 +116,11 @@ def finish(session: Session, interrupted: bool) -> None:
                 f"(@track(spread=False) measures it in one go, in its test)"
             )
         remeasure.write_out(entry.nodeid, measured)
-        measured, first, again = remeasure.confirmed(
-            session, entry.nodeid, measured, entry.again
-        )
+        first, again = None, 0
+        if not (stopped or interrupted):
+            measured, first, again = remeasure.confirmed(
+                session, entry.nodeid, measured, entry.again
+            )
         values: dict[str, object] = measured.columns()
         if first is not None:
             values["remeasured"], values["first_function_time"] = again, first
@@ -117,6 +128,7 @@ def finish(session: Session, interrupted: bool) -> None:
         session.note_timing(
             {**entry.row, **values, "test_nodeid": entry.nodeid}, entry.table
         )
+    return stopped
 
 
 def _store(session: Session, entry: Deferred, values: Mapping[str, object]) -> None:

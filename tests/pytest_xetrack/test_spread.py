@@ -155,3 +155,75 @@ def test_spread_must_be_a_bool(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(
         ["*test_a: @track(spread='yes') must be True or False*"]
     )
+
+
+def test_ctrl_c_during_the_later_batches_keeps_the_rows_and_says_so(
+    tmp_path: Path,
+) -> None:
+    """A real SIGINT while the session takes its later batches: the session ends as
+    interrupted, and the row keeps the batches taken so far."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "test_long.py").write_text(
+        """
+import pathlib, time
+import pytest
+from pytest_xetrack import track
+
+LOG = pathlib.Path(__file__).with_name("calls.log")
+
+@track(min_time=5.0, max_time=10.0)
+@pytest.mark.parametrize("n", [1])
+def test_a(n):
+    with LOG.open("a") as log:
+        log.write("a")
+    time.sleep(0.002)
+
+def test_last():
+    with LOG.open("a") as log:
+        log.write("z")
+"""
+    )
+    db = tmp_path / "i.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            f"--xetrack-db={db}",
+        ],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log = project / "calls.log"
+    deadline = time.monotonic() + 300  # a bound that makes a hang fail
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        if "z" in text and "a" in text[text.index("z") :]:
+            break  # a later batch has begun
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)
+    output = process.communicate(timeout=300)[0].decode()
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "interrupted while taking the later batches" in output
+    assert "Traceback" not in output
+    row = _row(db, "test_a")
+    assert row["outcome"] == "passed" and len(json.loads(str(row["time_batches"]))) >= 1
+    reader = Reader(db)
+    try:
+        (run,) = reader.run_records()
+    finally:
+        reader.close()
+    assert run.status == "interrupted"

@@ -377,3 +377,20 @@ def test_spread_out_takes_one_batch_of_each_in_turn() -> None:
     switches = sum(1 for x, y in itertools.pairwise(order) if x != y)
     assert switches == 3 and order[0] == "a" and order[-1] == "b"
     assert all(len(s.measurement.batches) == 3 for s in spreads)
+
+
+def test_ctrl_c_in_a_later_batch_is_raised_not_kept_as_the_benchmark_s_error() -> None:
+    pressed: list[bool] = []
+
+    def work() -> None:
+        if pressed:
+            raise KeyboardInterrupt
+        _spin(50)
+
+    config = TimingConfig(min_time=0.02, max_time=1.0, warmup_time=0.0, batches=4)
+    spread = Spread(work, config=config)
+    spread.start()
+    pressed.append(True)
+    with pytest.raises(KeyboardInterrupt):
+        spread.resume()
+    assert spread.done and spread.late_error is None and spread.measurement.samples

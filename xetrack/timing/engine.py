@@ -192,6 +192,9 @@ class Spread:
             return False
         run = self._run
         error = run.resume()
+        if error is not None and not isinstance(error, Exception):
+            self.done = True
+            raise error  # Ctrl-C, SystemExit: not the benchmark's failure
         if error is not None:
             self.late_error = error
         self.done = error is not None or run.finished
