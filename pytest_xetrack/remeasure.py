@@ -238,6 +238,7 @@ def in_fresh_process(
                 batches=batches,
                 warmup_rounds=int(data.get("warmup_rounds", 0)),
                 probes=probes,
+                spread_out=data.get("spread_out") is True,
             )
     if done.returncode not in (0, 1) or not found:
         return None  # 1: some test failed there; what it measured still counts
@@ -314,6 +315,7 @@ def write_out(nodeid: str, measured: Measurement) -> None:
                 "warmup_rounds": measured.warmup_rounds,
                 "probes": measured.probes,
                 "timer": measured.config.timer,
+                "spread_out": measured.spread_out,
             }
         )
     )

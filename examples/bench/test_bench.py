@@ -23,7 +23,7 @@ class SortConfig:
     presorted: bool = False
 
 
-@track(rounds=20, warmup=3)
+@track
 @pytest.mark.parametrize(
     "cfg",
     [SortConfig(50_000), SortConfig(200_000, presorted=True)],
@@ -39,7 +39,7 @@ def test_sort(cfg: SortConfig) -> dict[str, int]:
     return {"length": len(sorted(data))}
 
 
-@track(rounds=20, warmup=3)
+@track
 @pytest.mark.parametrize("size", [4_000, 8_000])
 def test_dict_build(size: int) -> None:
     repeats = int(SLOWDOWN)  # 3 on the demo's second commit: three times the work

@@ -394,3 +394,25 @@ def test_ctrl_c_in_a_later_batch_is_raised_not_kept_as_the_benchmark_s_error() -
     with pytest.raises(KeyboardInterrupt):
         spread.resume()
     assert spread.done and spread.late_error is None and spread.measurement.samples
+
+
+def test_spread_batches_are_unstable_when_the_fastest_call_rests_on_one_batch() -> None:
+    # batches back to back: medians 20% apart say the machine changed speed
+    apart = Stats.from_samples(
+        [1.0, 1.0, 1.02, 1.02, 1.2, 1.2, 1.25, 1.25], batches=[2, 2, 2, 2]
+    )
+    assert "batch medians spread" in apart.unstable()
+    # spread over a session, that is what the batches are for; the fastest
+    # calls of two batches agree, so the value compared is sound
+    assert apart.unstable(spread_out=True) == ""
+    lonely = Stats.from_samples([1.0, 1.3, 1.25, 1.3, 1.3, 1.3], batches=[2, 2, 2])
+    reason = lonely.unstable(spread_out=True)
+    assert "rests on one batch" in reason and "was 25.0% slower" in reason
+    assert lonely.fastest_gap() == pytest.approx(math.log(1.25))
+
+
+def test_a_spread_measurement_says_so_on_its_row() -> None:
+    config = TimingConfig(min_time=0.02, max_time=1.0, warmup_time=0.0, batches=3)
+    spread = Spread(_spin, [50], config=config)
+    assert spread.start().spread_out
+    assert not measure(_spin, [50], config=config).spread_out

@@ -73,6 +73,8 @@ class Measurement:
     span: float = 0.0
     #: max_time stopped the rounds before min_rounds and min_time were reached
     capped: bool = False
+    #: its batches were taken at different times, between other work (:class:`Spread`)
+    spread_out: bool = False
     result: Any = None
     #: the first exception a call raised; the rounds before it are kept
     error: BaseException | None = None
@@ -101,7 +103,7 @@ class Measurement:
         stats = self.stats()
         if stats is not None:
             row.update(stats.columns())
-            reason = stats.unstable()
+            reason = stats.unstable(spread_out=self.spread_out)
             row["unstable"] = int(bool(reason))
             row["unstable_reason"] = reason
             row["time_samples"] = self.samples
@@ -183,6 +185,7 @@ class Spread:
             return run.go()
         run.go(first_only=True)
         self.done = run.out.error is not None or run.finished
+        run.out.spread_out = not self.done
         return run.out
 
     def resume(self) -> bool:

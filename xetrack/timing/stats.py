@@ -85,6 +85,8 @@ class Stats:
     #: samples further than 1.5 IQR from the quartiles
     outliers: int
     batch_medians: tuple[float, ...] = ()
+    #: the fastest call of each batch
+    batch_mins: tuple[float, ...] = ()
 
     @classmethod
     def from_samples(
@@ -106,11 +108,9 @@ class Stats:
         stddev = _stddev(ordered, mean)
         fence = 1.5 * (q3 - q1)
         outliers = sum(1 for s in ordered if s < q1 - fence or s > q3 + fence)
-        medians = (
-            tuple(statistics.median(part) for part in split(samples, batches))
-            if batches
-            else ()
-        )
+        parts = split(samples, batches) if batches else []
+        medians = tuple(statistics.median(part) for part in parts)
+        mins = tuple(min(part) for part in parts if part)
         return cls(
             rounds=len(ordered),
             iterations=iterations,
@@ -123,6 +123,7 @@ class Stats:
             q3=q3,
             outliers=outliers,
             batch_medians=medians if len(medians) > 1 else (),
+            batch_mins=mins if len(mins) > 1 else (),
         )
 
     @property
@@ -134,16 +135,37 @@ class Stats:
         """Calls per second at the mean (pytest-benchmark's OPS); inf for 0 s."""
         return 1.0 / self.mean if self.mean > 0 else math.inf
 
+    def fastest_gap(self) -> float | None:
+        """How much slower the second-fastest batch's fastest call is than the
+        fastest one, as a log-ratio (None: fewer than three batches)."""
+        if len(self.batch_mins) < 3 or min(self.batch_mins) <= 0:
+            return None
+        first, second = sorted(self.batch_mins)[:2]
+        return math.log(second / first)
+
     def batch_noise(self) -> float | None:
         """:func:`batch_noise` of this result's batch medians."""
         return batch_noise(self.batch_medians)
 
-    def unstable(self) -> str:
+    def unstable(self, spread_out: bool = False) -> str:
         """Why these numbers should not be trusted, or "" when they look sound
-        (in the spirit of ``pyperf check``)."""
+        (in the spirit of ``pyperf check``).
+
+        Batches taken back to back should agree: medians far apart mean the
+        machine changed speed while timing. Batches spread over a session sample
+        its slow spells on purpose (``spread_out``), and what must hold is the value
+        compared, the fastest call: it must not rest on one batch alone.
+        """
         reasons = []
-        spread = self.batch_noise()
-        if spread is not None and spread > BATCH_NOISE_LIMIT:
+        if spread_out:
+            gap = self.fastest_gap()
+            if gap is not None and gap > BATCH_NOISE_LIMIT:
+                reasons.append(
+                    f"the fastest call rests on one batch: the next-fastest batch's "
+                    f"was {math.expm1(gap):.1%} slower (more than "
+                    f"{math.expm1(BATCH_NOISE_LIMIT):.1%})"
+                )
+        elif (spread := self.batch_noise()) is not None and spread > BATCH_NOISE_LIMIT:
             reasons.append(
                 f"batch medians spread by {spread:.1%} (more than "
                 f"{BATCH_NOISE_LIMIT:.0%}): the machine's speed changed while timing"
