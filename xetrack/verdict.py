@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from xetrack.timing.stats import batch_noise
+from xetrack.timing.stats import batch_noise, fastest_gap
 
 __all__ = [
     "PROBE_GAIN",
@@ -140,11 +140,8 @@ def min_spread(batch_mins: Sequence[float]) -> float | None:
     >>> round(min_spread([1.0, 1.1, 1.02, 1.3, 1.05]), 4)
     0.0158
     """
-    if len(batch_mins) < 3 or any(m <= 0 for m in batch_mins):
-        return None
-    first, second = sorted(batch_mins)[:2]
-    count = len(batch_mins)
-    return math.log(second / first) * (count - 1) / count
+    gap = fastest_gap(batch_mins)
+    return None if gap is None else gap * (len(batch_mins) - 1) / len(batch_mins)
 
 
 @dataclass(slots=True)  # not frozen: a comparison makes one per benchmark

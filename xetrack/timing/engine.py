@@ -133,13 +133,7 @@ def measure(
     ``Measurement.error`` with the samples of the rounds that finished. With
     ``config.setup``, each round's arguments come from it instead.
     """
-    config = config or TimingConfig()
-    if config.setup is not None and (args or kwargs):
-        raise InvalidArgumentError(
-            "arguments and setup both given: with setup, each round's arguments come "
-            "from its return value; pass one or the other"
-        )
-    return _Run(fn, tuple(args), dict(kwargs or {}), config).go()
+    return _Run.of(fn, args, kwargs, config).go()
 
 
 class Spread:
@@ -162,14 +156,7 @@ class Spread:
         kwargs: Mapping[str, Any] | None = None,
         config: TimingConfig | None = None,
     ) -> None:
-        config = config or TimingConfig()
-        if config.setup is not None and (args or kwargs):
-            raise InvalidArgumentError(
-                "arguments and setup both given: with setup, each round's arguments "
-                "come from its return value; pass one or the other"
-            )
-        self._run = _Run(fn, tuple(args), dict(kwargs or {}), config)
-        self.done = False
+        self._run = _Run.of(fn, args, kwargs, config)
         #: the exception a later batch raised (the batches before it are kept)
         self.late_error: BaseException | None = None
 
@@ -177,15 +164,16 @@ class Spread:
     def measurement(self) -> Measurement:
         return self._run.out
 
+    @property
+    def done(self) -> bool:
+        """No batch is left to take: complete, capped, or stopped by an exception."""
+        return self._run.finished
+
     def start(self) -> Measurement:
         """Calibrate, warm up, time the first batch; the measurement so far."""
         run = self._run
-        if run.config.fixed:
-            self.done = True
-            return run.go()
-        run.go(first_only=True)
-        self.done = run.out.error is not None or run.finished
-        run.out.spread_out = not self.done
+        run.go(first_only=not run.config.fixed)
+        run.out.spread_out = not run.finished
         return run.out
 
     def resume(self) -> bool:
@@ -193,14 +181,10 @@ class Spread:
         a call raised, then ``late_error`` holds it)."""
         if self.done:
             return False
-        run = self._run
-        error = run.resume()
+        error = self._run.resume()
         if error is not None and not isinstance(error, Exception):
-            self.done = True
             raise error  # Ctrl-C, SystemExit: not the benchmark's failure
-        if error is not None:
-            self.late_error = error
-        self.done = error is not None or run.finished
+        self.late_error = error
         return not self.done
 
 
@@ -213,6 +197,22 @@ def spread_out(measurements: Sequence[Spread]) -> None:
 
 class _Run:
     """One measurement in progress."""
+
+    @classmethod
+    def of(
+        cls,
+        fn: Callable[..., Any],
+        args: Sequence[Any],
+        kwargs: Mapping[str, Any] | None,
+        config: TimingConfig | None,
+    ) -> _Run:
+        config = config or TimingConfig()
+        if config.setup is not None and (args or kwargs):
+            raise InvalidArgumentError(
+                "arguments and setup both given: with setup, each round's arguments "
+                "come from its return value; pass one or the other"
+            )
+        return cls(fn, tuple(args), dict(kwargs or {}), config)
 
     def __init__(
         self,

@@ -33,6 +33,20 @@ def batch_noise(medians: Sequence[float]) -> float | None:
     return _MAD * statistics.median(abs(x - centre) for x in logs)
 
 
+def fastest_gap(batch_mins: Sequence[float]) -> float | None:
+    """How much slower the second-fastest batch's fastest call is than the fastest
+    one, as a log-ratio: how much a run's fastest call rests on one batch. None
+    for fewer than three batches, or any that is not positive.
+
+    >>> round(fastest_gap([1.0, 1.1, 1.02, 1.3]), 4)
+    0.0198
+    """
+    if len(batch_mins) < 3 or any(m <= 0 for m in batch_mins):
+        return None
+    first, second = sorted(batch_mins)[:2]
+    return math.log(second / first)
+
+
 def quantile(ordered: Sequence[float], p: float) -> float:
     """Linear interpolation between closest ranks (``statistics.quantiles``'
     "inclusive" method, numpy's default), on an already sorted sequence: plain
@@ -136,12 +150,8 @@ class Stats:
         return 1.0 / self.mean if self.mean > 0 else math.inf
 
     def fastest_gap(self) -> float | None:
-        """How much slower the second-fastest batch's fastest call is than the
-        fastest one, as a log-ratio (None: fewer than three batches)."""
-        if len(self.batch_mins) < 3 or min(self.batch_mins) <= 0:
-            return None
-        first, second = sorted(self.batch_mins)[:2]
-        return math.log(second / first)
+        """:func:`fastest_gap` of this result's batches."""
+        return fastest_gap(self.batch_mins)
 
     def batch_noise(self) -> float | None:
         """:func:`batch_noise` of this result's batch medians."""
