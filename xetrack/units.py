@@ -64,7 +64,7 @@ UNITS: Final = (
 
 #: ``time_*`` columns of the timing engine that do not hold seconds.
 _NOT_SECONDS: Final = frozenset(
-    {"time_ops", "time_outliers", "time_samples", "time_batches"}
+    {"time_ops", "time_outliers", "time_samples", "time_batches", "time_processes"}
 )
 _SECONDS: Final = frozenset({"function_time", "first_function_time"})
 
@@ -72,7 +72,8 @@ _SECONDS: Final = frozenset({"function_time", "first_function_time"})
 def is_seconds_column(name: str) -> bool:
     """True for the columns known to hold seconds: ``function_time``,
     ``first_function_time`` and the timing engine's ``time_*`` statistics (not
-    ``time_ops``, ``time_outliers``, ``time_samples`` or ``time_batches``)."""
+    ``time_ops``, ``time_outliers``, ``time_samples``, ``time_batches`` or
+    ``time_processes``)."""
     if name in _SECONDS:
         return True
     return name.startswith("time_") and name not in _NOT_SECONDS

@@ -416,3 +416,42 @@ def test_a_spread_measurement_says_so_on_its_row() -> None:
     spread = Spread(_spin, [50], config=config)
     assert spread.start().spread_out
     assert not measure(_spin, [50], config=config).spread_out
+
+
+# -- several processes -------------------------------------------------------------------
+def test_measurements_of_two_processes_join_into_one_reading() -> None:
+    config = TimingConfig(min_time=0.01, warmup_time=0.0)
+    here, there = (
+        measure(_spin, [50], config=config),
+        measure(_spin, [50], config=config),
+    )
+    both = here.joined(there)
+    assert both.samples == here.samples + there.samples
+    assert both.batches == here.batches + there.batches
+    assert both.processes == [len(here.batches), len(there.batches)]
+    columns = both.columns()
+    assert columns["time_processes"] == both.processes
+    # the fastest call of either process; the statistics are of all the samples
+    assert columns["time_min"] == min(min(here.samples), min(there.samples))
+    assert columns["rounds"] == len(here.samples) + len(there.samples)
+    # a third process counts as one more
+    assert both.joined(there).processes == [*both.processes, len(there.batches)]
+    assert "time_processes" not in here.columns()  # one process: nothing to say
+
+
+def test_a_budget_short_after_its_planned_batches_is_not_taken_a_round_at_a_time() -> (
+    None
+):
+    """A slow first round (a spell, a cold cache) plans too few rounds; what is left
+    of the budget is then planned from the rounds seen since, not one round a batch."""
+    calls = itertools.count()
+
+    def slow_at_first(n: int) -> None:
+        if next(calls) == 0:
+            time.sleep(0.02)
+        _spin(n)
+
+    config = TimingConfig(min_time=0.05, min_rounds=3, warmup_time=0.0, iterations=1)
+    m = measure(slow_at_first, [200], config=config)
+    assert math.fsum(m.samples) >= config.min_time
+    assert len(m.batches) <= config.batches + 4  # not hundreds of one-round batches

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ TIMING_COLUMNS: Final = frozenset(
         "unstable",
         "unstable_reason",
         "time_span",
+        "time_processes",
     }
 )
 
@@ -75,6 +77,9 @@ class Measurement:
     capped: bool = False
     #: its batches were taken at different times, between other work (:class:`Spread`)
     spread_out: bool = False
+    #: how many consecutive batches each process timed, when more than one process
+    #: measured it (:meth:`joined`); empty: this process alone
+    processes: list[int] = field(default_factory=list)
     result: Any = None
     #: the first exception a call raised; the rounds before it are kept
     error: BaseException | None = None
@@ -88,6 +93,36 @@ class Measurement:
     def calls(self) -> int:
         """Every call of the function, warmup included."""
         return self.warmup_calls + len(self.samples) * self.iterations
+
+    def joined(self, other: Measurement) -> Measurement:
+        """This measurement and another process's of the same benchmark, as one:
+        the samples, batches and probes of both, in order, and how many batches
+        each process timed (its fastest call is the fastest of either process).
+        Samples are per call, so the processes may have calibrated different
+        iteration counts; ``iterations`` stays this one's."""
+        own = self.processes or [len(self.batches) or 1]
+        theirs = other.processes or [len(other.batches) or 1]
+        return Measurement(
+            self.config,
+            self.clock,
+            samples=[*self.samples, *other.samples],
+            iterations=self.iterations,
+            batches=[
+                *(self.batches or [len(self.samples)]),
+                *(other.batches or [len(other.samples)]),
+            ],
+            probes=[*self.probes, *other.probes],
+            warmup_rounds=self.warmup_rounds + other.warmup_rounds,
+            warmup_calls=self.warmup_calls + other.warmup_calls,
+            round_target=self.round_target,
+            elapsed=self.elapsed + other.elapsed,
+            span=self.span,
+            capped=self.capped or other.capped,
+            spread_out=self.spread_out or other.spread_out,
+            processes=[*own, *theirs],
+            result=self.result,
+            error=self.error,
+        )
 
     def stats(self) -> Stats | None:
         """The statistics of the samples, or None when no round finished."""
@@ -112,6 +147,8 @@ class Measurement:
             row["time_probe"] = self.probe
         if self.span:
             row["time_span"] = self.span
+        if len(self.processes) > 1 and stats is not None:
+            row["time_processes"] = self.processes
         row["warmup"] = self.warmup_rounds
         row["timer"] = self.config.timer
         return row
@@ -392,12 +429,21 @@ class _Run:
             return
         planned = max(config.min_rounds, math.ceil(config.min_time / per_round))
         plan = _even(planned - len(samples), config.batches)
-        # the planned batches, then more of the same size while the budget is short
-        # (the first rounds estimated the time per round from too few calls)
-        self.sizes = itertools.chain(plan, itertools.repeat(max(plan, default=1)))
+        # the planned batches, then, while the budget is short (the first rounds
+        # estimated the time per round from too few calls, or in a slow spell),
+        # what is left of it in two more batches at the time per round seen since
+        self.sizes = itertools.chain(plan, self._replanned(max(plan, default=1)))
         while self._next_batch() and not first_only:
             pass
         self._close_batch(0)
+
+    def _replanned(self, least: int) -> Iterator[int]:
+        config, out = self.config, self.out
+        for share in itertools.chain([2], itertools.repeat(1)):
+            short = config.min_time - math.fsum(out.samples) * out.iterations
+            per_round = statistics.median(out.samples) * out.iterations
+            rounds = math.ceil(short / per_round) if per_round > 0 else least
+            yield max(least, math.ceil(rounds / share), 1)
 
     def _next_batch(self) -> bool:
         """Time the next batch of the plan; False once none is left to run."""
@@ -408,7 +454,8 @@ class _Run:
         if self.elapsed() >= config.max_time and out.samples:
             out.capped = self.finished = True
             return False
-        if not self._batch(out.iterations, next(self.sizes), config.max_time):
+        share = config.min_time / config.batches if config.min_time > 0 else math.inf
+        if not self._batch(out.iterations, next(self.sizes), config.max_time, share):
             out.capped = not self._enough()
             self.finished = True
             return False
@@ -422,8 +469,13 @@ class _Run:
         timed = math.fsum(samples) * self.out.iterations
         return len(samples) >= config.min_rounds and timed >= config.min_time
 
-    def _batch(self, n: int, size: int, deadline: float | None) -> bool:
-        """Time ``size`` rounds as one batch; False if the deadline cut it short."""
+    def _batch(
+        self, n: int, size: int, deadline: float | None, share: float = math.inf
+    ) -> bool:
+        """Time ``size`` rounds as one batch, fewer once they did ``share`` seconds
+        of timed work (a batch's share of the budget: a per-round time guessed
+        too short must not put the whole budget in one batch); False if the
+        deadline cut it short."""
         if size <= 0:
             return True
         out, samples = self.out, self.out.samples
@@ -434,14 +486,17 @@ class _Run:
         begun = _WALL()
         if self.first_batch is None:
             self.first_batch = begun
-        done = 0
+        done, worked = 0, 0.0
         try:
             for _ in range(size):
                 seconds = self.round(n)
                 samples.append(seconds / n)
                 done += 1
+                worked += seconds
                 if deadline is not None and self.elapsed() + seconds > deadline:
                     return False
+                if worked >= share:
+                    break
             return True
         finally:
             self._close_batch(done)
