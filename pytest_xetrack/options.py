@@ -173,6 +173,9 @@ class Options:
     remeasure: str = "process"
     #: spread benchmarks' batches over the session (pytest_xetrack.spread)
     spread: bool = True
+    #: how many processes share each spread benchmark's budget
+    #: (pytest_xetrack.processes)
+    processes: int = 2
 
 
 _STRING_OPTIONS: Final = {
@@ -217,6 +220,13 @@ _STRING_OPTIONS: Final = {
         "how a benchmark slower than its baseline is measured again before its "
         "verdict: process (default: in a fresh process after the last test, the "
         "faster stands), inline (in its own test after a pause) or off",
+    ),
+    "--xetrack-processes": (
+        "xetrack_processes",
+        parse_count,
+        "how many processes share the time budget of each benchmark whose batches "
+        "are spread: this session and, after its last test, fresh ones (default 2; "
+        "1: this session alone)",
     ),
     "--xetrack-timeout": (
         "xetrack_timeout",
@@ -431,6 +441,7 @@ def read_options(config: pytest.Config) -> Options:
         markdown=outputs["markdown"],
         report=outputs["report"],
         spread=not flags["xetrack_no_spread"],
+        processes=_or(strings["xetrack_processes"], 2),
     )
 
 

@@ -244,7 +244,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state.deferred:
         from pytest_xetrack.spread import finish
 
-        if finish(state, session.exitstatus == pytest.ExitCode.INTERRUPTED):
+        interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+        if finish(state, interrupted, session.config):
             session.exitstatus = pytest.ExitCode.INTERRUPTED
             state.suspects.clear()  # measuring again is not what Ctrl-C asked for
     if state.recording and state.suspects and state.options.compare is not None:

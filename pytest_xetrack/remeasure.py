@@ -147,9 +147,12 @@ def remeasure_suspects(session: Session, config: pytest.Config) -> None:
     """After the last test, before the verdict: every suspect timed again in one
     fresh ``python -m pytest`` of just the suspects (one process for all: a session
     pays pytest's start-up once, not once a suspect); a suspect's row takes the
-    faster process's measurement."""
+    faster process's measurement, or, when several processes measured it
+    already (:mod:`pytest_xetrack.processes`), counts this one among them."""
+    from pytest_xetrack.processes import share
+
     suspects = session.suspects
-    found = in_fresh_process(config, sorted(suspects))
+    found = in_fresh_process(config, sorted(suspects), share(session))
     if found is None:
         session.notes.append(
             f"{len(suspects)} suspected regressions could not be measured again in "
@@ -163,6 +166,12 @@ def remeasure_suspects(session: Session, config: pytest.Config) -> None:
         if suspect is None or stats is None:
             continue
         suspect.again = 1
+        joined = session.joined.get(nodeid)
+        if joined is not None:  # timed in several processes: one more of them
+            session.joined[nodeid] = both = joined.joined(fresh)
+            _store(session, suspect, both.columns())
+            session.remeasured += 1
+            continue
         faster = _faster(session, suspect, stats.min, fresh.probe)
         _store(session, suspect, fresh.columns() if faster else {})
         if faster:
@@ -191,10 +200,16 @@ def _store(session: Session, suspect: Suspect, columns: Mapping[str, object]) ->
 
 
 def in_fresh_process(
-    config: pytest.Config, nodeids: Sequence[str]
+    config: pytest.Config,
+    nodeids: Sequence[str],
+    share: int = 1,
+    timeout: float = PROCESS_TIMEOUT,
 ) -> dict[str, Measurement] | None:
     """``nodeids`` measured in one new pytest process: what it measured, by node id,
-    or None when it failed or measured none of them."""
+    or None when it failed or measured none of them. ``share``: the number of
+    processes a spread benchmark's budget is divided among
+    (:mod:`pytest_xetrack.processes`)."""
+    from pytest_xetrack.processes import SHARE_ENV
     from xetrack.timing import TIMERS, Measurement, TimingConfig
     from xetrack.timing.loops import clock
 
@@ -203,6 +218,7 @@ def in_fresh_process(
         out.mkdir()
         env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
         env[OUT_ENV] = str(out)
+        env[SHARE_ENV] = str(share)
         try:
             done = subprocess.run(
                 _command(config, nodeids, Path(scratch, "fresh.db")),
@@ -211,7 +227,7 @@ def in_fresh_process(
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                timeout=PROCESS_TIMEOUT,
+                timeout=timeout,
                 check=False,
             )
         except (OSError, subprocess.SubprocessError):

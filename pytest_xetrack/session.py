@@ -138,6 +138,8 @@ class Session:
     suspects: dict[str, remeasure.Suspect] = field(default_factory=dict)
     #: node id -> the fresh process's measurement, where it stands (faster)
     kept_again: dict[str, Measurement] = field(default_factory=dict)
+    #: node id -> a measurement several processes took (pytest_xetrack.processes)
+    joined: dict[str, Measurement] = field(default_factory=dict)
     #: benchmarks with batches still to take after the last test (spread.py)
     deferred: list[spread.Deferred] = field(default_factory=list)
     #: how the run ends in the store's runs table: status and error
@@ -545,6 +547,10 @@ def run_tracked(
 
         spreading = None
         if spread.eligible(session, item, kwargs, config, cache is not None):
+            from pytest_xetrack.processes import divided, fresh, share
+
+            # this process's share of the budget; fresh ones take the rest
+            config = divided(config, share(session), first=not fresh())
             spreading = Spread(item.obj, (), given, config)
             measured = spreading.start()  # the first batch; the others later
             if spreading.done or measured.error is not None:

@@ -81,11 +81,15 @@ def only_parameters(item: pytest.Function) -> bool:
     return True
 
 
-def finish(session: Session, interrupted: bool) -> bool:
+def finish(
+    session: Session, interrupted: bool, config: pytest.Config | None = None
+) -> bool:
     """After the last test: the remaining batches of every deferred benchmark, in
-    turns; then each row takes the timing of all its batches. Returns True when
-    Ctrl-C stopped the batches (the rows keep those taken so far)."""
-    from pytest_xetrack import remeasure
+    turns, then (with ``config``) the other processes' share of their budget
+    (:mod:`pytest_xetrack.processes`); then each row takes the timing of all its
+    batches. Returns True when Ctrl-C stopped the batches (the rows keep those
+    taken so far)."""
+    from pytest_xetrack import processes, remeasure
     from xetrack.timing import spread_out
 
     deferred, session.deferred = session.deferred, []
@@ -106,6 +110,16 @@ def finish(session: Session, interrupted: bool) -> bool:
                 f"interrupted while taking the later batches: {len(deferred)} "
                 f"benchmarks keep the batches taken so far"
             )
+    others: dict[str, Measurement] = {}
+    if config is not None and not (stopped or interrupted):
+        try:
+            others = processes.elsewhere(session, config, deferred)
+        except KeyboardInterrupt:
+            stopped = True
+            session.notes.append(
+                f"interrupted while {len(deferred)} benchmarks were measured in a "
+                f"fresh process: they keep this process's measurement"
+            )
     for entry in deferred:
         measured = entry.spread.measurement
         late = entry.spread.late_error
@@ -115,7 +129,11 @@ def finish(session: Session, interrupted: bool) -> bool:
                 f"{str(late)[:120]}; its timing is from the batches before it "
                 f"(@track(spread=False) measures it in one go, in its test)"
             )
-        remeasure.write_out(entry.nodeid, measured)
+        remeasure.write_out(entry.nodeid, measured)  # a fresh process: its share
+        other = others.get(entry.nodeid)
+        if other is not None and late is None and measured.samples:
+            measured = measured.joined(other)
+            session.joined[entry.nodeid] = measured
         first, again = None, 0
         if not (stopped or interrupted):
             measured, first, again = remeasure.confirmed(
