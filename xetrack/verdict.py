@@ -356,7 +356,7 @@ def floor_for(
     sigma, source, used = noise(base, head, history, pooled, across)
     if sigma is None:
         sigma, source = UNKNOWN_NOISE, f"assumed {UNKNOWN_NOISE:.0%} ({source})"
-    value, runs = reference(base.value, history, sigma)
+    value, runs = reference(base.value, history, sigma, base.within_noise or 0.0)
     if head is not None and head.value > 0 and value > 0:
         effect = math.log(head.value / value)
     width = sigma * math.sqrt(1 + _MEDIAN_VARIANCE[runs])
@@ -364,18 +364,26 @@ def floor_for(
     return Evidence(effect, sigma, floor, source, used, value, runs)
 
 
-def reference(base: float, history: Sequence[float], sigma: float) -> tuple[float, int]:
+def reference(
+    base: float, history: Sequence[float], sigma: float, luck: float = 0.0
+) -> tuple[float, int]:
     """(the value head is compared with, how many runs it is the median of).
 
     The median of the newest CENTRE_RUNS runs of the lineage (``history``, oldest
     first, holds the baseline's run), unless the baseline sits off that level by
     more than the noise allows: then the code changed at the baseline, and the
-    runs before it describe other code.
+    runs before it describe other code. ``luck`` is how much the baseline's own
+    reading rests on one batch (its batch error): a fastest call under the level
+    that one lucky batch set is not a step (on the verdict benchmark a 50 ms baseline 8% under
+    its history's level, its next-fastest batch 10% slower, was taken alone and
+    made an A/A pair read x1.208 "regressed").
 
     >>> reference(1.0, [1.1, 0.9, 1.05, 1.0], 0.05)
     (1.025, 4)
     >>> reference(2.0, [1.0, 1.01, 0.99, 2.0], 0.02)  # a step at the baseline
     (2.0, 1)
+    >>> reference(0.92, [1.0, 1.01, 0.99, 0.92], 0.02, luck=0.09)  # one lucky batch
+    (0.995, 4)
     >>> reference(1.0, [1.0], 0.02)
     (1.0, 1)
     """
@@ -386,6 +394,7 @@ def reference(base: float, history: Sequence[float], sigma: float) -> tuple[floa
     half = count // 2
     level = recent[half] if count % 2 else (recent[half - 1] + recent[half]) / 2
     allowed = Z * sigma * math.sqrt(1 + _MEDIAN_VARIANCE[len(recent)])
-    if abs(math.log(base / level)) > allowed:
+    off = math.log(base / level)
+    if (abs(off) - luck if off < 0 else off) > allowed:  # luck only reads faster
         return base, 1
     return level, len(recent)

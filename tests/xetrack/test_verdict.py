@@ -211,3 +211,27 @@ def test_a_comparison_s_own_spread_counts_only_without_any_history() -> None:
     _, alone = judge_timing(RunValue(1.0), RunValue(1.3), [1.0], 0.05, across=0.2)
     assert alone is not None and alone.noise == 0.2
     assert "spread of all benchmarks' changes" in alone.source
+
+
+def test_a_baseline_one_lucky_batch_made_fast_is_not_a_step() -> None:
+    """A 50 ms baseline read 8% under its steady history, its next-fastest batch 10%
+    slower than its fastest: head, as fast as the history, is no regression. Taken
+    alone as a step, the lucky baseline made head read x1.09 (verdicts15, aa 7)."""
+    history = [1.0, 1.01, 0.99, 1.0, 1.01, 1.0, 0.92]
+    lucky = RunValue(0.92, min_spread([0.92, 1.02, 1.03, 1.01, 1.04]), spread=True)
+    head = RunValue(1.0, 0.005, spread=True)
+    verdict, evidence = judge_timing(lucky, head, history, 0.05)
+    assert evidence is not None and evidence.runs == 5  # the median, not the base
+    assert verdict == "unchanged"
+    # the same baseline with all its batches that fast is a step: taken alone
+    steady = RunValue(0.92, min_spread([0.92, 0.921, 0.925, 0.93, 0.922]), spread=True)
+    _, evidence = judge_timing(steady, RunValue(0.92), history, 0.05)
+    assert evidence is not None and evidence.runs == 1
+    # a slow baseline is no luck: its batch error does not hide a step up
+    slow = RunValue(1.09, min_spread([1.09, 1.2, 1.21, 1.19, 1.22]), spread=True)
+    assert reference(
+        1.09, [*history[:-1], 1.09], 0.01, luck=slow.within_noise or 0
+    ) == (
+        1.09,
+        1,
+    )
