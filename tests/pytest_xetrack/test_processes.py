@@ -149,3 +149,29 @@ def test_bad_process_counts_are_usage_errors(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--xetrack-processes=0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--xetrack-processes*whole number >= 1*got '0'*"])
+
+
+def test_two_process_runs_compare_without_a_spread_note(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """Both runs spread their batches in both processes: nothing to warn about
+    (a row counting one process's stretch against both processes' work read as
+    batches taken back to back)."""
+    from xetrack.compare import compare
+
+    pytester.makepyfile(test_suite=SUITE)
+    db = tmp_path / "p.db"
+    for _ in range(2):
+        pytester.runpytest(f"--xetrack-db={db}").assert_outcomes(passed=3)
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        first, second = [
+            r[0]
+            for r in con.execute(
+                'SELECT track_id FROM "default" GROUP BY track_id ORDER BY MIN(timestamp)'
+            )
+        ]
+    result = compare(db, base=first, head=second, repo=None)
+    assert result.base is not None and result.rows
+    assert not any("spread over the session" in note for note in result.notes)

@@ -434,6 +434,8 @@ def test_measurements_of_two_processes_join_into_one_reading() -> None:
     # the fastest call of either process; the statistics are of all the samples
     assert columns["time_min"] == min(min(here.samples), min(there.samples))
     assert columns["rounds"] == len(here.samples) + len(there.samples)
+    # the stretches both sampled: a comparison tells spread from back to back by it
+    assert both.span == pytest.approx(here.span + there.span)
     # a third process counts as one more
     assert both.joined(there).processes == [*both.processes, len(there.batches)]
     assert "time_processes" not in here.columns()  # one process: nothing to say

@@ -97,7 +97,8 @@ class Measurement:
     def joined(self, other: Measurement) -> Measurement:
         """This measurement and another process's of the same benchmark, as one:
         the samples, batches and probes of both, in order, and how many batches
-        each process timed (its fastest call is the fastest of either process).
+        each process timed (its fastest call is the fastest of either process;
+        its ``span`` the stretches each sampled, added).
         Samples are per call, so the processes may have calibrated different
         iteration counts; ``iterations`` stays this one's."""
         own = self.processes or [len(self.batches) or 1]
@@ -116,7 +117,7 @@ class Measurement:
             warmup_calls=self.warmup_calls + other.warmup_calls,
             round_target=self.round_target,
             elapsed=self.elapsed + other.elapsed,
-            span=self.span,
+            span=self.span + other.span,  # each process's stretch: both were sampled
             capped=self.capped or other.capped,
             spread_out=self.spread_out or other.spread_out,
             processes=[*own, *theirs],
