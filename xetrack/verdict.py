@@ -66,8 +66,22 @@ __all__ = [
 #: of the +20% slowdowns at 50 us on a shared machine, 2.0 let 7% of A/A pairs
 #: regress).
 Z: Final = 2.5
-#: Successive run-to-run ratios needed before the history alone sets the noise.
+#: Successive run-to-run ratios a history needs before the probe may be judged
+#: (:func:`over_probe`).
 HISTORY_MIN: Final = 5
+#: Successive run-to-run ratios needed before a benchmark's history alone sets its
+#: noise; with fewer, the estimates are combined (:func:`noise`).
+HISTORY_ALONE: Final = 8
+#: What the other benchmarks' history (the machine's noise) counts for when a
+#: benchmark's own history is short, in successive ratios of its own; a run's batch
+#: error and the comparison's spread count for one each. Chosen on the verdict
+#: benchmark's two-process runs (verdicts15, verdicts16): taking the largest of the
+#: estimates instead caught 50% of the +20% slowdowns at the worst workload from
+#: 2 us to 2 ms, weighing them 90% in both runs, with A/A pairs called regressed
+#: at 0-2 of 46 at every workload but 50 ms in both.
+POOLED_WEIGHT: Final = 10.0
+WITHIN_WEIGHT: Final = 1.0
+ACROSS_WEIGHT: Final = 1.0
 #: A noise floor wider than this many minimum effects makes even a small change
 #: ``inconclusive``: the benchmark could not have seen a change that matters.
 UNCHANGED_FLOOR: Final = 4.0
@@ -217,44 +231,53 @@ def noise(
     """(noise of one run's value, where it came from, history runs used).
 
     ``history`` are earlier runs' values, oldest first, the baseline's included.
-    With at least HISTORY_MIN successive ratios the history alone speaks: it is the
-    run-to-run noise of the very statistic compared. With less, the largest of
-    what is known: the short history, ``pooled`` (the typical history noise of the
-    other benchmarks in the comparison: the machine's noise), ``across`` (how far
-    the comparison's benchmarks moved apart, :func:`across_noise`; only without
-    ``pooled``, since a commit that changes most benchmarks widens it: on the
-    verdict benchmark, where a slowed commit changes 18 of 25, it read 12-20%
-    floors against 7-9% from the other benchmarks' history) and the spread of
-    the runs' own batches.
+    With at least HISTORY_ALONE successive ratios the history alone speaks: it is
+    the run-to-run noise of the very statistic compared. With fewer, what is known
+    is combined, each estimate's square weighted by how much it rests on: the short
+    history by its ratios, ``pooled`` (the typical history noise of the other
+    benchmarks in the comparison: the machine's noise) by POOLED_WEIGHT, the
+    spread of the runs' own batches by WITHIN_WEIGHT, and ``across`` (how far the
+    comparison's benchmarks moved apart, :func:`across_noise`) by ACROSS_WEIGHT,
+    only without ``pooled``, since a commit that changes most benchmarks widens it
+    (on the verdict benchmark, where a slowed commit changes 18 of 25, it read
+    12-20% floors against 7-9% from the other benchmarks' history). The largest
+    of them instead let the least reliable one, a run's batch error from five
+    batches, set most floors.
     """
     steps = max(len([v for v in history if v > 0]) - 1, 0)
     own = history_noise(history)
-    if own is not None and steps >= HISTORY_MIN:
+    if own is not None and steps >= HISTORY_ALONE:
         return own, f"history of {steps + 1} runs", steps + 1
     within = [
         w for r in (base, head) if r is not None and (w := r.within_noise) is not None
     ]
-    known = [
-        (value, label)
-        for value, label in (
-            (own, f"a short history of {steps + 1} runs"),
-            (pooled, "the other benchmarks' history"),
+    parts = [
+        (weight, value, label)
+        for weight, value, label in (
+            (float(steps), own, f"a short history of {steps + 1} runs"),
+            (POOLED_WEIGHT, pooled, "the other benchmarks' history"),
             # this comparison's own spread only when no history says the machine's
             # noise: a commit that changes most benchmarks widens it
             (
+                ACROSS_WEIGHT,
                 across if pooled is None else None,
                 "the spread of all benchmarks' changes",
             ),
-            (max(within) if within else None, "its batches"),
+            (WITHIN_WEIGHT, max(within) if within else None, "its batches"),
         )
-        if value is not None
+        if value is not None and weight > 0
     ]
-    if not known:
+    if not parts:
         return None, "nothing: no history and no batches", 0
-    value, label = max(known)
+    total = math.fsum(weight for weight, _, _ in parts)
+    value = math.sqrt(math.fsum(weight * v * v for weight, v, _ in parts) / total)
     if value < PRIOR_NOISE and not steps and pooled is None:
         # a first comparison: a run's batches alone say little of run-to-run noise
         return PRIOR_NOISE, f"an assumed {PRIOR_NOISE:.0%} (no history yet)", 0
+    names = [label for _, _, label in parts]
+    label = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if len(names) > 1:
+        label += ", weighed"
     if not steps:
         label += ", no history"
     return value, label, steps + 1 if steps else 0

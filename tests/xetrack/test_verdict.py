@@ -235,3 +235,19 @@ def test_a_baseline_one_lucky_batch_made_fast_is_not_a_step() -> None:
         1.09,
         1,
     )
+
+
+def test_one_run_s_batch_error_does_not_set_the_floor_of_a_short_history() -> None:
+    """A +20% slowdown after three steady runs, on a machine whose other benchmarks
+    move 2% from run to run, measured in a run whose fastest call rests on one
+    batch (a 10% gap): the largest estimate, that batch error, made it
+    inconclusive; weighed against the rest it is a regression."""
+    history = [1.0, 1.01, 0.995, 1.0]
+    base = RunValue(1.0, 0.004, spread=True)
+    head = RunValue(1.2, min_spread([1.2, 1.32, 1.33, 1.31, 1.34]), spread=True)
+    verdict, evidence = judge_timing(base, head, history, 0.05, pooled=0.02)
+    assert evidence is not None and "weighed" in evidence.source
+    assert verdict == "regressed"
+    # and a steady A/A pair on the same machine is not
+    same = RunValue(1.01, 0.004, spread=True)
+    assert judge_timing(base, same, history, 0.05, pooled=0.02)[0] == "unchanged"
