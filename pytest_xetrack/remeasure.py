@@ -169,13 +169,13 @@ def remeasure_suspects(session: Session, config: pytest.Config) -> None:
         joined = session.joined.get(nodeid)
         if joined is not None:  # timed in several processes: one more of them
             session.joined[nodeid] = both = joined.joined(fresh)
-            _store(session, suspect, both.columns())
-            session.remeasured += 1
-            continue
-        faster = _faster(session, suspect, stats.min, fresh.probe)
-        _store(session, suspect, fresh.columns() if faster else {})
-        if faster:
-            session.kept_again[nodeid] = fresh
+            columns = both.columns()
+        else:
+            faster = _faster(session, suspect, stats.min, fresh.probe)
+            columns = fresh.columns() if faster else {}
+            if faster:
+                session.kept_again[nodeid] = fresh
+        _store(session, suspect, columns)
         session.remeasured += 1
 
 

@@ -418,6 +418,6 @@ def reference(
     level = recent[half] if count % 2 else (recent[half - 1] + recent[half]) / 2
     allowed = Z * sigma * math.sqrt(1 + _MEDIAN_VARIANCE[len(recent)])
     off = math.log(base / level)
-    if (abs(off) - luck if off < 0 else off) > allowed:  # luck only reads faster
+    if (-off - luck if off < 0 else off) > allowed:  # luck only reads faster
         return base, 1
     return level, len(recent)

@@ -14,7 +14,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from xetrack.errors import InvalidArgumentError
@@ -103,11 +103,9 @@ class Measurement:
         iteration counts; ``iterations`` stays this one's."""
         own = self.processes or [len(self.batches) or 1]
         theirs = other.processes or [len(other.batches) or 1]
-        return Measurement(
-            self.config,
-            self.clock,
+        return replace(
+            self,
             samples=[*self.samples, *other.samples],
-            iterations=self.iterations,
             batches=[
                 *(self.batches or [len(self.samples)]),
                 *(other.batches or [len(other.samples)]),
@@ -115,14 +113,11 @@ class Measurement:
             probes=[*self.probes, *other.probes],
             warmup_rounds=self.warmup_rounds + other.warmup_rounds,
             warmup_calls=self.warmup_calls + other.warmup_calls,
-            round_target=self.round_target,
             elapsed=self.elapsed + other.elapsed,
             span=self.span + other.span,  # each process's stretch: both were sampled
             capped=self.capped or other.capped,
             spread_out=self.spread_out or other.spread_out,
             processes=[*own, *theirs],
-            result=self.result,
-            error=self.error,
         )
 
     def stats(self) -> Stats | None:
